@@ -1,0 +1,85 @@
+//! The engine's error type.
+
+use crate::program::{MemoryMapError, ProgramError};
+use alloc::string::String;
+use core::fmt;
+
+/// Everything the engine API can refuse.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum Error {
+    /// The program blob is malformed.
+    Program(ProgramError),
+    /// The memory layout cannot be built.
+    MemoryMap(MemoryMapError),
+    /// Instantiating would exceed the configured memory limit.
+    MemoryLimit {
+        /// Bytes needed.
+        required: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// No export has this symbol.
+    UnknownExport(String),
+    /// More call arguments than argument registers.
+    TooManyArguments {
+        /// Arguments given.
+        given: usize,
+        /// Registers available.
+        limit: usize,
+    },
+    /// `run()` was called with no program counter to continue from (nothing prepared,
+    /// or the last run ended with `Finished`, `Trap` or a page fault).
+    NotRunnable,
+    /// A host memory access touched unmapped memory.
+    MemoryAccess {
+        /// Start of the access.
+        address: u32,
+        /// Its length.
+        length: usize,
+        /// The first unmapped byte.
+        first_unmapped: u32,
+    },
+    /// The requested backend is not available on this host or build.
+    BackendUnavailable(&'static str),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Program(error) => write!(f, "invalid program: {error}"),
+            Error::MemoryMap(error) => write!(f, "invalid memory layout: {error}"),
+            Error::MemoryLimit { required, limit } => {
+                write!(f, "the program needs {required} bytes of memory, the limit is {limit}")
+            }
+            Error::UnknownExport(name) => write!(f, "the program has no export named {name:?}"),
+            Error::TooManyArguments { given, limit } => {
+                write!(f, "{given} call arguments, at most {limit} fit in registers")
+            }
+            Error::NotRunnable => write!(f, "nothing to run: prepare a call or set the program counter first"),
+            Error::MemoryAccess {
+                address,
+                length,
+                first_unmapped,
+            } => write!(
+                f,
+                "host access of {length} bytes at {address:#x} touches unmapped memory at {first_unmapped:#x}"
+            ),
+            Error::BackendUnavailable(name) => write!(f, "the {name} backend is not available here"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for Error {}
+
+impl From<ProgramError> for Error {
+    fn from(error: ProgramError) -> Self {
+        Error::Program(error)
+    }
+}
+
+impl From<MemoryMapError> for Error {
+    fn from(error: MemoryMapError) -> Self {
+        Error::MemoryMap(error)
+    }
+}

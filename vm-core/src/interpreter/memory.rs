@@ -1,0 +1,282 @@
+//! Guest memory for the interpreter: a handful of regions, each a byte vector at a base
+//! address, checked on every access.
+
+use crate::program::{MemoryMap, ADDRESS_SPACE_BOTTOM, MIN_PAGE_SIZE};
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// How an access to unmapped memory (at or above 0x10000) stops the guest.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum FaultMode {
+    /// A trap, as PolkaVM's standard memory layout does.
+    Trap,
+    /// A page fault naming the first inaccessible 4 KiB page, as JAM expects.
+    PageFault,
+}
+
+/// A failed guest access.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub enum Fault {
+    /// The guest traps.
+    Trap,
+    /// The guest page-faults on the page starting at this address.
+    PageFault(u32),
+}
+
+#[derive(Clone, Debug)]
+struct Region {
+    base: u32,
+    data: Vec<u8>,
+    writable: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Heap {
+    region: usize,
+    base: u32,
+    size: u32,
+    max_size: u32,
+    page_size: u32,
+}
+
+/// The guest's memory.
+#[derive(Clone, Debug)]
+pub struct GuestMemory {
+    regions: Vec<Region>,
+    heap: Option<Heap>,
+    fault_mode: FaultMode,
+    limit: u64,
+    allocated: u64,
+}
+
+/// A region to map in a custom layout.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct PageMapping {
+    /// First address (a multiple of 4 KiB).
+    pub address: u32,
+    /// Length in bytes (a multiple of 4 KiB).
+    pub length: u32,
+    /// Whether the guest may write it.
+    pub writable: bool,
+}
+
+/// The memory limit would be exceeded.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct MemoryLimitExceeded {
+    /// Bytes the layout needs.
+    pub required: u64,
+    /// The configured limit.
+    pub limit: u64,
+}
+
+impl GuestMemory {
+    /// PolkaVM's standard layout, with the data sections copied in.
+    pub fn standard(map: &MemoryMap, ro_data: &[u8], rw_data: &[u8], limit: u64) -> Result<Self, MemoryLimitExceeded> {
+        let required = u64::from(map.ro_data_size)
+            + u64::from(map.rw_data_size)
+            + u64::from(map.stack_address_high - map.stack_address_low)
+            + u64::from(map.aux_data_size);
+        if required > limit {
+            return Err(MemoryLimitExceeded { required, limit });
+        }
+        let region = |base: u32, size: u32, init: &[u8], writable: bool| {
+            let mut data = vec![0u8; size as usize];
+            data[..init.len()].copy_from_slice(init);
+            Region { base, data, writable }
+        };
+        // Most accesses hit the stack, then globals and the heap: check those first.
+        let regions = vec![
+            region(map.stack_address_low, map.stack_address_high - map.stack_address_low, &[], true),
+            region(map.rw_data_address, map.rw_data_size, rw_data, true),
+            region(map.ro_data_address, map.ro_data_size, ro_data, false),
+            region(map.aux_data_address, map.aux_data_size, &[], false),
+        ];
+        Ok(GuestMemory {
+            regions,
+            heap: Some(Heap {
+                region: 1,
+                base: map.heap_base,
+                size: 0,
+                max_size: map.max_heap_size,
+                page_size: map.page_size,
+            }),
+            fault_mode: FaultMode::Trap,
+            limit,
+            allocated: required,
+        })
+    }
+
+    /// An explicit page map (JAM style): unmapped accesses page-fault.
+    pub fn custom(pages: &[PageMapping], limit: u64) -> Result<Self, MemoryLimitExceeded> {
+        let mut sorted: Vec<PageMapping> = pages.to_vec();
+        sorted.sort_by_key(|p| p.address);
+        let mut regions: Vec<Region> = Vec::new();
+        let mut required = 0u64;
+        for page in sorted {
+            required += u64::from(page.length);
+            if required > limit {
+                return Err(MemoryLimitExceeded { required, limit });
+            }
+            // Merge with the previous region when contiguous and alike.
+            if let Some(last) = regions.last_mut() {
+                if last.writable == page.writable && u64::from(last.base) + last.data.len() as u64 == u64::from(page.address) {
+                    last.data.resize(last.data.len() + page.length as usize, 0);
+                    continue;
+                }
+            }
+            regions.push(Region {
+                base: page.address,
+                data: vec![0; page.length as usize],
+                writable: page.writable,
+            });
+        }
+        Ok(GuestMemory {
+            regions,
+            heap: None,
+            fault_mode: FaultMode::PageFault,
+            limit,
+            allocated: required,
+        })
+    }
+
+    #[inline(always)]
+    fn locate(&self, address: u32, length: usize) -> Option<(usize, usize)> {
+        for (index, region) in self.regions.iter().enumerate() {
+            let offset = address.wrapping_sub(region.base) as usize;
+            if offset + length <= region.data.len() {
+                return Some((index, offset));
+            }
+        }
+        None
+    }
+
+    /// Whether the byte at `address` is mapped (and writable, if `write`).
+    fn byte_accessible(&self, address: u32, write: bool) -> bool {
+        self.locate(address, 1)
+            .is_some_and(|(index, _)| !write || self.regions[index].writable)
+    }
+
+    /// Works out why an access failed, or performs it byte by byte when it spans regions
+    /// that are all accessible.
+    #[cold]
+    fn slow_access(&mut self, address: u32, length: usize, write: Option<&[u8]>, read: &mut [u8]) -> Result<(), Fault> {
+        if address < ADDRESS_SPACE_BOTTOM {
+            return Err(Fault::Trap);
+        }
+        for n in 0..length {
+            let Some(byte_address) = address.checked_add(n as u32) else {
+                return Err(self.fault_at(u32::MAX));
+            };
+            if !self.byte_accessible(byte_address, write.is_some()) {
+                return Err(self.fault_at(byte_address));
+            }
+        }
+        for n in 0..length {
+            let (index, offset) = self.locate(address + n as u32, 1).expect("checked above");
+            match write {
+                Some(bytes) => self.regions[index].data[offset] = bytes[n],
+                None => read[n] = self.regions[index].data[offset],
+            }
+        }
+        Ok(())
+    }
+
+    fn fault_at(&self, address: u32) -> Fault {
+        match self.fault_mode {
+            FaultMode::Trap => Fault::Trap,
+            FaultMode::PageFault => Fault::PageFault(address & !(MIN_PAGE_SIZE - 1)),
+        }
+    }
+
+    /// A guest load of `N` bytes.
+    #[inline(always)]
+    pub fn load<const N: usize>(&mut self, address: u32) -> Result<[u8; N], Fault> {
+        if let Some((index, offset)) = self.locate(address, N) {
+            let mut out = [0u8; N];
+            out.copy_from_slice(&self.regions[index].data[offset..offset + N]);
+            return Ok(out);
+        }
+        let mut out = [0u8; N];
+        self.slow_access(address, N, None, &mut out)?;
+        Ok(out)
+    }
+
+    /// A guest store of `N` bytes.
+    #[inline(always)]
+    pub fn store<const N: usize>(&mut self, address: u32, bytes: [u8; N]) -> Result<(), Fault> {
+        if let Some((index, offset)) = self.locate(address, N) {
+            let region = &mut self.regions[index];
+            if region.writable {
+                region.data[offset..offset + N].copy_from_slice(&bytes);
+                return Ok(());
+            }
+        }
+        self.slow_access(address, N, Some(&bytes), &mut [])
+    }
+
+    /// Host read; ignores write protection. `Err(address)` names the first unmapped byte.
+    pub fn read(&self, address: u32, out: &mut [u8]) -> Result<(), u32> {
+        if let Some((index, offset)) = self.locate(address, out.len()) {
+            out.copy_from_slice(&self.regions[index].data[offset..offset + out.len()]);
+            return Ok(());
+        }
+        for (n, byte) in out.iter_mut().enumerate() {
+            let at = address.checked_add(n as u32).ok_or(u32::MAX)?;
+            let (index, offset) = self.locate(at, 1).ok_or(at)?;
+            *byte = self.regions[index].data[offset];
+        }
+        Ok(())
+    }
+
+    /// Host write; may write read-only memory (the host initialises it).
+    pub fn write(&mut self, address: u32, data: &[u8]) -> Result<(), u32> {
+        if let Some((index, offset)) = self.locate(address, data.len()) {
+            self.regions[index].data[offset..offset + data.len()].copy_from_slice(data);
+            return Ok(());
+        }
+        for n in 0..data.len() {
+            let at = address.checked_add(n as u32).ok_or(u32::MAX)?;
+            self.locate(at, 1).ok_or(at)?;
+        }
+        for (n, byte) in data.iter().enumerate() {
+            let (index, offset) = self.locate(address + n as u32, 1).expect("checked above");
+            self.regions[index].data[offset] = *byte;
+        }
+        Ok(())
+    }
+
+    /// Grows the heap by `size` bytes and returns the new heap top, or `None` when the
+    /// heap would pass its maximum or the memory limit (the guest sees 0).
+    pub fn sbrk(&mut self, size: u32) -> Option<u32> {
+        let heap = self.heap.as_mut()?;
+        let new_size = heap.size.checked_add(size)?;
+        if new_size > heap.max_size {
+            return None;
+        }
+        let top = heap.base + new_size;
+        let region = &mut self.regions[heap.region];
+        let end = u64::from(region.base) + region.data.len() as u64;
+        if u64::from(top) > end {
+            let page = u64::from(heap.page_size);
+            let new_end = u64::from(top).div_ceil(page) * page;
+            let growth = new_end - end;
+            if self.allocated + growth > self.limit {
+                return None;
+            }
+            self.allocated += growth;
+            region.data.resize((new_end - u64::from(region.base)) as usize, 0);
+        }
+        heap.size = new_size;
+        Some(top)
+    }
+
+    /// Bytes `sbrk` has handed out.
+    pub fn heap_size(&self) -> u32 {
+        self.heap.as_ref().map_or(0, |heap| heap.size)
+    }
+
+    /// The mapped regions as `(address, bytes, writable)`, in lookup order.
+    pub fn regions(&self) -> impl Iterator<Item = (u32, &[u8], bool)> {
+        self.regions.iter().map(|r| (r.base, r.data.as_slice(), r.writable))
+    }
+}

@@ -1,0 +1,503 @@
+//! The interpreter's pre-decoded form: one flat array of [`Op`]s, compiled once per module.
+//!
+//! Each basic block starts with a [`Op::Charge`] carrying the block's whole gas cost; branch
+//! targets are indices into the array; a branch to a place that is not a block start points
+//! at a [`Op::Trap`] appended for it, which reports the branch's own program counter.
+//! Immediates stay 32-bit and are sign-extended when executed, which keeps an `Op` at
+//! 16 bytes.
+
+use crate::gas::CostTable;
+use crate::isa::{Args, DecodedInstruction, InstructionStream, Opcode, Reg};
+use crate::program::CodeSection;
+use alloc::vec::Vec;
+
+/// A register index (0..=12).
+pub(crate) type R = u8;
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub(crate) enum Op {
+    /// Enter a basic block: charge its gas or stop before it.
+    Charge(u32),
+    /// Trap at this op's program counter.
+    Trap,
+    Nop,
+    Memset,
+    Ecalli(u32),
+    Sbrk(R, R),
+    Jump(u32),
+    JumpIndirect(R, u32),
+    LoadImmAndJump(R, u32, u32),
+    LoadImmAndJumpIndirect(R, R, u32, u32),
+
+    BranchEq(R, R, u32),
+    BranchNotEq(R, R, u32),
+    BranchLessUnsigned(R, R, u32),
+    BranchLessSigned(R, R, u32),
+    BranchGreaterOrEqualUnsigned(R, R, u32),
+    BranchGreaterOrEqualSigned(R, R, u32),
+    BranchEqImm(R, u32, u32),
+    BranchNotEqImm(R, u32, u32),
+    BranchLessUnsignedImm(R, u32, u32),
+    BranchLessSignedImm(R, u32, u32),
+    BranchGreaterOrEqualUnsignedImm(R, u32, u32),
+    BranchGreaterOrEqualSignedImm(R, u32, u32),
+    BranchLessOrEqualSignedImm(R, u32, u32),
+    BranchLessOrEqualUnsignedImm(R, u32, u32),
+    BranchGreaterSignedImm(R, u32, u32),
+    BranchGreaterUnsignedImm(R, u32, u32),
+
+    LoadImm(R, u32),
+    LoadImm64(R, u64),
+    MoveReg(R, R),
+
+    /// Loads from `base + offset` (base 0 for the absolute forms: register index 13 reads 0).
+    LoadU8(R, R, u32),
+    LoadI8(R, R, u32),
+    LoadU16(R, R, u32),
+    LoadI16(R, R, u32),
+    LoadU32(R, R, u32),
+    LoadI32(R, R, u32),
+    LoadU64(R, R, u32),
+    /// Stores register `src` to `base + offset`.
+    StoreU8(R, R, u32),
+    StoreU16(R, R, u32),
+    StoreU32(R, R, u32),
+    StoreU64(R, R, u32),
+    /// Stores an immediate value to `base + offset`.
+    StoreImmU8(R, u32, u32),
+    StoreImmU16(R, u32, u32),
+    StoreImmU32(R, u32, u32),
+    StoreImmU64(R, u32, u32),
+
+    AddImm32(R, R, u32),
+    AddImm64(R, R, u32),
+    AndImm(R, R, u32),
+    XorImm(R, R, u32),
+    OrImm(R, R, u32),
+    MulImm32(R, R, u32),
+    MulImm64(R, R, u32),
+    SetLessThanUnsignedImm(R, R, u32),
+    SetLessThanSignedImm(R, R, u32),
+    ShiftLogicalLeftImm32(R, R, u32),
+    ShiftLogicalLeftImm64(R, R, u32),
+    ShiftLogicalRightImm32(R, R, u32),
+    ShiftLogicalRightImm64(R, R, u32),
+    ShiftArithmeticRightImm32(R, R, u32),
+    ShiftArithmeticRightImm64(R, R, u32),
+    NegateAndAddImm32(R, R, u32),
+    NegateAndAddImm64(R, R, u32),
+    SetGreaterThanUnsignedImm(R, R, u32),
+    SetGreaterThanSignedImm(R, R, u32),
+    ShiftLogicalRightImmAlt32(R, R, u32),
+    ShiftLogicalRightImmAlt64(R, R, u32),
+    ShiftArithmeticRightImmAlt32(R, R, u32),
+    ShiftArithmeticRightImmAlt64(R, R, u32),
+    ShiftLogicalLeftImmAlt32(R, R, u32),
+    ShiftLogicalLeftImmAlt64(R, R, u32),
+    CmovIfZeroImm(R, R, u32),
+    CmovIfNotZeroImm(R, R, u32),
+    RotateRightImm32(R, R, u32),
+    RotateRightImmAlt32(R, R, u32),
+    RotateRightImm64(R, R, u32),
+    RotateRightImmAlt64(R, R, u32),
+
+    Add32(R, R, R),
+    Add64(R, R, R),
+    Sub32(R, R, R),
+    Sub64(R, R, R),
+    And(R, R, R),
+    Xor(R, R, R),
+    Or(R, R, R),
+    Mul32(R, R, R),
+    Mul64(R, R, R),
+    MulUpperSignedSigned(R, R, R),
+    MulUpperUnsignedUnsigned(R, R, R),
+    MulUpperSignedUnsigned(R, R, R),
+    SetLessThanUnsigned(R, R, R),
+    SetLessThanSigned(R, R, R),
+    ShiftLogicalLeft32(R, R, R),
+    ShiftLogicalLeft64(R, R, R),
+    ShiftLogicalRight32(R, R, R),
+    ShiftLogicalRight64(R, R, R),
+    ShiftArithmeticRight32(R, R, R),
+    ShiftArithmeticRight64(R, R, R),
+    DivUnsigned32(R, R, R),
+    DivUnsigned64(R, R, R),
+    DivSigned32(R, R, R),
+    DivSigned64(R, R, R),
+    RemUnsigned32(R, R, R),
+    RemUnsigned64(R, R, R),
+    RemSigned32(R, R, R),
+    RemSigned64(R, R, R),
+    CmovIfZero(R, R, R),
+    CmovIfNotZero(R, R, R),
+    AndInverted(R, R, R),
+    OrInverted(R, R, R),
+    Xnor(R, R, R),
+    Maximum(R, R, R),
+    MaximumUnsigned(R, R, R),
+    Minimum(R, R, R),
+    MinimumUnsigned(R, R, R),
+    RotateLeft32(R, R, R),
+    RotateLeft64(R, R, R),
+    RotateRight32(R, R, R),
+    RotateRight64(R, R, R),
+
+    CountLeadingZeroBits32(R, R),
+    CountLeadingZeroBits64(R, R),
+    CountTrailingZeroBits32(R, R),
+    CountTrailingZeroBits64(R, R),
+    CountSetBits32(R, R),
+    CountSetBits64(R, R),
+    SignExtend8(R, R),
+    SignExtend16(R, R),
+    ZeroExtend16(R, R),
+    ReverseByte(R, R),
+}
+
+const _: () = assert!(core::mem::size_of::<Op>() <= 16);
+
+/// The register slot that always reads zero, used as the base of absolute loads/stores.
+pub(crate) const ZERO_REG: R = 13;
+
+/// Marks a jump-table entry or branch whose target is not a basic-block start.
+pub(crate) const INVALID_TARGET: u32 = u32::MAX;
+
+/// A module's code in interpreter form.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CompiledCode {
+    pub ops: Vec<Op>,
+    /// The program counter of each op (for `Charge`, the block's first instruction).
+    pub op_pcs: Vec<u32>,
+    /// The pc of the instruction after each op, for resuming after `ecalli` and stepping.
+    pub next_pcs: Vec<u32>,
+    /// `(pc, op index of its Charge)` for every basic block, sorted by pc.
+    pub blocks: Vec<(u32, u32)>,
+    /// Op index of each jump-table entry's block, or `INVALID_TARGET`. Empty when the
+    /// table's entry size is 0, in which case every entry targets pc 0.
+    pub jump_table: Vec<u32>,
+    pub jump_table_len: u32,
+    pub jump_table_zero_target: u32,
+}
+
+impl CompiledCode {
+    /// The op index of the block starting at `pc`.
+    pub fn block_op(&self, pc: u32) -> Option<u32> {
+        let index = self.blocks.binary_search_by_key(&pc, |b| b.0).ok()?;
+        Some(self.blocks[index].1)
+    }
+
+    /// The op index a dynamic jump to `address` lands on: `Err(())` for a bad target.
+    #[inline]
+    pub fn dynamic_target(&self, address: u32) -> Option<u32> {
+        if address == 0 || address % 2 != 0 {
+            return None;
+        }
+        let index = address / 2 - 1;
+        if index >= self.jump_table_len {
+            return None;
+        }
+        let target = if self.jump_table.is_empty() {
+            self.jump_table_zero_target
+        } else {
+            self.jump_table[index as usize]
+        };
+        (target != INVALID_TARGET).then_some(target)
+    }
+}
+
+fn r(reg: Reg) -> R {
+    reg as R
+}
+
+/// Compiles a decoded instruction stream.
+pub(crate) fn compile(stream: &InstructionStream, code: &CodeSection, costs: &CostTable) -> CompiledCode {
+    let instructions = &stream.instructions;
+    let mut out = CompiledCode::default();
+    out.ops.reserve(instructions.len() + instructions.len() / 4);
+
+    // First pass: lay out ops, remembering where each block's Charge sits.
+    let mut block_cost_slot = 0usize;
+    let mut pending_branches: Vec<(usize, u32, u32)> = Vec::new();
+    for (index, decoded) in instructions.iter().enumerate() {
+        if stream.block_starts[index] {
+            block_cost_slot = out.ops.len();
+            out.blocks.push((decoded.pc, out.ops.len() as u32));
+            push(&mut out, Op::Charge(0), decoded.pc, decoded.pc);
+        }
+        let cost = decoded
+            .instruction
+            .map_or(costs.invalid, |i| costs.cost(i.opcode));
+        if let Op::Charge(total) = &mut out.ops[block_cost_slot] {
+            *total = total.saturating_add(cost);
+        }
+        let next_pc = decoded.pc + decoded.length;
+        let op = lower(decoded);
+        if let Some(target_pc) = branch_target(&op) {
+            pending_branches.push((out.ops.len(), target_pc, decoded.pc));
+        }
+        push(&mut out, op, decoded.pc, next_pc);
+    }
+
+    // Second pass: resolve branch targets; bad ones get a trap reporting the branch's pc.
+    for (op_index, target_pc, branch_pc) in pending_branches {
+        let target = match out.block_op(target_pc).filter(|_| stream.block_at(target_pc).is_some()) {
+            Some(target) => target,
+            None => {
+                let trap = out.ops.len() as u32;
+                push(&mut out, Op::Trap, branch_pc, branch_pc);
+                trap
+            }
+        };
+        set_branch_target(&mut out.ops[op_index], target);
+    }
+
+    let resolve = |pc: u32| {
+        stream
+            .block_at(pc)
+            .and_then(|_| out.block_op(pc))
+            .unwrap_or(INVALID_TARGET)
+    };
+    let zero_target = resolve(0);
+    let table: Vec<u32> = code.jump_table.iter().map(|&pc| resolve(pc)).collect();
+    out.jump_table_len = code.jump_table_len;
+    out.jump_table_zero_target = zero_target;
+    out.jump_table = table;
+    out
+}
+
+fn push(out: &mut CompiledCode, op: Op, pc: u32, next_pc: u32) {
+    out.ops.push(op);
+    out.op_pcs.push(pc);
+    out.next_pcs.push(next_pc);
+}
+
+fn branch_target(op: &Op) -> Option<u32> {
+    use Op::*;
+    match *op {
+        Jump(t) | LoadImmAndJump(_, _, t) => Some(t),
+        BranchEq(_, _, t)
+        | BranchNotEq(_, _, t)
+        | BranchLessUnsigned(_, _, t)
+        | BranchLessSigned(_, _, t)
+        | BranchGreaterOrEqualUnsigned(_, _, t)
+        | BranchGreaterOrEqualSigned(_, _, t)
+        | BranchEqImm(_, _, t)
+        | BranchNotEqImm(_, _, t)
+        | BranchLessUnsignedImm(_, _, t)
+        | BranchLessSignedImm(_, _, t)
+        | BranchGreaterOrEqualUnsignedImm(_, _, t)
+        | BranchGreaterOrEqualSignedImm(_, _, t)
+        | BranchLessOrEqualSignedImm(_, _, t)
+        | BranchLessOrEqualUnsignedImm(_, _, t)
+        | BranchGreaterSignedImm(_, _, t)
+        | BranchGreaterUnsignedImm(_, _, t) => Some(t),
+        _ => None,
+    }
+}
+
+fn set_branch_target(op: &mut Op, target: u32) {
+    use Op::*;
+    match op {
+        Jump(t) | LoadImmAndJump(_, _, t) => *t = target,
+        BranchEq(_, _, t)
+        | BranchNotEq(_, _, t)
+        | BranchLessUnsigned(_, _, t)
+        | BranchLessSigned(_, _, t)
+        | BranchGreaterOrEqualUnsigned(_, _, t)
+        | BranchGreaterOrEqualSigned(_, _, t)
+        | BranchEqImm(_, _, t)
+        | BranchNotEqImm(_, _, t)
+        | BranchLessUnsignedImm(_, _, t)
+        | BranchLessSignedImm(_, _, t)
+        | BranchGreaterOrEqualUnsignedImm(_, _, t)
+        | BranchGreaterOrEqualSignedImm(_, _, t)
+        | BranchLessOrEqualSignedImm(_, _, t)
+        | BranchLessOrEqualUnsignedImm(_, _, t)
+        | BranchGreaterSignedImm(_, _, t)
+        | BranchGreaterUnsignedImm(_, _, t) => *t = target,
+        _ => unreachable!("only branches have targets"),
+    }
+}
+
+/// Maps one decoded instruction to its op; branch targets are still program counters.
+fn lower(decoded: &DecodedInstruction) -> Op {
+    let Some(instruction) = decoded.instruction else {
+        return Op::Trap;
+    };
+    use Args as A;
+    use Opcode as O;
+    match (instruction.opcode, instruction.args) {
+        (O::Trap, _) => Op::Trap,
+        (O::Fallthrough | O::Unlikely, _) => Op::Nop,
+        (O::Memset, _) => Op::Memset,
+        (O::Ecalli, A::Imm(n)) => Op::Ecalli(n),
+        (O::Jump, A::Offset(t)) => Op::Jump(t),
+        (O::JumpIndirect, A::RegImm(b, x)) => Op::JumpIndirect(r(b), x),
+        (O::LoadImm, A::RegImm(d, x)) => Op::LoadImm(r(d), x),
+        (O::LoadU8, A::RegImm(d, x)) => Op::LoadU8(r(d), ZERO_REG, x),
+        (O::LoadI8, A::RegImm(d, x)) => Op::LoadI8(r(d), ZERO_REG, x),
+        (O::LoadU16, A::RegImm(d, x)) => Op::LoadU16(r(d), ZERO_REG, x),
+        (O::LoadI16, A::RegImm(d, x)) => Op::LoadI16(r(d), ZERO_REG, x),
+        (O::LoadU32, A::RegImm(d, x)) => Op::LoadU32(r(d), ZERO_REG, x),
+        (O::LoadI32, A::RegImm(d, x)) => Op::LoadI32(r(d), ZERO_REG, x),
+        (O::LoadU64, A::RegImm(d, x)) => Op::LoadU64(r(d), ZERO_REG, x),
+        (O::StoreU8, A::RegImm(s, x)) => Op::StoreU8(r(s), ZERO_REG, x),
+        (O::StoreU16, A::RegImm(s, x)) => Op::StoreU16(r(s), ZERO_REG, x),
+        (O::StoreU32, A::RegImm(s, x)) => Op::StoreU32(r(s), ZERO_REG, x),
+        (O::StoreU64, A::RegImm(s, x)) => Op::StoreU64(r(s), ZERO_REG, x),
+
+        (O::LoadImmAndJump, A::RegImmOffset(d, x, t)) => Op::LoadImmAndJump(r(d), x, t),
+        (O::BranchEqImm, A::RegImmOffset(a, x, t)) => Op::BranchEqImm(r(a), x, t),
+        (O::BranchNotEqImm, A::RegImmOffset(a, x, t)) => Op::BranchNotEqImm(r(a), x, t),
+        (O::BranchLessUnsignedImm, A::RegImmOffset(a, x, t)) => Op::BranchLessUnsignedImm(r(a), x, t),
+        (O::BranchLessSignedImm, A::RegImmOffset(a, x, t)) => Op::BranchLessSignedImm(r(a), x, t),
+        (O::BranchGreaterOrEqualUnsignedImm, A::RegImmOffset(a, x, t)) => Op::BranchGreaterOrEqualUnsignedImm(r(a), x, t),
+        (O::BranchGreaterOrEqualSignedImm, A::RegImmOffset(a, x, t)) => Op::BranchGreaterOrEqualSignedImm(r(a), x, t),
+        (O::BranchLessOrEqualSignedImm, A::RegImmOffset(a, x, t)) => Op::BranchLessOrEqualSignedImm(r(a), x, t),
+        (O::BranchLessOrEqualUnsignedImm, A::RegImmOffset(a, x, t)) => Op::BranchLessOrEqualUnsignedImm(r(a), x, t),
+        (O::BranchGreaterSignedImm, A::RegImmOffset(a, x, t)) => Op::BranchGreaterSignedImm(r(a), x, t),
+        (O::BranchGreaterUnsignedImm, A::RegImmOffset(a, x, t)) => Op::BranchGreaterUnsignedImm(r(a), x, t),
+
+        (O::StoreImmIndirectU8, A::RegImmImm(b, x, y)) => Op::StoreImmU8(r(b), x, y),
+        (O::StoreImmIndirectU16, A::RegImmImm(b, x, y)) => Op::StoreImmU16(r(b), x, y),
+        (O::StoreImmIndirectU32, A::RegImmImm(b, x, y)) => Op::StoreImmU32(r(b), x, y),
+        (O::StoreImmIndirectU64, A::RegImmImm(b, x, y)) => Op::StoreImmU64(r(b), x, y),
+        (O::StoreImmU8, A::ImmImm(x, y)) => Op::StoreImmU8(ZERO_REG, x, y),
+        (O::StoreImmU16, A::ImmImm(x, y)) => Op::StoreImmU16(ZERO_REG, x, y),
+        (O::StoreImmU32, A::ImmImm(x, y)) => Op::StoreImmU32(ZERO_REG, x, y),
+        (O::StoreImmU64, A::ImmImm(x, y)) => Op::StoreImmU64(ZERO_REG, x, y),
+
+        (O::StoreIndirectU8, A::RegRegImm(s, b, x)) => Op::StoreU8(r(s), r(b), x),
+        (O::StoreIndirectU16, A::RegRegImm(s, b, x)) => Op::StoreU16(r(s), r(b), x),
+        (O::StoreIndirectU32, A::RegRegImm(s, b, x)) => Op::StoreU32(r(s), r(b), x),
+        (O::StoreIndirectU64, A::RegRegImm(s, b, x)) => Op::StoreU64(r(s), r(b), x),
+        (O::LoadIndirectU8, A::RegRegImm(d, b, x)) => Op::LoadU8(r(d), r(b), x),
+        (O::LoadIndirectI8, A::RegRegImm(d, b, x)) => Op::LoadI8(r(d), r(b), x),
+        (O::LoadIndirectU16, A::RegRegImm(d, b, x)) => Op::LoadU16(r(d), r(b), x),
+        (O::LoadIndirectI16, A::RegRegImm(d, b, x)) => Op::LoadI16(r(d), r(b), x),
+        (O::LoadIndirectI32, A::RegRegImm(d, b, x)) => Op::LoadI32(r(d), r(b), x),
+        (O::LoadIndirectU32, A::RegRegImm(d, b, x)) => Op::LoadU32(r(d), r(b), x),
+        (O::LoadIndirectU64, A::RegRegImm(d, b, x)) => Op::LoadU64(r(d), r(b), x),
+        (op, A::RegRegImm(d, s, x)) => reg_reg_imm(op, r(d), r(s), x),
+
+        (O::BranchEq, A::RegRegOffset(a, b, t)) => Op::BranchEq(r(a), r(b), t),
+        (O::BranchNotEq, A::RegRegOffset(a, b, t)) => Op::BranchNotEq(r(a), r(b), t),
+        (O::BranchLessUnsigned, A::RegRegOffset(a, b, t)) => Op::BranchLessUnsigned(r(a), r(b), t),
+        (O::BranchLessSigned, A::RegRegOffset(a, b, t)) => Op::BranchLessSigned(r(a), r(b), t),
+        (O::BranchGreaterOrEqualUnsigned, A::RegRegOffset(a, b, t)) => Op::BranchGreaterOrEqualUnsigned(r(a), r(b), t),
+        (O::BranchGreaterOrEqualSigned, A::RegRegOffset(a, b, t)) => Op::BranchGreaterOrEqualSigned(r(a), r(b), t),
+
+        (op, A::RegRegReg(d, a, b)) => reg_reg_reg(op, r(d), r(a), r(b)),
+        (op, A::RegReg(d, s)) => reg_reg(op, r(d), r(s)),
+        (O::LoadImmAndJumpIndirect, A::RegRegImmImm(d, b, x, y)) => Op::LoadImmAndJumpIndirect(r(d), r(b), x, y),
+        (O::LoadImm64, A::RegImm64(d, x)) => Op::LoadImm64(r(d), x),
+        (opcode, args) => unreachable!("{opcode:?} decoded with mismatched operands {args:?}"),
+    }
+}
+
+fn reg_reg_imm(opcode: Opcode, d: R, s: R, x: u32) -> Op {
+    use Opcode as O;
+    match opcode {
+        O::AddImm32 => Op::AddImm32(d, s, x),
+        O::AddImm64 => Op::AddImm64(d, s, x),
+        O::AndImm => Op::AndImm(d, s, x),
+        O::XorImm => Op::XorImm(d, s, x),
+        O::OrImm => Op::OrImm(d, s, x),
+        O::MulImm32 => Op::MulImm32(d, s, x),
+        O::MulImm64 => Op::MulImm64(d, s, x),
+        O::SetLessThanUnsignedImm => Op::SetLessThanUnsignedImm(d, s, x),
+        O::SetLessThanSignedImm => Op::SetLessThanSignedImm(d, s, x),
+        O::ShiftLogicalLeftImm32 => Op::ShiftLogicalLeftImm32(d, s, x),
+        O::ShiftLogicalLeftImm64 => Op::ShiftLogicalLeftImm64(d, s, x),
+        O::ShiftLogicalRightImm32 => Op::ShiftLogicalRightImm32(d, s, x),
+        O::ShiftLogicalRightImm64 => Op::ShiftLogicalRightImm64(d, s, x),
+        O::ShiftArithmeticRightImm32 => Op::ShiftArithmeticRightImm32(d, s, x),
+        O::ShiftArithmeticRightImm64 => Op::ShiftArithmeticRightImm64(d, s, x),
+        O::NegateAndAddImm32 => Op::NegateAndAddImm32(d, s, x),
+        O::NegateAndAddImm64 => Op::NegateAndAddImm64(d, s, x),
+        O::SetGreaterThanUnsignedImm => Op::SetGreaterThanUnsignedImm(d, s, x),
+        O::SetGreaterThanSignedImm => Op::SetGreaterThanSignedImm(d, s, x),
+        O::ShiftLogicalRightImmAlt32 => Op::ShiftLogicalRightImmAlt32(d, s, x),
+        O::ShiftLogicalRightImmAlt64 => Op::ShiftLogicalRightImmAlt64(d, s, x),
+        O::ShiftArithmeticRightImmAlt32 => Op::ShiftArithmeticRightImmAlt32(d, s, x),
+        O::ShiftArithmeticRightImmAlt64 => Op::ShiftArithmeticRightImmAlt64(d, s, x),
+        O::ShiftLogicalLeftImmAlt32 => Op::ShiftLogicalLeftImmAlt32(d, s, x),
+        O::ShiftLogicalLeftImmAlt64 => Op::ShiftLogicalLeftImmAlt64(d, s, x),
+        O::CmovIfZeroImm => Op::CmovIfZeroImm(d, s, x),
+        O::CmovIfNotZeroImm => Op::CmovIfNotZeroImm(d, s, x),
+        O::RotateRightImm32 => Op::RotateRightImm32(d, s, x),
+        O::RotateRightImmAlt32 => Op::RotateRightImmAlt32(d, s, x),
+        O::RotateRightImm64 => Op::RotateRightImm64(d, s, x),
+        O::RotateRightImmAlt64 => Op::RotateRightImmAlt64(d, s, x),
+        _ => unreachable!("{opcode:?} is not a reg-reg-imm ALU op"),
+    }
+}
+
+fn reg_reg_reg(opcode: Opcode, d: R, a: R, b: R) -> Op {
+    use Opcode as O;
+    match opcode {
+        O::Add32 => Op::Add32(d, a, b),
+        O::Add64 => Op::Add64(d, a, b),
+        O::Sub32 => Op::Sub32(d, a, b),
+        O::Sub64 => Op::Sub64(d, a, b),
+        O::And => Op::And(d, a, b),
+        O::Xor => Op::Xor(d, a, b),
+        O::Or => Op::Or(d, a, b),
+        O::Mul32 => Op::Mul32(d, a, b),
+        O::Mul64 => Op::Mul64(d, a, b),
+        O::MulUpperSignedSigned => Op::MulUpperSignedSigned(d, a, b),
+        O::MulUpperUnsignedUnsigned => Op::MulUpperUnsignedUnsigned(d, a, b),
+        O::MulUpperSignedUnsigned => Op::MulUpperSignedUnsigned(d, a, b),
+        O::SetLessThanUnsigned => Op::SetLessThanUnsigned(d, a, b),
+        O::SetLessThanSigned => Op::SetLessThanSigned(d, a, b),
+        O::ShiftLogicalLeft32 => Op::ShiftLogicalLeft32(d, a, b),
+        O::ShiftLogicalLeft64 => Op::ShiftLogicalLeft64(d, a, b),
+        O::ShiftLogicalRight32 => Op::ShiftLogicalRight32(d, a, b),
+        O::ShiftLogicalRight64 => Op::ShiftLogicalRight64(d, a, b),
+        O::ShiftArithmeticRight32 => Op::ShiftArithmeticRight32(d, a, b),
+        O::ShiftArithmeticRight64 => Op::ShiftArithmeticRight64(d, a, b),
+        O::DivUnsigned32 => Op::DivUnsigned32(d, a, b),
+        O::DivUnsigned64 => Op::DivUnsigned64(d, a, b),
+        O::DivSigned32 => Op::DivSigned32(d, a, b),
+        O::DivSigned64 => Op::DivSigned64(d, a, b),
+        O::RemUnsigned32 => Op::RemUnsigned32(d, a, b),
+        O::RemUnsigned64 => Op::RemUnsigned64(d, a, b),
+        O::RemSigned32 => Op::RemSigned32(d, a, b),
+        O::RemSigned64 => Op::RemSigned64(d, a, b),
+        O::CmovIfZero => Op::CmovIfZero(d, a, b),
+        O::CmovIfNotZero => Op::CmovIfNotZero(d, a, b),
+        O::AndInverted => Op::AndInverted(d, a, b),
+        O::OrInverted => Op::OrInverted(d, a, b),
+        O::Xnor => Op::Xnor(d, a, b),
+        O::Maximum => Op::Maximum(d, a, b),
+        O::MaximumUnsigned => Op::MaximumUnsigned(d, a, b),
+        O::Minimum => Op::Minimum(d, a, b),
+        O::MinimumUnsigned => Op::MinimumUnsigned(d, a, b),
+        O::RotateLeft32 => Op::RotateLeft32(d, a, b),
+        O::RotateLeft64 => Op::RotateLeft64(d, a, b),
+        O::RotateRight32 => Op::RotateRight32(d, a, b),
+        O::RotateRight64 => Op::RotateRight64(d, a, b),
+        _ => unreachable!("{opcode:?} is not a reg-reg-reg op"),
+    }
+}
+
+fn reg_reg(opcode: Opcode, d: R, s: R) -> Op {
+    use Opcode as O;
+    match opcode {
+        O::MoveReg => Op::MoveReg(d, s),
+        O::Sbrk => Op::Sbrk(d, s),
+        O::CountLeadingZeroBits32 => Op::CountLeadingZeroBits32(d, s),
+        O::CountLeadingZeroBits64 => Op::CountLeadingZeroBits64(d, s),
+        O::CountTrailingZeroBits32 => Op::CountTrailingZeroBits32(d, s),
+        O::CountTrailingZeroBits64 => Op::CountTrailingZeroBits64(d, s),
+        O::CountSetBits32 => Op::CountSetBits32(d, s),
+        O::CountSetBits64 => Op::CountSetBits64(d, s),
+        O::SignExtend8 => Op::SignExtend8(d, s),
+        O::SignExtend16 => Op::SignExtend16(d, s),
+        O::ZeroExtend16 => Op::ZeroExtend16(d, s),
+        O::ReverseByte => Op::ReverseByte(d, s),
+        _ => unreachable!("{opcode:?} is not a reg-reg op"),
+    }
+}

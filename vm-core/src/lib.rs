@@ -1,0 +1,53 @@
+//! `pvm-core`: a PolkaVM-compatible RISC-V virtual machine for smart contracts.
+//!
+//! The crate reads the program blobs the ecosystem's toolchain writes (`.polkavm`
+//! containers from `polkavm-linker` 0.37 in the ReviveV1, Latest64 and JamV1 instruction
+//! sets, and raw JAM code blobs), validates them once, and runs them.
+//!
+//! ```text
+//! bytes --ProgramBlob::parse--> ProgramBlob --Module::from_blob--> Module --instantiate--> Instance
+//!                                                                     Instance::run() -> Interrupt
+//! ```
+//!
+//! It is `no_std + alloc` by default so a Substrate runtime can embed it; the `std`
+//! feature adds host-only parts.
+//!
+//! ```
+//! use pvm_core::{asm, Engine, Config, Module, ModuleConfig, Interrupt, Reg};
+//! let blob = asm::assemble("
+//!     pub @add:
+//!         add_64 a0, a0, a1
+//!         jump_indirect ra, 0
+//! ").unwrap();
+//! let engine = Engine::new(&Config::default()).unwrap();
+//! let module = Module::from_blob(&engine, &ModuleConfig::default(), blob).unwrap();
+//! let mut instance = module.instantiate().unwrap();
+//! instance.set_gas(1000);
+//! instance.prepare_call_export("add", &[2, 40]).unwrap();
+//! assert_eq!(instance.run().unwrap(), Interrupt::Finished);
+//! assert_eq!(instance.reg(Reg::A0), 42);
+//! ```
+
+#![no_std]
+#![deny(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod asm;
+mod engine;
+mod error;
+pub mod gas;
+mod instance;
+pub mod interpreter;
+pub mod isa;
+mod module;
+pub mod program;
+
+pub use engine::{BackendKind, Config, Engine};
+pub use error::Error;
+pub use instance::{Instance, Interrupt, Segfault};
+pub use isa::{InstructionSet, Opcode, Reg};
+pub use module::{MemoryLayout, Module, ModuleConfig};
+pub use program::{ProgramBlob, ProgramError};

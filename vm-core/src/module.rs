@@ -1,0 +1,163 @@
+//! A validated, compiled program, ready to instantiate.
+
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::gas::CostTable;
+use crate::instance::Instance;
+use crate::interpreter::{compile, CompiledCode, GuestMemory, PageMapping};
+use crate::isa::{decode_code, InstructionSet};
+use crate::program::{Export, MemoryMap, MemoryMapSizes, ProgramBlob};
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+
+/// How a module's memory is laid out.
+#[derive(Clone, PartialEq, Eq, Debug, Default)]
+pub enum MemoryLayout {
+    /// PolkaVM's layout from the blob's sizes; unmapped accesses trap.
+    #[default]
+    Standard,
+    /// Exactly these pages (JAM style); unmapped accesses page-fault.
+    Custom(Vec<PageMapping>),
+}
+
+/// Per-module settings.
+#[derive(Clone, Debug)]
+pub struct ModuleConfig {
+    /// Charge gas per basic block (synchronously: stop before a block that does not fit).
+    pub gas_metering: bool,
+    /// Stop with `Interrupt::Step` before every instruction.
+    pub step_tracing: bool,
+    /// Page size for the standard layout.
+    pub page_size: u32,
+    /// Aux data bytes for the standard layout.
+    pub aux_data_size: u32,
+    /// Costs per opcode.
+    pub cost_table: CostTable,
+    /// Memory layout.
+    pub memory: MemoryLayout,
+}
+
+impl Default for ModuleConfig {
+    fn default() -> Self {
+        ModuleConfig {
+            gas_metering: true,
+            step_tracing: false,
+            page_size: 0x1000,
+            aux_data_size: 0,
+            cost_table: CostTable::naive(),
+            memory: MemoryLayout::Standard,
+        }
+    }
+}
+
+pub(crate) struct ModuleInner {
+    pub(crate) blob: ProgramBlob,
+    pub(crate) config: ModuleConfig,
+    pub(crate) memory_map: Option<MemoryMap>,
+    pub(crate) code: CompiledCode,
+    pub(crate) memory_limit: u64,
+}
+
+/// A compiled program; cheap to clone and share between instances.
+#[derive(Clone)]
+pub struct Module(pub(crate) Arc<ModuleInner>);
+
+impl core::fmt::Debug for Module {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Module")
+            .field("isa", &self.0.blob.isa)
+            .field("code_length", &self.0.blob.code.code.len())
+            .field("exports", &self.0.blob.exports)
+            .finish()
+    }
+}
+
+impl Module {
+    /// Parses, validates and compiles a `PVM\0` container.
+    pub fn new(engine: &Engine, config: &ModuleConfig, bytes: &[u8]) -> Result<Module, Error> {
+        Self::from_blob(engine, config, ProgramBlob::parse(bytes)?)
+    }
+
+    /// Compiles an already parsed program.
+    pub fn from_blob(engine: &Engine, config: &ModuleConfig, blob: ProgramBlob) -> Result<Module, Error> {
+        let memory_map = match config.memory {
+            MemoryLayout::Standard => Some(MemoryMap::new(MemoryMapSizes {
+                page_size: config.page_size,
+                ro_data_size: blob.ro_data_size,
+                rw_data_size: blob.rw_data_size,
+                stack_size: blob.stack_size,
+                aux_data_size: config.aux_data_size,
+            })?),
+            MemoryLayout::Custom(_) => None,
+        };
+        let stream = decode_code(blob.isa, &blob.code.code, &blob.code.bitmask);
+        let code = compile(&stream, &blob.code, &config.cost_table);
+        Ok(Module(Arc::new(ModuleInner {
+            blob,
+            config: config.clone(),
+            memory_map,
+            code,
+            memory_limit: engine.config().memory_limit,
+        })))
+    }
+
+    /// Instantiates with fresh memory.
+    pub fn instantiate(&self) -> Result<Instance, Error> {
+        Instance::new(self.clone(), self.fresh_memory()?)
+    }
+
+    pub(crate) fn fresh_memory(&self) -> Result<GuestMemory, Error> {
+        let inner = &self.0;
+        let memory = match (&inner.config.memory, &inner.memory_map) {
+            (MemoryLayout::Standard, Some(map)) => {
+                GuestMemory::standard(map, &inner.blob.ro_data, &inner.blob.rw_data, inner.memory_limit)
+            }
+            (MemoryLayout::Custom(pages), _) => GuestMemory::custom(pages, inner.memory_limit),
+            (MemoryLayout::Standard, None) => unreachable!("standard layouts always have a map"),
+        };
+        memory.map_err(|e| Error::MemoryLimit {
+            required: e.required,
+            limit: e.limit,
+        })
+    }
+
+    /// The parsed program.
+    pub fn blob(&self) -> &ProgramBlob {
+        &self.0.blob
+    }
+
+    /// The instruction set of the code.
+    pub fn instruction_set(&self) -> InstructionSet {
+        self.0.blob.isa
+    }
+
+    /// Exported entry points.
+    pub fn exports(&self) -> &[Export] {
+        &self.0.blob.exports
+    }
+
+    /// Import symbols; `ecalli n` calls import `n`.
+    pub fn imports(&self) -> &[alloc::string::String] {
+        &self.0.blob.imports
+    }
+
+    /// The memory layout (standard layout only).
+    pub fn memory_map(&self) -> Option<&MemoryMap> {
+        self.0.memory_map.as_ref()
+    }
+
+    /// The module's settings.
+    pub fn config(&self) -> &ModuleConfig {
+        &self.0.config
+    }
+
+    /// The program counter of an export.
+    pub fn export_pc(&self, symbol: &str) -> Option<u32> {
+        self.0.blob.export(symbol).map(|e| e.pc)
+    }
+
+    /// Whether a basic block starts at `pc` (a valid place to start execution).
+    pub fn is_block_start(&self, pc: u32) -> bool {
+        self.0.code.block_op(pc).is_some()
+    }
+}
