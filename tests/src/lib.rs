@@ -1,1 +1,3 @@
-//! Shared helpers for the cross-crate tests.
+//! Shared helpers for the cross-crate tests and the CLI: the JAM conformance runner.
+
+pub mod conformance;
