@@ -55,7 +55,9 @@ pub struct Engine {
 impl Engine {
     /// Creates an engine, checking the backend is available.
     pub fn new(config: &Config) -> Result<Engine, Error> {
-        Ok(Engine { config: config.clone() })
+        Ok(Engine {
+            config: config.clone(),
+        })
     }
 
     /// The engine's configuration.

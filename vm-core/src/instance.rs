@@ -202,17 +202,25 @@ impl Instance {
 
     /// Reads guest memory into `out`.
     pub fn read_memory_into(&self, address: u32, out: &mut [u8]) -> Result<(), Error> {
-        self.state.memory.read(address, out).map_err(|first_unmapped| Error::MemoryAccess {
-            address,
-            length: out.len(),
-            first_unmapped,
-        })
+        self.state
+            .memory
+            .read(address, out)
+            .map_err(|first_unmapped| Error::MemoryAccess {
+                address,
+                length: out.len(),
+                first_unmapped,
+            })
     }
 
     /// Reads `length` bytes of guest memory. The length is bounded by what is mapped: an
     /// unmapped range fails before anything large is allocated.
     pub fn read_memory(&self, address: u32, length: u32) -> Result<Vec<u8>, Error> {
-        let mapped: u64 = self.state.memory.regions().map(|(_, data, _)| data.len() as u64).sum();
+        let mapped: u64 = self
+            .state
+            .memory
+            .regions()
+            .map(|(_, data, _)| data.len() as u64)
+            .sum();
         if u64::from(length) > mapped {
             return Err(Error::MemoryAccess {
                 address,
@@ -227,11 +235,14 @@ impl Instance {
 
     /// Writes guest memory (the host may write read-only regions).
     pub fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<(), Error> {
-        self.state.memory.write(address, data).map_err(|first_unmapped| Error::MemoryAccess {
-            address,
-            length: data.len(),
-            first_unmapped,
-        })
+        self.state
+            .memory
+            .write(address, data)
+            .map_err(|first_unmapped| Error::MemoryAccess {
+                address,
+                length: data.len(),
+                first_unmapped,
+            })
     }
 
     /// Reads a little-endian `u32`.

@@ -79,7 +79,11 @@ impl Module {
     }
 
     /// Compiles an already parsed program.
-    pub fn from_blob(engine: &Engine, config: &ModuleConfig, blob: ProgramBlob) -> Result<Module, Error> {
+    pub fn from_blob(
+        engine: &Engine,
+        config: &ModuleConfig,
+        blob: ProgramBlob,
+    ) -> Result<Module, Error> {
         let memory_map = match config.memory {
             MemoryLayout::Standard => Some(MemoryMap::new(MemoryMapSizes {
                 page_size: config.page_size,
@@ -109,9 +113,12 @@ impl Module {
     pub(crate) fn fresh_memory(&self) -> Result<GuestMemory, Error> {
         let inner = &self.0;
         let memory = match (&inner.config.memory, &inner.memory_map) {
-            (MemoryLayout::Standard, Some(map)) => {
-                GuestMemory::standard(map, &inner.blob.ro_data, &inner.blob.rw_data, inner.memory_limit)
-            }
+            (MemoryLayout::Standard, Some(map)) => GuestMemory::standard(
+                map,
+                &inner.blob.ro_data,
+                &inner.blob.rw_data,
+                inner.memory_limit,
+            ),
             (MemoryLayout::Custom(pages), _) => GuestMemory::custom(pages, inner.memory_limit),
             (MemoryLayout::Standard, None) => unreachable!("standard layouts always have a map"),
         };

@@ -1,4 +1,6 @@
-use crate::isa::{Args, Flow, Format, Instruction, InstructionSet, Opcode, Reg, MACRO_BLOCK_SIZE, MAX_SKIP};
+use crate::isa::{
+    Args, Flow, Format, Instruction, InstructionSet, Opcode, Reg, MACRO_BLOCK_SIZE, MAX_SKIP,
+};
 use crate::program::{CodeSection, Export, ProgramBlob};
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -51,11 +53,18 @@ fn parse_int(text: &str) -> Option<i64> {
         None => (false, text),
     };
     let digits = digits.replace('_', "");
-    let value = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+    let value = match digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
         Some(hex) => u64::from_str_radix(hex, 16).ok()? as i64,
         None => digits.parse::<u64>().ok()? as i64,
     };
-    Some(if negative { value.wrapping_neg() } else { value })
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 fn parse_operand(text: &str) -> Option<Operand> {
@@ -100,7 +109,9 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
             continue;
         }
         if let Some(directive) = text.strip_prefix('.') {
-            let (name, value) = directive.split_once(char::is_whitespace).unwrap_or((directive, ""));
+            let (name, value) = directive
+                .split_once(char::is_whitespace)
+                .unwrap_or((directive, ""));
             let value = value.trim();
             let number_value = || {
                 parse_int(value)
@@ -110,7 +121,10 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
             let hex_bytes = || -> Result<Vec<u8>, AsmError> {
                 value
                     .split_whitespace()
-                    .map(|b| u8::from_str_radix(b, 16).map_err(|_| err(number, format!("bad hex byte {b:?}"))))
+                    .map(|b| {
+                        u8::from_str_radix(b, 16)
+                            .map_err(|_| err(number, format!("bad hex byte {b:?}")))
+                    })
                     .collect()
             };
             match name {
@@ -134,8 +148,14 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
         // Labels, possibly several and possibly followed by an instruction.
         loop {
             let is_export = text.starts_with("pub ");
-            let candidate = if is_export { text[4..].trim_start() } else { text };
-            let Some(rest) = candidate.strip_prefix('@') else { break };
+            let candidate = if is_export {
+                text[4..].trim_start()
+            } else {
+                text
+            };
+            let Some(rest) = candidate.strip_prefix('@') else {
+                break;
+            };
             let Some(colon) = rest.find(':') else { break };
             let name = rest[..colon].trim().to_string();
             if labels.insert(name.clone(), lines.len()).is_some() {
@@ -150,12 +170,16 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
             continue;
         }
         let (mnemonic, rest) = text.split_once(char::is_whitespace).unwrap_or((text, ""));
-        let opcode = Opcode::from_name(mnemonic).ok_or_else(|| err(number, format!("unknown instruction {mnemonic:?}")))?;
+        let opcode = Opcode::from_name(mnemonic)
+            .ok_or_else(|| err(number, format!("unknown instruction {mnemonic:?}")))?;
         let operands = if rest.trim().is_empty() {
             Vec::new()
         } else {
             rest.split(',')
-                .map(|o| parse_operand(o.trim()).ok_or_else(|| err(number, format!("bad operand {:?}", o.trim()))))
+                .map(|o| {
+                    parse_operand(o.trim())
+                        .ok_or_else(|| err(number, format!("bad operand {:?}", o.trim())))
+                })
                 .collect::<Result<Vec<_>, _>>()?
         };
         lines.push(Line {
@@ -173,7 +197,10 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
     }
     for line in &lines {
         if !isa.supports(line.opcode) {
-            return Err(err(line.number, format!("{} does not exist in {isa}", line.opcode)));
+            return Err(err(
+                line.number,
+                format!("{} does not exist in {isa}", line.opcode),
+            ));
         }
     }
 
@@ -196,12 +223,18 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
         match operand {
             Operand::Imm(value) => {
                 if *value < i64::from(i32::MIN) || *value > i64::from(u32::MAX) {
-                    return Err(err(line.number, format!("immediate {value} does not fit in 32 bits")));
+                    return Err(err(
+                        line.number,
+                        format!("immediate {value} does not fit in 32 bits"),
+                    ));
                 }
                 Ok(*value as u32)
             }
             Operand::Label(name) => {
-                let index = jump_table_labels.iter().position(|l| l == name).expect("collected above");
+                let index = jump_table_labels
+                    .iter()
+                    .position(|l| l == name)
+                    .expect("collected above");
                 Ok((index as u32 + 1) * 2)
             }
             Operand::Reg(_) => Err(err(line.number, "expected an immediate, found a register")),
@@ -243,7 +276,8 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
                 _ => 0,
             }
         };
-        let bytes = encode(isa, instruction, pc, &target_of).map_err(|message| err(line.number, message))?;
+        let bytes = encode(isa, instruction, pc, &target_of)
+            .map_err(|message| err(line.number, message))?;
         if isa == InstructionSet::Latest64 {
             let end = pc + bytes.len() as u32;
             let boundary = (pc / MACRO_BLOCK_SIZE + 1) * MACRO_BLOCK_SIZE;
@@ -258,10 +292,20 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
         bitmask_bits.extend(core::iter::repeat_n(false, bytes.len() - 1));
         code.extend_from_slice(&bytes);
     }
-    if isa == InstructionSet::Latest64 && instructions.last().is_some_and(|i| i.opcode.flow() != Flow::Jump) {
+    if isa == InstructionSet::Latest64
+        && instructions
+            .last()
+            .is_some_and(|i| i.opcode.flow() != Flow::Jump)
+    {
         // Latest64 code must end its last macro block with a block-ending instruction.
-        if !instructions.last().is_some_and(|i| i.opcode.flow().ends_block()) {
-            return Err(err(0, "Latest64 code must end with an instruction that ends a basic block"));
+        if !instructions
+            .last()
+            .is_some_and(|i| i.opcode.flow().ends_block())
+        {
+            return Err(err(
+                0,
+                "Latest64 code must end with an instruction that ends a basic block",
+            ));
         }
     }
 
@@ -282,7 +326,10 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
     };
     blob.code = CodeSection::new(jump_table, code, bitmask);
     for (name, index) in exports {
-        blob.exports.push(Export { pc: pcs[index], symbol: name });
+        blob.exports.push(Export {
+            pc: pcs[index],
+            symbol: name,
+        });
     }
     Ok(blob)
 }
@@ -303,19 +350,30 @@ fn build_instruction(
         Format::Argless => 0,
         Format::Imm | Format::Offset => 1,
         Format::ImmImm | Format::RegImm | Format::RegImm64 | Format::RegReg => 2,
-        Format::RegImmOffset | Format::RegImmImm | Format::RegRegImm | Format::RegRegOffset | Format::RegRegReg => 3,
+        Format::RegImmOffset
+        | Format::RegImmImm
+        | Format::RegRegImm
+        | Format::RegRegOffset
+        | Format::RegRegReg => 3,
         Format::RegRegImmImm => 4,
     };
     let ops = &line.operands;
     if ops.len() != expected {
         return Err(err(
             line.number,
-            format!("{} takes {expected} operands, found {}", line.opcode, ops.len()),
+            format!(
+                "{} takes {expected} operands, found {}",
+                line.opcode,
+                ops.len()
+            ),
         ));
     }
     let reg = |n: usize| match ops[n] {
         Operand::Reg(r) => Ok(r),
-        _ => Err(err(line.number, format!("operand {} of {} must be a register", n + 1, line.opcode))),
+        _ => Err(err(
+            line.number,
+            format!("operand {} of {} must be a register", n + 1, line.opcode),
+        )),
     };
     let imm = |n: usize| imm(line, &ops[n]);
     // Targets are filled in at encoding time; keep a placeholder here.
@@ -351,7 +409,11 @@ fn imm_length(value: u32) -> usize {
     (0..4)
         .find(|&n| {
             let shift = 32 - 8 * n as u32;
-            let extended = if n == 0 { 0 } else { (((value << shift) as i32) >> shift) as u32 };
+            let extended = if n == 0 {
+                0
+            } else {
+                (((value << shift) as i32) >> shift) as u32
+            };
             extended == value
         })
         .unwrap_or(4)
@@ -448,7 +510,12 @@ pub(crate) fn encode(
         .latest64
         .iter()
         .find(|(length, _)| usize::from(*length) >= needed)
-        .ok_or_else(|| format!("{} has no Latest64 encoding with {needed} argument bytes", instruction.opcode))?;
+        .ok_or_else(|| {
+            format!(
+                "{} has no Latest64 encoding with {needed} argument bytes",
+                instruction.opcode
+            )
+        })?;
     let fill = usize::from(args_length) - args.len();
     if raw >= 255 {
         out.push(255);

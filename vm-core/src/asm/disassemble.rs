@@ -26,8 +26,17 @@ pub fn disassemble(blob: &ProgramBlob) -> String {
         let entries: alloc::vec::Vec<String> = (0..blob.code.jump_table_len.min(64))
             .map(|i| format!("{}", blob.code.jump_table_entry(i).unwrap_or(0)))
             .collect();
-        let more = if blob.code.jump_table_len > 64 { ", ..." } else { "" };
-        let _ = writeln!(out, "; jump table ({} entries): {}{more}", blob.code.jump_table_len, entries.join(", "));
+        let more = if blob.code.jump_table_len > 64 {
+            ", ..."
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "; jump table ({} entries): {}{more}",
+            blob.code.jump_table_len,
+            entries.join(", ")
+        );
     }
     for (index, decoded) in stream.instructions.iter().enumerate() {
         if let Some(names) = exports.get(&decoded.pc) {
@@ -42,7 +51,11 @@ pub fn disassemble(blob: &ProgramBlob) -> String {
                 let _ = writeln!(out, "    {:>6}: {instruction}", decoded.pc);
             }
             (None, 0) => {
-                let _ = writeln!(out, "    {:>6}: trap ; implicit, past the end of the code", decoded.pc);
+                let _ = writeln!(
+                    out,
+                    "    {:>6}: trap ; implicit, past the end of the code",
+                    decoded.pc
+                );
             }
             (None, length) => {
                 let _ = writeln!(out, "    {:>6}: invalid ; {length} bytes", decoded.pc);

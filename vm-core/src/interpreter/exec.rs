@@ -166,7 +166,9 @@ impl ExecState {
                     regs[r(d)] = sext(self.memory.sbrk(size).unwrap_or(0));
                 }
                 Op::Jump(target) => i = target as usize,
-                Op::JumpIndirect(b, x) => dynamic_jump!(regs[r(b)].wrapping_add(sext(x)) as u32, at),
+                Op::JumpIndirect(b, x) => {
+                    dynamic_jump!(regs[r(b)].wrapping_add(sext(x)) as u32, at)
+                }
                 Op::LoadImmAndJump(d, x, target) => {
                     regs[r(d)] = sext(x);
                     i = target as usize;
@@ -180,18 +182,30 @@ impl ExecState {
                 Op::BranchEq(a, b, t) => branch!(regs[r(a)] == regs[r(b)], t),
                 Op::BranchNotEq(a, b, t) => branch!(regs[r(a)] != regs[r(b)], t),
                 Op::BranchLessUnsigned(a, b, t) => branch!(regs[r(a)] < regs[r(b)], t),
-                Op::BranchLessSigned(a, b, t) => branch!((regs[r(a)] as i64) < (regs[r(b)] as i64), t),
+                Op::BranchLessSigned(a, b, t) => {
+                    branch!((regs[r(a)] as i64) < (regs[r(b)] as i64), t)
+                }
                 Op::BranchGreaterOrEqualUnsigned(a, b, t) => branch!(regs[r(a)] >= regs[r(b)], t),
-                Op::BranchGreaterOrEqualSigned(a, b, t) => branch!((regs[r(a)] as i64) >= (regs[r(b)] as i64), t),
+                Op::BranchGreaterOrEqualSigned(a, b, t) => {
+                    branch!((regs[r(a)] as i64) >= (regs[r(b)] as i64), t)
+                }
                 Op::BranchEqImm(a, x, t) => branch!(regs[r(a)] == sext(x), t),
                 Op::BranchNotEqImm(a, x, t) => branch!(regs[r(a)] != sext(x), t),
                 Op::BranchLessUnsignedImm(a, x, t) => branch!(regs[r(a)] < sext(x), t),
-                Op::BranchLessSignedImm(a, x, t) => branch!((regs[r(a)] as i64) < (sext(x) as i64), t),
+                Op::BranchLessSignedImm(a, x, t) => {
+                    branch!((regs[r(a)] as i64) < (sext(x) as i64), t)
+                }
                 Op::BranchGreaterOrEqualUnsignedImm(a, x, t) => branch!(regs[r(a)] >= sext(x), t),
-                Op::BranchGreaterOrEqualSignedImm(a, x, t) => branch!((regs[r(a)] as i64) >= (sext(x) as i64), t),
-                Op::BranchLessOrEqualSignedImm(a, x, t) => branch!((regs[r(a)] as i64) <= (sext(x) as i64), t),
+                Op::BranchGreaterOrEqualSignedImm(a, x, t) => {
+                    branch!((regs[r(a)] as i64) >= (sext(x) as i64), t)
+                }
+                Op::BranchLessOrEqualSignedImm(a, x, t) => {
+                    branch!((regs[r(a)] as i64) <= (sext(x) as i64), t)
+                }
                 Op::BranchLessOrEqualUnsignedImm(a, x, t) => branch!(regs[r(a)] <= sext(x), t),
-                Op::BranchGreaterSignedImm(a, x, t) => branch!((regs[r(a)] as i64) > (sext(x) as i64), t),
+                Op::BranchGreaterSignedImm(a, x, t) => {
+                    branch!((regs[r(a)] as i64) > (sext(x) as i64), t)
+                }
                 Op::BranchGreaterUnsignedImm(a, x, t) => branch!(regs[r(a)] > sext(x), t),
 
                 Op::LoadImm(d, x) => alu!(d, sext(x)),
@@ -201,9 +215,13 @@ impl ExecState {
                 Op::LoadU8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| u64::from(v[0]), at),
                 Op::LoadI8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| v[0] as i8 as i64 as u64, at),
                 Op::LoadU16(d, b, x) => load!(d, b, x, 2, |v| u64::from(u16::from_le_bytes(v)), at),
-                Op::LoadI16(d, b, x) => load!(d, b, x, 2, |v| i16::from_le_bytes(v) as i64 as u64, at),
+                Op::LoadI16(d, b, x) => {
+                    load!(d, b, x, 2, |v| i16::from_le_bytes(v) as i64 as u64, at)
+                }
                 Op::LoadU32(d, b, x) => load!(d, b, x, 4, |v| u64::from(u32::from_le_bytes(v)), at),
-                Op::LoadI32(d, b, x) => load!(d, b, x, 4, |v| i32::from_le_bytes(v) as i64 as u64, at),
+                Op::LoadI32(d, b, x) => {
+                    load!(d, b, x, 4, |v| i32::from_le_bytes(v) as i64 as u64, at)
+                }
                 Op::LoadU64(d, b, x) => load!(d, b, x, 8, u64::from_le_bytes, at),
                 Op::StoreU8(s, b, x) => store!(regs[r(s)] as u8, b, x, u8::to_le_bytes, at),
                 Op::StoreU16(s, b, x) => store!(regs[r(s)] as u16, b, x, u16::to_le_bytes, at),
@@ -222,23 +240,47 @@ impl ExecState {
                 Op::MulImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).wrapping_mul(x))),
                 Op::MulImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_mul(sext(x))),
                 Op::SetLessThanUnsignedImm(d, s, x) => alu!(d, u64::from(regs[r(s)] < sext(x))),
-                Op::SetLessThanSignedImm(d, s, x) => alu!(d, u64::from((regs[r(s)] as i64) < (sext(x) as i64))),
-                Op::ShiftLogicalLeftImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).wrapping_shl(x))),
+                Op::SetLessThanSignedImm(d, s, x) => {
+                    alu!(d, u64::from((regs[r(s)] as i64) < (sext(x) as i64)))
+                }
+                Op::ShiftLogicalLeftImm32(d, s, x) => {
+                    alu!(d, sext((regs[r(s)] as u32).wrapping_shl(x)))
+                }
                 Op::ShiftLogicalLeftImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_shl(x)),
-                Op::ShiftLogicalRightImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).wrapping_shr(x))),
+                Op::ShiftLogicalRightImm32(d, s, x) => {
+                    alu!(d, sext((regs[r(s)] as u32).wrapping_shr(x)))
+                }
                 Op::ShiftLogicalRightImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_shr(x)),
-                Op::ShiftArithmeticRightImm32(d, s, x) => alu!(d, sext((regs[r(s)] as i32).wrapping_shr(x) as u32)),
-                Op::ShiftArithmeticRightImm64(d, s, x) => alu!(d, (regs[r(s)] as i64).wrapping_shr(x) as u64),
+                Op::ShiftArithmeticRightImm32(d, s, x) => {
+                    alu!(d, sext((regs[r(s)] as i32).wrapping_shr(x) as u32))
+                }
+                Op::ShiftArithmeticRightImm64(d, s, x) => {
+                    alu!(d, (regs[r(s)] as i64).wrapping_shr(x) as u64)
+                }
                 Op::NegateAndAddImm32(d, s, x) => alu!(d, sext(x.wrapping_sub(regs[r(s)] as u32))),
                 Op::NegateAndAddImm64(d, s, x) => alu!(d, sext(x).wrapping_sub(regs[r(s)])),
                 Op::SetGreaterThanUnsignedImm(d, s, x) => alu!(d, u64::from(regs[r(s)] > sext(x))),
-                Op::SetGreaterThanSignedImm(d, s, x) => alu!(d, u64::from((regs[r(s)] as i64) > (sext(x) as i64))),
-                Op::ShiftLogicalRightImmAlt32(d, s, x) => alu!(d, sext(x.wrapping_shr(regs[r(s)] as u32))),
-                Op::ShiftLogicalRightImmAlt64(d, s, x) => alu!(d, sext(x).wrapping_shr(regs[r(s)] as u32)),
-                Op::ShiftArithmeticRightImmAlt32(d, s, x) => alu!(d, sext((x as i32).wrapping_shr(regs[r(s)] as u32) as u32)),
-                Op::ShiftArithmeticRightImmAlt64(d, s, x) => alu!(d, (sext(x) as i64).wrapping_shr(regs[r(s)] as u32) as u64),
-                Op::ShiftLogicalLeftImmAlt32(d, s, x) => alu!(d, sext(x.wrapping_shl(regs[r(s)] as u32))),
-                Op::ShiftLogicalLeftImmAlt64(d, s, x) => alu!(d, sext(x).wrapping_shl(regs[r(s)] as u32)),
+                Op::SetGreaterThanSignedImm(d, s, x) => {
+                    alu!(d, u64::from((regs[r(s)] as i64) > (sext(x) as i64)))
+                }
+                Op::ShiftLogicalRightImmAlt32(d, s, x) => {
+                    alu!(d, sext(x.wrapping_shr(regs[r(s)] as u32)))
+                }
+                Op::ShiftLogicalRightImmAlt64(d, s, x) => {
+                    alu!(d, sext(x).wrapping_shr(regs[r(s)] as u32))
+                }
+                Op::ShiftArithmeticRightImmAlt32(d, s, x) => {
+                    alu!(d, sext((x as i32).wrapping_shr(regs[r(s)] as u32) as u32))
+                }
+                Op::ShiftArithmeticRightImmAlt64(d, s, x) => {
+                    alu!(d, (sext(x) as i64).wrapping_shr(regs[r(s)] as u32) as u64)
+                }
+                Op::ShiftLogicalLeftImmAlt32(d, s, x) => {
+                    alu!(d, sext(x.wrapping_shl(regs[r(s)] as u32)))
+                }
+                Op::ShiftLogicalLeftImmAlt64(d, s, x) => {
+                    alu!(d, sext(x).wrapping_shl(regs[r(s)] as u32))
+                }
                 Op::CmovIfZeroImm(d, c, x) => {
                     if regs[r(c)] == 0 {
                         regs[r(d)] = sext(x);
@@ -250,41 +292,77 @@ impl ExecState {
                     }
                 }
                 Op::RotateRightImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).rotate_right(x))),
-                Op::RotateRightImmAlt32(d, s, x) => alu!(d, sext(x.rotate_right(regs[r(s)] as u32))),
+                Op::RotateRightImmAlt32(d, s, x) => {
+                    alu!(d, sext(x.rotate_right(regs[r(s)] as u32)))
+                }
                 Op::RotateRightImm64(d, s, x) => alu!(d, regs[r(s)].rotate_right(x)),
-                Op::RotateRightImmAlt64(d, s, x) => alu!(d, sext(x).rotate_right(regs[r(s)] as u32)),
+                Op::RotateRightImmAlt64(d, s, x) => {
+                    alu!(d, sext(x).rotate_right(regs[r(s)] as u32))
+                }
 
-                Op::Add32(d, a, b) => alu!(d, sext((regs[r(a)] as u32).wrapping_add(regs[r(b)] as u32))),
+                Op::Add32(d, a, b) => {
+                    alu!(d, sext((regs[r(a)] as u32).wrapping_add(regs[r(b)] as u32)))
+                }
                 Op::Add64(d, a, b) => alu!(d, regs[r(a)].wrapping_add(regs[r(b)])),
-                Op::Sub32(d, a, b) => alu!(d, sext((regs[r(a)] as u32).wrapping_sub(regs[r(b)] as u32))),
+                Op::Sub32(d, a, b) => {
+                    alu!(d, sext((regs[r(a)] as u32).wrapping_sub(regs[r(b)] as u32)))
+                }
                 Op::Sub64(d, a, b) => alu!(d, regs[r(a)].wrapping_sub(regs[r(b)])),
                 Op::And(d, a, b) => alu!(d, regs[r(a)] & regs[r(b)]),
                 Op::Xor(d, a, b) => alu!(d, regs[r(a)] ^ regs[r(b)]),
                 Op::Or(d, a, b) => alu!(d, regs[r(a)] | regs[r(b)]),
-                Op::Mul32(d, a, b) => alu!(d, sext((regs[r(a)] as u32).wrapping_mul(regs[r(b)] as u32))),
+                Op::Mul32(d, a, b) => {
+                    alu!(d, sext((regs[r(a)] as u32).wrapping_mul(regs[r(b)] as u32)))
+                }
                 Op::Mul64(d, a, b) => alu!(d, regs[r(a)].wrapping_mul(regs[r(b)])),
                 Op::MulUpperSignedSigned(d, a, b) => {
-                    alu!(d, ((i128::from(regs[r(a)] as i64) * i128::from(regs[r(b)] as i64)) >> 64) as u64)
+                    alu!(
+                        d,
+                        ((i128::from(regs[r(a)] as i64) * i128::from(regs[r(b)] as i64)) >> 64)
+                            as u64
+                    )
                 }
                 Op::MulUpperUnsignedUnsigned(d, a, b) => {
-                    alu!(d, ((u128::from(regs[r(a)]) * u128::from(regs[r(b)])) >> 64) as u64)
+                    alu!(
+                        d,
+                        ((u128::from(regs[r(a)]) * u128::from(regs[r(b)])) >> 64) as u64
+                    )
                 }
                 Op::MulUpperSignedUnsigned(d, a, b) => {
-                    alu!(d, ((i128::from(regs[r(a)] as i64) * i128::from(regs[r(b)])) >> 64) as u64)
+                    alu!(
+                        d,
+                        ((i128::from(regs[r(a)] as i64) * i128::from(regs[r(b)])) >> 64) as u64
+                    )
                 }
                 Op::SetLessThanUnsigned(d, a, b) => alu!(d, u64::from(regs[r(a)] < regs[r(b)])),
-                Op::SetLessThanSigned(d, a, b) => alu!(d, u64::from((regs[r(a)] as i64) < (regs[r(b)] as i64))),
-                Op::ShiftLogicalLeft32(d, a, b) => alu!(d, sext((regs[r(a)] as u32).wrapping_shl(regs[r(b)] as u32))),
-                Op::ShiftLogicalLeft64(d, a, b) => alu!(d, regs[r(a)].wrapping_shl(regs[r(b)] as u32)),
-                Op::ShiftLogicalRight32(d, a, b) => alu!(d, sext((regs[r(a)] as u32).wrapping_shr(regs[r(b)] as u32))),
-                Op::ShiftLogicalRight64(d, a, b) => alu!(d, regs[r(a)].wrapping_shr(regs[r(b)] as u32)),
-                Op::ShiftArithmeticRight32(d, a, b) => {
-                    alu!(d, sext((regs[r(a)] as i32).wrapping_shr(regs[r(b)] as u32) as u32))
+                Op::SetLessThanSigned(d, a, b) => {
+                    alu!(d, u64::from((regs[r(a)] as i64) < (regs[r(b)] as i64)))
                 }
-                Op::ShiftArithmeticRight64(d, a, b) => alu!(d, (regs[r(a)] as i64).wrapping_shr(regs[r(b)] as u32) as u64),
+                Op::ShiftLogicalLeft32(d, a, b) => {
+                    alu!(d, sext((regs[r(a)] as u32).wrapping_shl(regs[r(b)] as u32)))
+                }
+                Op::ShiftLogicalLeft64(d, a, b) => {
+                    alu!(d, regs[r(a)].wrapping_shl(regs[r(b)] as u32))
+                }
+                Op::ShiftLogicalRight32(d, a, b) => {
+                    alu!(d, sext((regs[r(a)] as u32).wrapping_shr(regs[r(b)] as u32)))
+                }
+                Op::ShiftLogicalRight64(d, a, b) => {
+                    alu!(d, regs[r(a)].wrapping_shr(regs[r(b)] as u32))
+                }
+                Op::ShiftArithmeticRight32(d, a, b) => {
+                    alu!(
+                        d,
+                        sext((regs[r(a)] as i32).wrapping_shr(regs[r(b)] as u32) as u32)
+                    )
+                }
+                Op::ShiftArithmeticRight64(d, a, b) => alu!(
+                    d,
+                    (regs[r(a)] as i64).wrapping_shr(regs[r(b)] as u32) as u64
+                ),
                 Op::DivUnsigned32(d, a, b) => {
                     let (x, y) = (regs[r(a)] as u32, regs[r(b)] as u32);
-                    alu!(d, if y == 0 { u64::MAX } else { sext(x / y) })
+                    alu!(d, x.checked_div(y).map_or(u64::MAX, sext))
                 }
                 Op::DivUnsigned64(d, a, b) => {
                     let (x, y) = (regs[r(a)], regs[r(b)]);
@@ -292,11 +370,25 @@ impl ExecState {
                 }
                 Op::DivSigned32(d, a, b) => {
                     let (x, y) = (regs[r(a)] as i32, regs[r(b)] as i32);
-                    alu!(d, if y == 0 { u64::MAX } else { x.wrapping_div(y) as i64 as u64 })
+                    alu!(
+                        d,
+                        if y == 0 {
+                            u64::MAX
+                        } else {
+                            x.wrapping_div(y) as i64 as u64
+                        }
+                    )
                 }
                 Op::DivSigned64(d, a, b) => {
                     let (x, y) = (regs[r(a)] as i64, regs[r(b)] as i64);
-                    alu!(d, if y == 0 { u64::MAX } else { x.wrapping_div(y) as u64 })
+                    alu!(
+                        d,
+                        if y == 0 {
+                            u64::MAX
+                        } else {
+                            x.wrapping_div(y) as u64
+                        }
+                    )
                 }
                 Op::RemUnsigned32(d, a, b) => {
                     let (x, y) = (regs[r(a)] as u32, regs[r(b)] as u32);
@@ -308,7 +400,10 @@ impl ExecState {
                 }
                 Op::RemSigned32(d, a, b) => {
                     let (x, y) = (regs[r(a)] as i32, regs[r(b)] as i32);
-                    alu!(d, (if y == 0 { x } else { x.wrapping_rem(y) }) as i64 as u64)
+                    alu!(
+                        d,
+                        (if y == 0 { x } else { x.wrapping_rem(y) }) as i64 as u64
+                    )
                 }
                 Op::RemSigned64(d, a, b) => {
                     let (x, y) = (regs[r(a)] as i64, regs[r(b)] as i64);
@@ -331,15 +426,25 @@ impl ExecState {
                 Op::MaximumUnsigned(d, a, b) => alu!(d, regs[r(a)].max(regs[r(b)])),
                 Op::Minimum(d, a, b) => alu!(d, (regs[r(a)] as i64).min(regs[r(b)] as i64) as u64),
                 Op::MinimumUnsigned(d, a, b) => alu!(d, regs[r(a)].min(regs[r(b)])),
-                Op::RotateLeft32(d, a, b) => alu!(d, sext((regs[r(a)] as u32).rotate_left(regs[r(b)] as u32))),
+                Op::RotateLeft32(d, a, b) => {
+                    alu!(d, sext((regs[r(a)] as u32).rotate_left(regs[r(b)] as u32)))
+                }
                 Op::RotateLeft64(d, a, b) => alu!(d, regs[r(a)].rotate_left(regs[r(b)] as u32)),
-                Op::RotateRight32(d, a, b) => alu!(d, sext((regs[r(a)] as u32).rotate_right(regs[r(b)] as u32))),
+                Op::RotateRight32(d, a, b) => {
+                    alu!(d, sext((regs[r(a)] as u32).rotate_right(regs[r(b)] as u32)))
+                }
                 Op::RotateRight64(d, a, b) => alu!(d, regs[r(a)].rotate_right(regs[r(b)] as u32)),
 
-                Op::CountLeadingZeroBits32(d, s) => alu!(d, u64::from((regs[r(s)] as u32).leading_zeros())),
+                Op::CountLeadingZeroBits32(d, s) => {
+                    alu!(d, u64::from((regs[r(s)] as u32).leading_zeros()))
+                }
                 Op::CountLeadingZeroBits64(d, s) => alu!(d, u64::from(regs[r(s)].leading_zeros())),
-                Op::CountTrailingZeroBits32(d, s) => alu!(d, u64::from((regs[r(s)] as u32).trailing_zeros())),
-                Op::CountTrailingZeroBits64(d, s) => alu!(d, u64::from(regs[r(s)].trailing_zeros())),
+                Op::CountTrailingZeroBits32(d, s) => {
+                    alu!(d, u64::from((regs[r(s)] as u32).trailing_zeros()))
+                }
+                Op::CountTrailingZeroBits64(d, s) => {
+                    alu!(d, u64::from(regs[r(s)].trailing_zeros()))
+                }
                 Op::CountSetBits32(d, s) => alu!(d, u64::from((regs[r(s)] as u32).count_ones())),
                 Op::CountSetBits64(d, s) => alu!(d, u64::from(regs[r(s)].count_ones())),
                 Op::SignExtend8(d, s) => alu!(d, regs[r(s)] as i8 as i64 as u64),

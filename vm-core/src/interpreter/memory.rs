@@ -71,7 +71,12 @@ pub struct MemoryLimitExceeded {
 
 impl GuestMemory {
     /// PolkaVM's standard layout, with the data sections copied in.
-    pub fn standard(map: &MemoryMap, ro_data: &[u8], rw_data: &[u8], limit: u64) -> Result<Self, MemoryLimitExceeded> {
+    pub fn standard(
+        map: &MemoryMap,
+        ro_data: &[u8],
+        rw_data: &[u8],
+        limit: u64,
+    ) -> Result<Self, MemoryLimitExceeded> {
         let required = u64::from(map.ro_data_size)
             + u64::from(map.rw_data_size)
             + u64::from(map.stack_address_high - map.stack_address_low)
@@ -82,11 +87,20 @@ impl GuestMemory {
         let region = |base: u32, size: u32, init: &[u8], writable: bool| {
             let mut data = vec![0u8; size as usize];
             data[..init.len()].copy_from_slice(init);
-            Region { base, data, writable }
+            Region {
+                base,
+                data,
+                writable,
+            }
         };
         // Most accesses hit the stack, then globals and the heap: check those first.
         let regions = vec![
-            region(map.stack_address_low, map.stack_address_high - map.stack_address_low, &[], true),
+            region(
+                map.stack_address_low,
+                map.stack_address_high - map.stack_address_low,
+                &[],
+                true,
+            ),
             region(map.rw_data_address, map.rw_data_size, rw_data, true),
             region(map.ro_data_address, map.ro_data_size, ro_data, false),
             region(map.aux_data_address, map.aux_data_size, &[], false),
@@ -119,7 +133,9 @@ impl GuestMemory {
             }
             // Merge with the previous region when contiguous and alike.
             if let Some(last) = regions.last_mut() {
-                if last.writable == page.writable && u64::from(last.base) + last.data.len() as u64 == u64::from(page.address) {
+                if last.writable == page.writable
+                    && u64::from(last.base) + last.data.len() as u64 == u64::from(page.address)
+                {
                     last.data.resize(last.data.len() + page.length as usize, 0);
                     continue;
                 }
@@ -159,7 +175,13 @@ impl GuestMemory {
     /// Works out why an access failed, or performs it byte by byte when it spans regions
     /// that are all accessible.
     #[cold]
-    fn slow_access(&mut self, address: u32, length: usize, write: Option<&[u8]>, read: &mut [u8]) -> Result<(), Fault> {
+    fn slow_access(
+        &mut self,
+        address: u32,
+        length: usize,
+        write: Option<&[u8]>,
+        read: &mut [u8],
+    ) -> Result<(), Fault> {
         if address < ADDRESS_SPACE_BOTTOM {
             return Err(Fault::Trap);
         }
@@ -264,7 +286,9 @@ impl GuestMemory {
                 return None;
             }
             self.allocated += growth;
-            region.data.resize((new_end - u64::from(region.base)) as usize, 0);
+            region
+                .data
+                .resize((new_end - u64::from(region.base)) as usize, 0);
         }
         heap.size = new_size;
         Some(top)
@@ -277,6 +301,8 @@ impl GuestMemory {
 
     /// The mapped regions as `(address, bytes, writable)`, in lookup order.
     pub fn regions(&self) -> impl Iterator<Item = (u32, &[u8], bool)> {
-        self.regions.iter().map(|r| (r.base, r.data.as_slice(), r.writable))
+        self.regions
+            .iter()
+            .map(|r| (r.base, r.data.as_slice(), r.writable))
     }
 }

@@ -188,10 +188,10 @@ impl CompiledCode {
         Some(self.blocks[index].1)
     }
 
-    /// The op index a dynamic jump to `address` lands on: `Err(())` for a bad target.
+    /// The op index a dynamic jump to `address` lands on, or `None` for a bad target.
     #[inline]
     pub fn dynamic_target(&self, address: u32) -> Option<u32> {
-        if address == 0 || address % 2 != 0 {
+        if address == 0 || !address.is_multiple_of(2) {
             return None;
         }
         let index = address / 2 - 1;
@@ -212,7 +212,11 @@ fn r(reg: Reg) -> R {
 }
 
 /// Compiles a decoded instruction stream.
-pub(crate) fn compile(stream: &InstructionStream, code: &CodeSection, costs: &CostTable) -> CompiledCode {
+pub(crate) fn compile(
+    stream: &InstructionStream,
+    code: &CodeSection,
+    costs: &CostTable,
+) -> CompiledCode {
     let instructions = &stream.instructions;
     let mut out = CompiledCode::default();
     out.ops.reserve(instructions.len() + instructions.len() / 4);
@@ -242,7 +246,10 @@ pub(crate) fn compile(stream: &InstructionStream, code: &CodeSection, costs: &Co
 
     // Second pass: resolve branch targets; bad ones get a trap reporting the branch's pc.
     for (op_index, target_pc, branch_pc) in pending_branches {
-        let target = match out.block_op(target_pc).filter(|_| stream.block_at(target_pc).is_some()) {
+        let target = match out
+            .block_op(target_pc)
+            .filter(|_| stream.block_at(target_pc).is_some())
+        {
             Some(target) => target,
             None => {
                 let trap = out.ops.len() as u32;
@@ -351,14 +358,28 @@ fn lower(decoded: &DecodedInstruction) -> Op {
         (O::LoadImmAndJump, A::RegImmOffset(d, x, t)) => Op::LoadImmAndJump(r(d), x, t),
         (O::BranchEqImm, A::RegImmOffset(a, x, t)) => Op::BranchEqImm(r(a), x, t),
         (O::BranchNotEqImm, A::RegImmOffset(a, x, t)) => Op::BranchNotEqImm(r(a), x, t),
-        (O::BranchLessUnsignedImm, A::RegImmOffset(a, x, t)) => Op::BranchLessUnsignedImm(r(a), x, t),
+        (O::BranchLessUnsignedImm, A::RegImmOffset(a, x, t)) => {
+            Op::BranchLessUnsignedImm(r(a), x, t)
+        }
         (O::BranchLessSignedImm, A::RegImmOffset(a, x, t)) => Op::BranchLessSignedImm(r(a), x, t),
-        (O::BranchGreaterOrEqualUnsignedImm, A::RegImmOffset(a, x, t)) => Op::BranchGreaterOrEqualUnsignedImm(r(a), x, t),
-        (O::BranchGreaterOrEqualSignedImm, A::RegImmOffset(a, x, t)) => Op::BranchGreaterOrEqualSignedImm(r(a), x, t),
-        (O::BranchLessOrEqualSignedImm, A::RegImmOffset(a, x, t)) => Op::BranchLessOrEqualSignedImm(r(a), x, t),
-        (O::BranchLessOrEqualUnsignedImm, A::RegImmOffset(a, x, t)) => Op::BranchLessOrEqualUnsignedImm(r(a), x, t),
-        (O::BranchGreaterSignedImm, A::RegImmOffset(a, x, t)) => Op::BranchGreaterSignedImm(r(a), x, t),
-        (O::BranchGreaterUnsignedImm, A::RegImmOffset(a, x, t)) => Op::BranchGreaterUnsignedImm(r(a), x, t),
+        (O::BranchGreaterOrEqualUnsignedImm, A::RegImmOffset(a, x, t)) => {
+            Op::BranchGreaterOrEqualUnsignedImm(r(a), x, t)
+        }
+        (O::BranchGreaterOrEqualSignedImm, A::RegImmOffset(a, x, t)) => {
+            Op::BranchGreaterOrEqualSignedImm(r(a), x, t)
+        }
+        (O::BranchLessOrEqualSignedImm, A::RegImmOffset(a, x, t)) => {
+            Op::BranchLessOrEqualSignedImm(r(a), x, t)
+        }
+        (O::BranchLessOrEqualUnsignedImm, A::RegImmOffset(a, x, t)) => {
+            Op::BranchLessOrEqualUnsignedImm(r(a), x, t)
+        }
+        (O::BranchGreaterSignedImm, A::RegImmOffset(a, x, t)) => {
+            Op::BranchGreaterSignedImm(r(a), x, t)
+        }
+        (O::BranchGreaterUnsignedImm, A::RegImmOffset(a, x, t)) => {
+            Op::BranchGreaterUnsignedImm(r(a), x, t)
+        }
 
         (O::StoreImmIndirectU8, A::RegImmImm(b, x, y)) => Op::StoreImmU8(r(b), x, y),
         (O::StoreImmIndirectU16, A::RegImmImm(b, x, y)) => Op::StoreImmU16(r(b), x, y),
@@ -386,12 +407,18 @@ fn lower(decoded: &DecodedInstruction) -> Op {
         (O::BranchNotEq, A::RegRegOffset(a, b, t)) => Op::BranchNotEq(r(a), r(b), t),
         (O::BranchLessUnsigned, A::RegRegOffset(a, b, t)) => Op::BranchLessUnsigned(r(a), r(b), t),
         (O::BranchLessSigned, A::RegRegOffset(a, b, t)) => Op::BranchLessSigned(r(a), r(b), t),
-        (O::BranchGreaterOrEqualUnsigned, A::RegRegOffset(a, b, t)) => Op::BranchGreaterOrEqualUnsigned(r(a), r(b), t),
-        (O::BranchGreaterOrEqualSigned, A::RegRegOffset(a, b, t)) => Op::BranchGreaterOrEqualSigned(r(a), r(b), t),
+        (O::BranchGreaterOrEqualUnsigned, A::RegRegOffset(a, b, t)) => {
+            Op::BranchGreaterOrEqualUnsigned(r(a), r(b), t)
+        }
+        (O::BranchGreaterOrEqualSigned, A::RegRegOffset(a, b, t)) => {
+            Op::BranchGreaterOrEqualSigned(r(a), r(b), t)
+        }
 
         (op, A::RegRegReg(d, a, b)) => reg_reg_reg(op, r(d), r(a), r(b)),
         (op, A::RegReg(d, s)) => reg_reg(op, r(d), r(s)),
-        (O::LoadImmAndJumpIndirect, A::RegRegImmImm(d, b, x, y)) => Op::LoadImmAndJumpIndirect(r(d), r(b), x, y),
+        (O::LoadImmAndJumpIndirect, A::RegRegImmImm(d, b, x, y)) => {
+            Op::LoadImmAndJumpIndirect(r(d), r(b), x, y)
+        }
         (O::LoadImm64, A::RegImm64(d, x)) => Op::LoadImm64(r(d), x),
         (opcode, args) => unreachable!("{opcode:?} decoded with mismatched operands {args:?}"),
     }

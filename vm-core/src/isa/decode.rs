@@ -118,7 +118,10 @@ fn decode_args(code: &[u8], pc: u32, opcode: Opcode, at: usize, length: u32) -> 
         Format::ImmImm => {
             let lx = clamp4(i64::from(byte_at(code, at) & 7));
             let ly = clamp4(l - i64::from(lx) - 1);
-            Args::ImmImm(read_imm(code, at + 1, lx), read_imm(code, at + 1 + lx as usize, ly))
+            Args::ImmImm(
+                read_imm(code, at + 1, lx),
+                read_imm(code, at + 1 + lx as usize, ly),
+            )
         }
         Format::RegImm => Args::RegImm(reg_lo(at), read_imm(code, at + 1, clamp4(l - 1))),
         Format::RegImm64 => {
@@ -139,7 +142,11 @@ fn decode_args(code: &[u8], pc: u32, opcode: Opcode, at: usize, length: u32) -> 
                 Args::RegImmOffset(reg_lo(at), x, pc.wrapping_add(y))
             }
         }
-        Format::RegRegImm => Args::RegRegImm(reg_lo(at), reg_hi(at), read_imm(code, at + 1, clamp4(l - 1))),
+        Format::RegRegImm => Args::RegRegImm(
+            reg_lo(at),
+            reg_hi(at),
+            read_imm(code, at + 1, clamp4(l - 1)),
+        ),
         Format::RegRegOffset => {
             let offset = read_imm(code, at + 1, clamp4(l - 1));
             Args::RegRegOffset(reg_lo(at), reg_hi(at), pc.wrapping_add(offset))
@@ -157,7 +164,9 @@ fn decode_args(code: &[u8], pc: u32, opcode: Opcode, at: usize, length: u32) -> 
 }
 
 fn is_bit_set(bitmask: &[u8], offset: usize) -> bool {
-    bitmask.get(offset >> 3).is_some_and(|byte| (byte >> (offset & 7)) & 1 == 1)
+    bitmask
+        .get(offset >> 3)
+        .is_some_and(|byte| (byte >> (offset & 7)) & 1 == 1)
 }
 
 /// The offset of the first set bitmask bit at or after `offset`, or `code_len`.
@@ -204,19 +213,22 @@ pub fn decode_code(isa: InstructionSet, code: &[u8], bitmask: &[u8]) -> Instruct
     }
 }
 
-fn decode_bitmask_code(isa: InstructionSet, code: &[u8], bitmask: &[u8], out: &mut Vec<DecodedInstruction>) {
+fn decode_bitmask_code(
+    isa: InstructionSet,
+    code: &[u8],
+    bitmask: &[u8],
+    out: &mut Vec<DecodedInstruction>,
+) {
     let code_len = code.len();
     let mut pc = 0usize;
     while pc < code_len {
         let next_start = next_set_bit(bitmask, code_len, pc + 1);
         let distance = next_start - pc - 1;
         let skip = distance.min(MAX_SKIP as usize);
-        let instruction = isa
-            .opcode_from_byte(code[pc])
-            .map(|opcode| Instruction {
-                opcode,
-                args: decode_args(code, pc as u32, opcode, pc + 1, skip as u32),
-            });
+        let instruction = isa.opcode_from_byte(code[pc]).map(|opcode| Instruction {
+            opcode,
+            args: decode_args(code, pc as u32, opcode, pc + 1, skip as u32),
+        });
         out.push(DecodedInstruction {
             pc: pc as u32,
             length: skip as u32 + 1,
@@ -242,7 +254,8 @@ fn decode_extended_code(code: &[u8], out: &mut Vec<DecodedInstruction>) {
     let code_len = code.len();
     let mut pc = 0usize;
     while pc < code_len {
-        let block_end = ((pc / MACRO_BLOCK_SIZE as usize + 1) * MACRO_BLOCK_SIZE as usize).min(code_len);
+        let block_end =
+            ((pc / MACRO_BLOCK_SIZE as usize + 1) * MACRO_BLOCK_SIZE as usize).min(code_len);
         let mut raw = u16::from(code[pc]);
         let mut opcode_length = 1;
         if raw == 255 {
@@ -254,7 +267,13 @@ fn decode_extended_code(code: &[u8], out: &mut Vec<DecodedInstruction>) {
         let mut length = opcode_length + args_length;
         let mut instruction = entry.map(|(opcode, args_length)| Instruction {
             opcode,
-            args: decode_args(code, pc as u32, opcode, pc + opcode_length, u32::from(args_length)),
+            args: decode_args(
+                code,
+                pc as u32,
+                opcode,
+                pc + opcode_length,
+                u32::from(args_length),
+            ),
         });
 
         let next = pc + length;

@@ -11,5 +11,8 @@
 mod decode;
 mod table;
 
-pub use decode::{decode_code, Args, DecodedInstruction, Instruction, InstructionStream, MACRO_BLOCK_SIZE, MAX_SKIP};
+pub use decode::{
+    decode_code, Args, DecodedInstruction, Instruction, InstructionStream, MACRO_BLOCK_SIZE,
+    MAX_SKIP,
+};
 pub use table::{Flow, Format, InstructionSet, Opcode, OpcodeInfo, Reg};

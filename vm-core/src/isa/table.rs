@@ -209,7 +209,10 @@ impl InstructionSet {
 
     /// Parses [`InstructionSet::name`].
     pub fn from_name(name: &str) -> Option<InstructionSet> {
-        InstructionSet::ALL.iter().copied().find(|isa| isa.name() == name)
+        InstructionSet::ALL
+            .iter()
+            .copied()
+            .find(|isa| isa.name() == name)
     }
 
     /// Looks up a one-byte opcode (the bitmask instruction sets).
@@ -229,7 +232,8 @@ impl InstructionSet {
     #[inline]
     pub fn extended_opcode(raw: u16) -> Option<(Opcode, u8)> {
         let entry = *LATEST64_TABLE.get(raw as usize)?;
-        (entry != NO_EXTENDED_OPCODE).then(|| (Opcode::ALL[(entry & 0xff) as usize], (entry >> 8) as u8))
+        (entry != NO_EXTENDED_OPCODE)
+            .then(|| (Opcode::ALL[(entry & 0xff) as usize], (entry >> 8) as u8))
     }
 
     /// The one-byte encoding of `opcode` in a bitmask instruction set.
@@ -533,7 +537,10 @@ const fn build_extended_table() -> [u16; EXTENDED_RAW_OPCODE_COUNT] {
         let mut n = 0;
         while n < encodings.len() {
             let (args_length, raw) = encodings[n];
-            assert!(table[raw as usize] == NO_EXTENDED_OPCODE, "duplicate raw opcode");
+            assert!(
+                table[raw as usize] == NO_EXTENDED_OPCODE,
+                "duplicate raw opcode"
+            );
             table[raw as usize] = index as u16 | ((args_length as u16) << 8);
             n += 1;
         }

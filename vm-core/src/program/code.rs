@@ -42,7 +42,11 @@ impl CodeSection {
         let entry_size = (4 - max.leading_zeros() / 8) as u8;
         CodeSection {
             jump_table_len: jump_table.len() as u32,
-            jump_table: if entry_size == 0 { Vec::new() } else { jump_table },
+            jump_table: if entry_size == 0 {
+                Vec::new()
+            } else {
+                jump_table
+            },
             jump_table_entry_size: entry_size,
             code,
             bitmask,
@@ -50,7 +54,10 @@ impl CodeSection {
     }
 
     /// Parses the payload of a container's code section.
-    pub fn parse_container_payload(isa: InstructionSet, bytes: &[u8]) -> Result<CodeSection, ProgramError> {
+    pub fn parse_container_payload(
+        isa: InstructionSet,
+        bytes: &[u8],
+    ) -> Result<CodeSection, ProgramError> {
         let mut reader = Reader::new(bytes);
         let section = Self::parse_from(isa, &mut reader)?;
         debug_assert_eq!(reader.remaining(), 0);
@@ -81,7 +88,8 @@ impl CodeSection {
         } else {
             None
         };
-        let table_bytes = reader.read_slice(entries as usize * entry_size as usize, "jump table")?;
+        let table_bytes =
+            reader.read_slice(entries as usize * entry_size as usize, "jump table")?;
         let jump_table = table_bytes
             .chunks_exact(entry_size.max(1) as usize)
             .take(if entry_size == 0 { 0 } else { entries as usize })

@@ -157,7 +157,10 @@ mod tests {
         assert_eq!(map.stack_address_high, 0xfffe0000);
         assert_eq!(map.stack_address_low, 0xfffdc000);
         assert_eq!(map.aux_data_address, 0xffff0000);
-        assert_eq!(u64::from(map.max_heap_size), 0xfffd0000u64 - 0x50000 + 0xffff);
+        assert_eq!(
+            u64::from(map.max_heap_size),
+            0xfffd0000u64 - 0x50000 + 0xffff
+        );
     }
 
     #[test]
@@ -169,9 +172,15 @@ mod tests {
             stack_size: 0,
             aux_data_size: 0,
         };
-        assert_eq!(MemoryMap::new(sizes), Err(MemoryMapError::InvalidPageSize(0x3000)));
+        assert_eq!(
+            MemoryMap::new(sizes),
+            Err(MemoryMapError::InvalidPageSize(0x3000))
+        );
         sizes.page_size = 0x1000;
         sizes.stack_size = u32::MAX;
-        assert!(matches!(MemoryMap::new(sizes), Err(MemoryMapError::TooLarge { .. })));
+        assert!(matches!(
+            MemoryMap::new(sizes),
+            Err(MemoryMapError::TooLarge { .. })
+        ));
     }
 }

@@ -236,7 +236,11 @@ impl<'a> Reader<'a> {
         self.bytes.len() - self.position
     }
 
-    pub(crate) fn read_slice(&mut self, count: usize, what: &'static str) -> Result<&'a [u8], ProgramError> {
+    pub(crate) fn read_slice(
+        &mut self,
+        count: usize,
+        what: &'static str,
+    ) -> Result<&'a [u8], ProgramError> {
         let available = self.remaining();
         if count > available {
             return Err(ProgramError::UnexpectedEnd {
@@ -257,8 +261,8 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn read_varint(&mut self, what: &'static str) -> Result<u32, ProgramError> {
         let offset = self.position;
-        let (value, length) =
-            read_varint(&self.bytes[self.position..]).ok_or(ProgramError::BadVarint { what, offset })?;
+        let (value, length) = read_varint(&self.bytes[self.position..])
+            .ok_or(ProgramError::BadVarint { what, offset })?;
         self.position += length;
         Ok(value)
     }
@@ -305,7 +309,8 @@ impl ProgramBlob {
         let mut reader = Reader::new(bytes);
         reader.read_slice(4, "magic")?;
         let version = reader.read_byte("version")?;
-        let isa = InstructionSet::from_blob_version(version).ok_or(ProgramError::UnsupportedVersion(version))?;
+        let isa = InstructionSet::from_blob_version(version)
+            .ok_or(ProgramError::UnsupportedVersion(version))?;
         let length = reader.read_slice(8, "blob length")?;
         let declared = u64::from_le_bytes(length.try_into().expect("8 bytes"));
         if declared != bytes.len() as u64 {
@@ -373,14 +378,16 @@ impl ProgramBlob {
             blob.code = CodeSection::parse_container_payload(isa, body)?;
             next_section(&mut reader, &mut section, &mut section_offset)?;
         } else {
-            return Err(if section & SECTION_OPTIONAL_BIT != 0 || section == SECTION_END_OF_FILE {
-                ProgramError::NoCode
-            } else {
-                ProgramError::UnexpectedSection {
-                    section,
-                    offset: section_offset,
-                }
-            });
+            return Err(
+                if section & SECTION_OPTIONAL_BIT != 0 || section == SECTION_END_OF_FILE {
+                    ProgramError::NoCode
+                } else {
+                    ProgramError::UnexpectedSection {
+                        section,
+                        offset: section_offset,
+                    }
+                },
+            );
         }
         while section & SECTION_OPTIONAL_BIT != 0 {
             read_section_body(&mut reader, "optional section")?;
@@ -493,7 +500,11 @@ impl ProgramBlob {
             }
             write_section(&mut out, SECTION_EXPORTS, &body);
         }
-        write_section(&mut out, SECTION_CODE, &self.code.container_payload(self.isa));
+        write_section(
+            &mut out,
+            SECTION_CODE,
+            &self.code.container_payload(self.isa),
+        );
         out.push(SECTION_END_OF_FILE);
         let length = out.len() as u64;
         out[5..13].copy_from_slice(&length.to_le_bytes());
@@ -507,7 +518,10 @@ fn write_section(out: &mut Vec<u8>, id: u8, body: &[u8]) {
     out.extend_from_slice(body);
 }
 
-fn read_section_body<'a>(reader: &mut Reader<'a>, what: &'static str) -> Result<&'a [u8], ProgramError> {
+fn read_section_body<'a>(
+    reader: &mut Reader<'a>,
+    what: &'static str,
+) -> Result<&'a [u8], ProgramError> {
     let length = reader.read_varint(what)? as usize;
     reader.read_slice(length, what)
 }
@@ -520,14 +534,26 @@ fn parse_imports(body: &[u8], base: usize) -> Result<Vec<String>, ProgramError> 
     }
     let offsets = reader.read_slice(count as usize * 4, "import offsets")?;
     let symbols = reader.read_slice(reader.remaining(), "import symbols")?;
-    let offset_at = |index: usize| u32::from_le_bytes(offsets[index * 4..index * 4 + 4].try_into().expect("4 bytes")) as usize;
+    let offset_at = |index: usize| {
+        u32::from_le_bytes(
+            offsets[index * 4..index * 4 + 4]
+                .try_into()
+                .expect("4 bytes"),
+        ) as usize
+    };
     let mut imports = Vec::with_capacity(count as usize);
     for index in 0..count as usize {
         let start = offset_at(index);
-        let end = if index + 1 < count as usize { offset_at(index + 1) } else { symbols.len() };
+        let end = if index + 1 < count as usize {
+            offset_at(index + 1)
+        } else {
+            symbols.len()
+        };
         let symbol = symbols
             .get(start..end)
-            .ok_or(ProgramError::BadImportOffsets { index: index as u32 })?;
+            .ok_or(ProgramError::BadImportOffsets {
+                index: index as u32,
+            })?;
         let symbol = core::str::from_utf8(symbol).map_err(|_| ProgramError::SymbolNotUtf8 {
             offset: base + reader.position() - symbols.len() + start,
         })?;
@@ -546,7 +572,8 @@ fn parse_exports(body: &[u8], base: usize) -> Result<Vec<Export>, ProgramError> 
         let offset = base + reader.position();
         let length = reader.read_varint("export symbol length")? as usize;
         let symbol = reader.read_slice(length, "export symbol")?;
-        let symbol = core::str::from_utf8(symbol).map_err(|_| ProgramError::SymbolNotUtf8 { offset })?;
+        let symbol =
+            core::str::from_utf8(symbol).map_err(|_| ProgramError::SymbolNotUtf8 { offset })?;
         exports.push(Export {
             pc,
             symbol: String::from(symbol),

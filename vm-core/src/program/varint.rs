@@ -36,7 +36,11 @@ pub fn write_varint(value: u32, out: &mut alloc::vec::Vec<u8>) {
         extra += 1;
     }
     let prefix: u8 = !(0xffu8 >> extra);
-    let high = if extra == 4 { 0 } else { (value >> (8 * extra)) as u8 };
+    let high = if extra == 4 {
+        0
+    } else {
+        (value >> (8 * extra)) as u8
+    };
     out.push(prefix | high);
     for n in 0..extra {
         out.push((value >> (8 * n)) as u8);
@@ -51,11 +55,20 @@ mod tests {
     #[test]
     fn round_trips_at_every_length_boundary() {
         for shift in 0..32 {
-            for value in [(1u32 << shift) - 1, 1u32 << shift, (1u32 << shift) + 1, u32::MAX] {
+            for value in [
+                (1u32 << shift) - 1,
+                1u32 << shift,
+                (1u32 << shift) + 1,
+                u32::MAX,
+            ] {
                 let mut buffer = Vec::new();
                 write_varint(value, &mut buffer);
                 assert!(buffer.len() <= MAX_VARINT_LENGTH);
-                assert_eq!(read_varint(&buffer), Some((value, buffer.len())), "value {value}");
+                assert_eq!(
+                    read_varint(&buffer),
+                    Some((value, buffer.len())),
+                    "value {value}"
+                );
             }
         }
     }

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: formatting, clippy, all tests (release, for speed), and that
+# the committed guest blobs are exactly what their sources build to.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets -q -- -D warnings
+cargo test --workspace --release
+cargo run --release -q -p pvm-contracts-examples --features build --bin build-guests -- --check
+echo "all checks passed"
