@@ -13,5 +13,5 @@ fi
 host_toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' rust-toolchain.toml)
 guest_toolchain=$(sed -n 's/^channel *= *"\(.*\)"/\1/p' contracts-examples/guests/rust-toolchain.toml)
 
-rustup toolchain install "$host_toolchain" --profile minimal -c rustfmt -c clippy --no-self-update >/dev/null
+rustup toolchain install "$host_toolchain" --profile minimal -c rustfmt -c clippy -t wasm32-unknown-unknown --no-self-update >/dev/null
 rustup toolchain install "$guest_toolchain" --profile minimal -c rust-src --no-self-update >/dev/null

@@ -8,5 +8,7 @@ scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
 cargo test --workspace --release
+# pvm-core is no_std + alloc: prove it by building for a target without std.
+cargo build -q -p pvm-core --release --target wasm32-unknown-unknown
 cargo run --release -q -p pvm-contracts-examples --features build --bin build-guests -- --check
 echo "all checks passed"
