@@ -7,7 +7,8 @@
 
 use pvm_core::interpreter::PageMapping;
 use pvm_core::{
-    BackendKind, Config, Engine, InstructionSet, Interrupt, MemoryLayout, Module, ModuleConfig, ProgramBlob, Reg,
+    BackendKind, Config, Engine, InstructionSet, Interrupt, MemoryLayout, Module, ModuleConfig,
+    ProgramBlob, Reg,
 };
 use serde_json::Value;
 use std::fmt::Write;
@@ -46,11 +47,15 @@ pub struct Vector {
 }
 
 fn field<'a>(value: &'a Value, key: &str) -> Result<&'a Value, String> {
-    value.get(key).ok_or_else(|| format!("missing field {key:?}"))
+    value
+        .get(key)
+        .ok_or_else(|| format!("missing field {key:?}"))
 }
 
 fn as_u64(value: &Value, what: &str) -> Result<u64, String> {
-    value.as_u64().ok_or_else(|| format!("{what} is not an unsigned integer: {value}"))
+    value
+        .as_u64()
+        .ok_or_else(|| format!("{what} is not an unsigned integer: {value}"))
 }
 
 fn as_u32(value: &Value, what: &str) -> Result<u32, String> {
@@ -62,12 +67,17 @@ fn bytes(value: &Value, what: &str) -> Result<Vec<u8>, String> {
         .as_array()
         .ok_or_else(|| format!("{what} is not an array"))?
         .iter()
-        .map(|b| as_u64(b, what).and_then(|b| u8::try_from(b).map_err(|_| format!("{what} has a byte > 255"))))
+        .map(|b| {
+            as_u64(b, what)
+                .and_then(|b| u8::try_from(b).map_err(|_| format!("{what} has a byte > 255")))
+        })
         .collect()
 }
 
 fn regs(value: &Value, what: &str) -> Result<[u64; 13], String> {
-    let list = value.as_array().ok_or_else(|| format!("{what} is not an array"))?;
+    let list = value
+        .as_array()
+        .ok_or_else(|| format!("{what} is not an array"))?;
     if list.len() != 13 {
         return Err(format!("{what} has {} registers, expected 13", list.len()));
     }
@@ -83,7 +93,12 @@ fn memory_chunks(value: &Value, what: &str) -> Result<Vec<(u32, Vec<u8>)>, Strin
         .as_array()
         .ok_or_else(|| format!("{what} is not an array"))?
         .iter()
-        .map(|chunk| Ok((as_u32(field(chunk, "address")?, what)?, bytes(field(chunk, "contents")?, what)?)))
+        .map(|chunk| {
+            Ok((
+                as_u32(field(chunk, "address")?, what)?,
+                bytes(field(chunk, "contents")?, what)?,
+            ))
+        })
         .collect()
 }
 
@@ -99,7 +114,9 @@ pub fn normalize_memory(chunks: &[(u32, Vec<u8>)]) -> Vec<(u32, Vec<u8>)> {
     let mut runs: Vec<(u32, Vec<u8>)> = Vec::new();
     for (address, byte) in bytes.into_iter().filter(|(_, b)| *b != 0) {
         match runs.last_mut() {
-            Some((start, run)) if *start as u64 + run.len() as u64 == address as u64 => run.push(byte),
+            Some((start, run)) if *start as u64 + run.len() as u64 == address as u64 => {
+                run.push(byte)
+            }
             _ => runs.push((address, vec![byte])),
         }
     }
@@ -118,7 +135,9 @@ impl Vector {
                 Ok(PageMapping {
                     address: as_u32(field(page, "address")?, "page address")?,
                     length: as_u32(field(page, "length")?, "page length")?,
-                    writable: field(page, "is-writable")?.as_bool().ok_or("is-writable is not a bool")?,
+                    writable: field(page, "is-writable")?
+                        .as_bool()
+                        .ok_or("is-writable is not a bool")?,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -132,11 +151,17 @@ impl Vector {
             pages,
             memory: memory_chunks(field(&value, "initial-memory")?, "initial-memory")?,
             expected: Outcome {
-                status: field(&value, "expected-status")?.as_str().unwrap_or("?").to_string(),
+                status: field(&value, "expected-status")?
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string(),
                 regs: regs(field(&value, "expected-regs")?, "expected-regs")?,
                 pc: as_u32(field(&value, "expected-pc")?, "expected-pc")?,
                 gas: expected_gas as i64,
-                memory: normalize_memory(&memory_chunks(field(&value, "expected-memory")?, "expected-memory")?),
+                memory: normalize_memory(&memory_chunks(
+                    field(&value, "expected-memory")?,
+                    "expected-memory",
+                )?),
                 page_fault_address: value
                     .get("expected-page-fault-address")
                     .map(|v| as_u32(v, "expected-page-fault-address"))
@@ -152,7 +177,8 @@ impl Vector {
             ..Config::default()
         })
         .map_err(|e| e.to_string())?;
-        let blob = ProgramBlob::from_raw_code(InstructionSet::Graypaper, &self.program).map_err(|e| e.to_string())?;
+        let blob = ProgramBlob::from_raw_code(InstructionSet::Graypaper, &self.program)
+            .map_err(|e| e.to_string())?;
         let config = ModuleConfig {
             memory: MemoryLayout::Custom(self.pages.clone()),
             ..ModuleConfig::default()
@@ -160,7 +186,9 @@ impl Vector {
         let module = Module::from_blob(&engine, &config, blob).map_err(|e| e.to_string())?;
         let mut instance = module.instantiate().map_err(|e| e.to_string())?;
         for (address, contents) in &self.memory {
-            instance.write_memory(*address, contents).map_err(|e| e.to_string())?;
+            instance
+                .write_memory(*address, contents)
+                .map_err(|e| e.to_string())?;
         }
         for (reg, value) in Reg::ALL.iter().zip(self.regs) {
             instance.set_reg(*reg, value);
@@ -196,7 +224,11 @@ impl Vector {
 pub fn diff(expected: &Outcome, actual: &Outcome) -> Option<String> {
     let mut out = String::new();
     if expected.status != actual.status {
-        let _ = writeln!(out, "  status: expected {}, got {}", expected.status, actual.status);
+        let _ = writeln!(
+            out,
+            "  status: expected {}, got {}",
+            expected.status, actual.status
+        );
     }
     if expected.pc != actual.pc {
         let _ = writeln!(out, "  pc: expected {}, got {}", expected.pc, actual.pc);
@@ -255,7 +287,11 @@ pub fn run_file(path: &Path, backend: BackendKind) -> Result<(), String> {
 }
 
 /// Runs every vector in `dir`, calling `progress` after each.
-pub fn run_dir(dir: &Path, backend: BackendKind, mut progress: impl FnMut(&Path, &Result<(), String>)) -> std::io::Result<Report> {
+pub fn run_dir(
+    dir: &Path,
+    backend: BackendKind,
+    mut progress: impl FnMut(&Path, &Result<(), String>),
+) -> std::io::Result<Report> {
     let mut report = Report::default();
     for path in vector_files(dir)? {
         let result = run_file(&path, backend);

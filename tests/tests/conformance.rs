@@ -6,11 +6,23 @@ use pvm_tests::conformance::{default_vectors_dir, run_dir};
 #[test]
 fn jam_vectors_pass_on_the_interpreter() {
     let dir = default_vectors_dir();
-    let report = run_dir(&dir, BackendKind::Interpreter, |_, _| {}).expect("the vectors directory is readable");
+    let report = run_dir(&dir, BackendKind::Interpreter, |_, _| {})
+        .expect("the vectors directory is readable");
     let mut message = String::new();
     for (path, explanation) in &report.failures {
         message.push_str(&format!("{}:\n{explanation}", path.display()));
     }
-    assert_eq!(report.failures.len(), 0, "{} passed, {} failed\n{message}", report.passed, report.failures.len());
-    assert_eq!(report.passed, 307, "expected all 307 vectors in {}", dir.display());
+    assert_eq!(
+        report.failures.len(),
+        0,
+        "{} passed, {} failed\n{message}",
+        report.passed,
+        report.failures.len()
+    );
+    assert_eq!(
+        report.passed,
+        307,
+        "expected all 307 vectors in {}",
+        dir.display()
+    );
 }
