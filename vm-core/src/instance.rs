@@ -55,6 +55,7 @@ impl Instance {
                 regs: [0; 16],
                 gas: 0,
                 next_op: 0,
+                entry_pending: false,
                 exit_op: 0,
                 stepped: false,
                 memory,
@@ -132,6 +133,7 @@ impl Instance {
         match self.module.0.code.block_op(pc) {
             Some(op) => {
                 self.state.next_op = op;
+                self.state.entry_pending = true;
                 self.resumable = true;
                 self.pending_bad_pc = None;
             }

@@ -95,7 +95,7 @@ impl Module {
             MemoryLayout::Custom(_) => None,
         };
         let stream = decode_code(blob.isa, &blob.code.code, &blob.code.bitmask);
-        let code = compile(&stream, &blob.code, &config.cost_table);
+        let code = compile(&stream, &blob.code, &config.cost_table, config.step_tracing);
         Ok(Module(Arc::new(ModuleInner {
             blob,
             config: config.clone(),

@@ -24,6 +24,9 @@ pub(crate) struct ExecState {
     pub gas: i64,
     /// The op to run next.
     pub next_op: u32,
+    /// `next_op` starts a block that has not been charged yet (a fresh call, a jump the
+    /// host requested, or a resume after the block did not fit).
+    pub entry_pending: bool,
     /// The op that caused the last exit (its pc is the interrupt's pc).
     pub exit_op: u32,
     /// In step mode: the op at `next_op` was already reported with `Exit::Step`.
@@ -45,17 +48,31 @@ impl ExecState {
     /// Runs until an exit. `GAS`: charge gas; `STEP`: stop before every instruction.
     pub(crate) fn run<const GAS: bool, const STEP: bool>(&mut self, code: &CompiledCode) -> Exit {
         let ops = &code.ops[..];
+        let costs = &code.block_costs[..];
         let mut regs = self.regs;
         let mut gas = self.gas;
         let mut i = self.next_op as usize;
 
+        // Every exit breaks out of the loop to one epilogue, keeping the hot loop small:
+        // `(why, the op it happened at, the op to resume at, whether that op's block still
+        // has to be charged)`.
         macro_rules! exit {
-            ($exit:expr, $at:expr, $next:expr) => {{
-                self.regs = regs;
-                self.gas = gas;
-                self.exit_op = $at as u32;
-                self.next_op = $next as u32;
-                return $exit;
+            ($exit:expr, $at:expr, $next:expr) => {
+                break (($exit), ($at), ($next), false)
+            };
+        }
+        // Enters the block whose first op is `target`: charges its cost, or stops before it.
+        macro_rules! enter {
+            ($target:expr) => {{
+                let target = $target as usize;
+                if GAS {
+                    let cost = i64::from(costs[target]);
+                    if gas < cost {
+                        break (Exit::NotEnoughGas, target, target, true);
+                    }
+                    gas -= cost;
+                }
+                i = target;
             }};
         }
         macro_rules! fault {
@@ -73,7 +90,7 @@ impl ExecState {
                     exit!(Exit::Finished, $at, $at);
                 }
                 match code.dynamic_target(address) {
-                    Some(target) => i = target as usize,
+                    Some(target) => enter!(target),
                     None => exit!(Exit::Trap, $at, $at),
                 }
             }};
@@ -96,11 +113,15 @@ impl ExecState {
             }};
         }
         macro_rules! branch {
-            ($cond:expr, $target:expr) => {
+            ($cond:expr, $target:expr) => {{
+                // Two real branches (not a select): the CPU predicts the direction instead
+                // of waiting for the comparison before fetching the next op.
                 if $cond {
-                    i = $target as usize;
+                    enter!($target)
+                } else {
+                    enter!(i)
                 }
-            };
+            }};
         }
         macro_rules! alu {
             ($d:expr, $value:expr) => {
@@ -108,10 +129,21 @@ impl ExecState {
             };
         }
 
-        loop {
+        if self.entry_pending {
+            if GAS {
+                let cost = i64::from(costs[i]);
+                if gas < cost {
+                    self.exit_op = i as u32;
+                    return Exit::NotEnoughGas;
+                }
+                gas -= cost;
+            }
+            self.entry_pending = false;
+        }
+
+        let (exit, at, next, entry_pending) = loop {
             let at = i;
-            let op = ops[at];
-            if STEP && !matches!(op, Op::Charge(_)) {
+            if STEP {
                 if !self.stepped {
                     self.stepped = true;
                     exit!(Exit::Step, at, at);
@@ -119,18 +151,11 @@ impl ExecState {
                 self.stepped = false;
             }
             i += 1;
-            match op {
-                Op::Charge(cost) => {
-                    if GAS {
-                        let cost = i64::from(cost);
-                        if gas < cost {
-                            exit!(Exit::NotEnoughGas, at, at);
-                        }
-                        gas -= cost;
-                    }
-                }
+            // Matching the place (not a copy) lets each arm load only the fields it uses.
+            match ops[at] {
                 Op::Trap => exit!(Exit::Trap, at, at),
                 Op::Nop => {}
+                Op::Fallthrough => enter!(i),
                 Op::Memset => {
                     let value = regs[8] as u8;
                     let mut dst = regs[7] as u32;
@@ -165,13 +190,13 @@ impl ExecState {
                     let size = u32::try_from(regs[r(s)] as i64).unwrap_or(0);
                     regs[r(d)] = sext(self.memory.sbrk(size).unwrap_or(0));
                 }
-                Op::Jump(target) => i = target as usize,
+                Op::Jump(target) => enter!(target),
                 Op::JumpIndirect(b, x) => {
                     dynamic_jump!(regs[r(b)].wrapping_add(sext(x)) as u32, at)
                 }
                 Op::LoadImmAndJump(d, x, target) => {
                     regs[r(d)] = sext(x);
-                    i = target as usize;
+                    enter!(target);
                 }
                 Op::LoadImmAndJumpIndirect(d, b, x, y) => {
                     let address = regs[r(b)].wrapping_add(sext(y)) as u32;
@@ -452,6 +477,12 @@ impl ExecState {
                 Op::ZeroExtend16(d, s) => alu!(d, u64::from(regs[r(s)] as u16)),
                 Op::ReverseByte(d, s) => alu!(d, regs[r(s)].swap_bytes()),
             }
-        }
+        };
+        self.regs = regs;
+        self.gas = gas;
+        self.exit_op = at as u32;
+        self.next_op = next as u32;
+        self.entry_pending = entry_pending;
+        exit
     }
 }

@@ -40,9 +40,15 @@ struct Heap {
 }
 
 /// The guest's memory.
+///
+/// The two regions most accesses hit (the stack and the read-write data with the heap, or
+/// in a custom layout the first two writable regions) sit in `hot` and are checked without
+/// a loop; the rest are in `cold`. Regions are addressed by one index: `0..2` are `hot`,
+/// the rest `cold`.
 #[derive(Clone, Debug)]
 pub struct GuestMemory {
-    regions: Vec<Region>,
+    hot: [Region; 2],
+    cold: Vec<Region>,
     heap: Option<Heap>,
     fault_mode: FaultMode,
     limit: u64,
@@ -94,19 +100,18 @@ impl GuestMemory {
             }
         };
         // Most accesses hit the stack, then globals and the heap: check those first.
-        let regions = vec![
-            region(
-                map.stack_address_low,
-                map.stack_address_high - map.stack_address_low,
-                &[],
-                true,
-            ),
+        let stack_size = map.stack_address_high - map.stack_address_low;
+        let hot = [
+            region(map.stack_address_low, stack_size, &[], true),
             region(map.rw_data_address, map.rw_data_size, rw_data, true),
+        ];
+        let cold = vec![
             region(map.ro_data_address, map.ro_data_size, ro_data, false),
             region(map.aux_data_address, map.aux_data_size, &[], false),
         ];
         Ok(GuestMemory {
-            regions,
+            hot,
+            cold,
             heap: Some(Heap {
                 region: 1,
                 base: map.heap_base,
@@ -146,8 +151,26 @@ impl GuestMemory {
                 writable: page.writable,
             });
         }
+        // The first two writable regions are hot; empty writable placeholders match nothing.
+        let empty = || Region {
+            base: 0,
+            data: Vec::new(),
+            writable: true,
+        };
+        let mut hot = [empty(), empty()];
+        let mut cold = Vec::new();
+        let mut hot_count = 0;
+        for region in regions {
+            if region.writable && hot_count < 2 {
+                hot[hot_count] = region;
+                hot_count += 1;
+            } else {
+                cold.push(region);
+            }
+        }
         Ok(GuestMemory {
-            regions,
+            hot,
+            cold,
             heap: None,
             fault_mode: FaultMode::PageFault,
             limit,
@@ -156,8 +179,23 @@ impl GuestMemory {
     }
 
     #[inline(always)]
+    fn region(&self, index: usize) -> &Region {
+        match index {
+            0 | 1 => &self.hot[index],
+            _ => &self.cold[index - 2],
+        }
+    }
+
+    #[inline(always)]
+    fn region_mut(&mut self, index: usize) -> &mut Region {
+        match index {
+            0 | 1 => &mut self.hot[index],
+            _ => &mut self.cold[index - 2],
+        }
+    }
+
     fn locate(&self, address: u32, length: usize) -> Option<(usize, usize)> {
-        for (index, region) in self.regions.iter().enumerate() {
+        for (index, region) in self.hot.iter().chain(&self.cold).enumerate() {
             let offset = address.wrapping_sub(region.base) as usize;
             if offset + length <= region.data.len() {
                 return Some((index, offset));
@@ -169,7 +207,7 @@ impl GuestMemory {
     /// Whether the byte at `address` is mapped (and writable, if `write`).
     fn byte_accessible(&self, address: u32, write: bool) -> bool {
         self.locate(address, 1)
-            .is_some_and(|(index, _)| !write || self.regions[index].writable)
+            .is_some_and(|(index, _)| !write || self.region(index).writable)
     }
 
     /// Works out why an access failed, or performs it byte by byte when it spans regions
@@ -196,8 +234,8 @@ impl GuestMemory {
         for n in 0..length {
             let (index, offset) = self.locate(address + n as u32, 1).expect("checked above");
             match write {
-                Some(bytes) => self.regions[index].data[offset] = bytes[n],
-                None => read[n] = self.regions[index].data[offset],
+                Some(bytes) => self.region_mut(index).data[offset] = bytes[n],
+                None => read[n] = self.region(index).data[offset],
             }
         }
         Ok(())
@@ -213,12 +251,28 @@ impl GuestMemory {
     /// A guest load of `N` bytes.
     #[inline(always)]
     pub fn load<const N: usize>(&mut self, address: u32) -> Result<[u8; N], Fault> {
-        if let Some((index, offset)) = self.locate(address, N) {
-            let mut out = [0u8; N];
-            out.copy_from_slice(&self.regions[index].data[offset..offset + N]);
-            return Ok(out);
+        // The slice lookup is both the region check and the bounds check.
+        for region in &self.hot {
+            let offset = address.wrapping_sub(region.base) as usize;
+            if let Some(bytes) = region.data.get(offset..offset + N) {
+                let mut out = [0u8; N];
+                out.copy_from_slice(bytes);
+                return Ok(out);
+            }
         }
+        self.load_slow(address)
+    }
+
+    #[inline(never)]
+    fn load_slow<const N: usize>(&mut self, address: u32) -> Result<[u8; N], Fault> {
         let mut out = [0u8; N];
+        for region in &self.cold {
+            let offset = address.wrapping_sub(region.base) as usize;
+            if let Some(bytes) = region.data.get(offset..offset + N) {
+                out.copy_from_slice(bytes);
+                return Ok(out);
+            }
+        }
         self.slow_access(address, N, None, &mut out)?;
         Ok(out)
     }
@@ -226,26 +280,33 @@ impl GuestMemory {
     /// A guest store of `N` bytes.
     #[inline(always)]
     pub fn store<const N: usize>(&mut self, address: u32, bytes: [u8; N]) -> Result<(), Fault> {
-        if let Some((index, offset)) = self.locate(address, N) {
-            let region = &mut self.regions[index];
-            if region.writable {
-                region.data[offset..offset + N].copy_from_slice(&bytes);
+        // Hot regions are always writable.
+        for region in &mut self.hot {
+            let offset = address.wrapping_sub(region.base) as usize;
+            if let Some(target) = region.data.get_mut(offset..offset + N) {
+                target.copy_from_slice(&bytes);
                 return Ok(());
             }
         }
+        self.store_slow(address, bytes)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn store_slow<const N: usize>(&mut self, address: u32, bytes: [u8; N]) -> Result<(), Fault> {
         self.slow_access(address, N, Some(&bytes), &mut [])
     }
 
     /// Host read; ignores write protection. `Err(address)` names the first unmapped byte.
     pub fn read(&self, address: u32, out: &mut [u8]) -> Result<(), u32> {
         if let Some((index, offset)) = self.locate(address, out.len()) {
-            out.copy_from_slice(&self.regions[index].data[offset..offset + out.len()]);
+            out.copy_from_slice(&self.region(index).data[offset..offset + out.len()]);
             return Ok(());
         }
         for (n, byte) in out.iter_mut().enumerate() {
             let at = address.checked_add(n as u32).ok_or(u32::MAX)?;
             let (index, offset) = self.locate(at, 1).ok_or(at)?;
-            *byte = self.regions[index].data[offset];
+            *byte = self.region(index).data[offset];
         }
         Ok(())
     }
@@ -253,7 +314,7 @@ impl GuestMemory {
     /// Host write; may write read-only memory (the host initialises it).
     pub fn write(&mut self, address: u32, data: &[u8]) -> Result<(), u32> {
         if let Some((index, offset)) = self.locate(address, data.len()) {
-            self.regions[index].data[offset..offset + data.len()].copy_from_slice(data);
+            self.region_mut(index).data[offset..offset + data.len()].copy_from_slice(data);
             return Ok(());
         }
         for n in 0..data.len() {
@@ -262,7 +323,7 @@ impl GuestMemory {
         }
         for (n, byte) in data.iter().enumerate() {
             let (index, offset) = self.locate(address + n as u32, 1).expect("checked above");
-            self.regions[index].data[offset] = *byte;
+            self.region_mut(index).data[offset] = *byte;
         }
         Ok(())
     }
@@ -276,7 +337,10 @@ impl GuestMemory {
             return None;
         }
         let top = heap.base + new_size;
-        let region = &mut self.regions[heap.region];
+        let region = match heap.region {
+            0 | 1 => &mut self.hot[heap.region],
+            index => &mut self.cold[index - 2],
+        };
         let end = u64::from(region.base) + region.data.len() as u64;
         if u64::from(top) > end {
             let page = u64::from(heap.page_size);
@@ -301,8 +365,10 @@ impl GuestMemory {
 
     /// The mapped regions as `(address, bytes, writable)`, in lookup order.
     pub fn regions(&self) -> impl Iterator<Item = (u32, &[u8], bool)> {
-        self.regions
+        self.hot
             .iter()
+            .chain(&self.cold)
+            .filter(|r| !r.data.is_empty())
             .map(|r| (r.base, r.data.as_slice(), r.writable))
     }
 }

@@ -1,8 +1,10 @@
 //! The interpreter's pre-decoded form: one flat array of [`Op`]s, compiled once per module.
 //!
-//! Each basic block starts with a [`Op::Charge`] carrying the block's whole gas cost; branch
-//! targets are indices into the array; a branch to a place that is not a block start points
-//! at a [`Op::Trap`] appended for it, which reports the branch's own program counter.
+//! Gas is charged when control enters a basic block: every control transfer (a taken or
+//! not-taken branch, a jump, `fallthrough`) charges the target block's cost, read from
+//! [`CompiledCode::block_costs`], so no op is spent on charging. Branch targets are indices
+//! into the array; a branch to a place that is not a block start points at an [`Op::Trap`]
+//! appended for it (cost 0), which reports the branch's own program counter.
 //! Immediates stay 32-bit and are sign-extended when executed, which keeps an `Op` at
 //! 16 bytes.
 
@@ -17,11 +19,12 @@ pub(crate) type R = u8;
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub(crate) enum Op {
-    /// Enter a basic block: charge its gas or stop before it.
-    Charge(u32),
     /// Trap at this op's program counter.
     Trap,
+    /// Does nothing (`unlikely` while step tracing; otherwise it is dropped).
     Nop,
+    /// Ends a block and enters the next one (`fallthrough`).
+    Fallthrough,
     Memset,
     Ecalli(u32),
     Sbrk(R, R),
@@ -168,11 +171,13 @@ pub(crate) const INVALID_TARGET: u32 = u32::MAX;
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CompiledCode {
     pub ops: Vec<Op>,
-    /// The program counter of each op (for `Charge`, the block's first instruction).
+    /// The program counter of each op.
     pub op_pcs: Vec<u32>,
+    /// The gas cost of the block an op starts, or 0 for ops that start no block.
+    pub block_costs: Vec<u32>,
     /// The pc of the instruction after each op, for resuming after `ecalli` and stepping.
     pub next_pcs: Vec<u32>,
-    /// `(pc, op index of its Charge)` for every basic block, sorted by pc.
+    /// `(pc, op index of its first op)` for every basic block, sorted by pc.
     pub blocks: Vec<(u32, u32)>,
     /// Op index of each jump-table entry's block, or `INVALID_TARGET`. Empty when the
     /// table's entry size is 0, in which case every entry targets pc 0.
@@ -211,37 +216,41 @@ fn r(reg: Reg) -> R {
     reg as R
 }
 
-/// Compiles a decoded instruction stream.
+/// Compiles a decoded instruction stream. `keep_nops` keeps `unlikely` as an op (step
+/// tracing stops at every instruction); otherwise it is dropped, costing gas but no time.
 pub(crate) fn compile(
     stream: &InstructionStream,
     code: &CodeSection,
     costs: &CostTable,
+    keep_nops: bool,
 ) -> CompiledCode {
     let instructions = &stream.instructions;
     let mut out = CompiledCode::default();
-    out.ops.reserve(instructions.len() + instructions.len() / 4);
+    out.ops.reserve(instructions.len() + instructions.len() / 8);
 
-    // First pass: lay out ops, remembering where each block's Charge sits.
-    let mut block_cost_slot = 0usize;
+    // First pass: lay out ops and sum each block's cost into its first op's slot. Every
+    // block ends with an instruction that is never dropped, so every block has a first op.
+    let mut block_start_slot = 0usize;
     let mut pending_branches: Vec<(usize, u32, u32)> = Vec::new();
     for (index, decoded) in instructions.iter().enumerate() {
         if stream.block_starts[index] {
-            block_cost_slot = out.ops.len();
+            block_start_slot = out.ops.len();
             out.blocks.push((decoded.pc, out.ops.len() as u32));
-            push(&mut out, Op::Charge(0), decoded.pc, decoded.pc);
         }
         let cost = decoded
             .instruction
             .map_or(costs.invalid, |i| costs.cost(i.opcode));
-        if let Op::Charge(total) = &mut out.ops[block_cost_slot] {
-            *total = total.saturating_add(cost);
-        }
-        let next_pc = decoded.pc + decoded.length;
         let op = lower(decoded);
+        if op == Op::Nop && !keep_nops {
+            // Charged with its block, whose first op is a later instruction's.
+            add_cost(&mut out.block_costs, block_start_slot, cost);
+            continue;
+        }
         if let Some(target_pc) = branch_target(&op) {
             pending_branches.push((out.ops.len(), target_pc, decoded.pc));
         }
-        push(&mut out, op, decoded.pc, next_pc);
+        push(&mut out, op, decoded.pc, decoded.pc + decoded.length);
+        add_cost(&mut out.block_costs, block_start_slot, cost);
     }
 
     // Second pass: resolve branch targets; bad ones get a trap reporting the branch's pc.
@@ -278,6 +287,15 @@ fn push(out: &mut CompiledCode, op: Op, pc: u32, next_pc: u32) {
     out.ops.push(op);
     out.op_pcs.push(pc);
     out.next_pcs.push(next_pc);
+    // A dropped `unlikely` may already have opened this op's cost slot.
+    out.block_costs.resize(out.ops.len(), 0);
+}
+
+fn add_cost(block_costs: &mut Vec<u32>, slot: usize, cost: u32) {
+    if block_costs.len() <= slot {
+        block_costs.resize(slot + 1, 0);
+    }
+    block_costs[slot] = block_costs[slot].saturating_add(cost);
 }
 
 fn branch_target(op: &Op) -> Option<u32> {
@@ -337,7 +355,8 @@ fn lower(decoded: &DecodedInstruction) -> Op {
     use Opcode as O;
     match (instruction.opcode, instruction.args) {
         (O::Trap, _) => Op::Trap,
-        (O::Fallthrough | O::Unlikely, _) => Op::Nop,
+        (O::Fallthrough, _) => Op::Fallthrough,
+        (O::Unlikely, _) => Op::Nop,
         (O::Memset, _) => Op::Memset,
         (O::Ecalli, A::Imm(n)) => Op::Ecalli(n),
         (O::Jump, A::Offset(t)) => Op::Jump(t),
