@@ -1,7 +1,7 @@
 //! The interpreter loop: one `match` over pre-decoded ops, registers in a local array.
 
 use super::memory::{Fault, GuestMemory};
-use super::ops::{CompiledCode, Op};
+use super::ops::{CompiledCode, Op, Slot};
 use crate::program::RETURN_TO_HOST;
 
 /// Why the loop stopped.
@@ -40,8 +40,8 @@ fn sext(value: u32) -> u64 {
 }
 
 #[inline(always)]
-fn r(index: u8) -> usize {
-    (index & 15) as usize
+fn r(slot: Slot) -> usize {
+    slot.index()
 }
 
 impl ExecState {
@@ -51,8 +51,18 @@ impl ExecState {
         let costs = &code.block_costs[..];
         let mut regs = self.regs;
         let mut gas = self.gas;
-        let mut i = self.next_op as usize;
+        let start = self.next_op as usize;
+        // Walking a slice iterator rather than an index keeps the dispatch to a pointer
+        // bump: no index-to-address arithmetic and no bounds check per op (the compiled
+        // code never runs off the end: its last op always leaves the block).
+        let mut it = ops[start..].iter();
 
+        // The index of the op being executed.
+        macro_rules! here {
+            () => {
+                ops.len() - it.len() - 1
+            };
+        }
         // Every exit breaks out of the loop to one epilogue, keeping the hot loop small:
         // `(why, the op it happened at, the op to resume at, whether that op's block still
         // has to be charged)`.
@@ -61,65 +71,84 @@ impl ExecState {
                 break (($exit), ($at), ($next), false)
             };
         }
-        // Enters the block whose first op is `target`: charges its cost, or stops before it.
-        macro_rules! enter {
-            ($target:expr) => {{
-                let target = $target as usize;
+        macro_rules! exit_here {
+            ($exit:expr) => {{
+                let at = here!();
+                break (($exit), at, at, false);
+            }};
+        }
+        // Charges `cost` to enter the block starting at op `target`, or stops before it.
+        macro_rules! charge {
+            ($cost:expr, $target:expr) => {
                 if GAS {
-                    let cost = i64::from(costs[target]);
+                    let cost = i64::from($cost);
                     if gas < cost {
+                        let target = $target;
                         break (Exit::NotEnoughGas, target, target, true);
                     }
                     gas -= cost;
                 }
-                i = target;
+            };
+        }
+        // Enters the block whose first op is `target`.
+        macro_rules! enter {
+            ($target:expr) => {{
+                let target = $target as usize;
+                charge!(costs[target], target);
+                it = ops[target..].iter();
             }};
         }
+        // Enters the block right after the current op, whose cost the op carries.
+        macro_rules! fall_into_next {
+            ($cost:expr) => {
+                charge!($cost, here!() + 1)
+            };
+        }
         macro_rules! fault {
-            ($fault:expr, $at:expr) => {
+            ($fault:expr) => {
                 match $fault {
-                    Fault::Trap => exit!(Exit::Trap, $at, $at),
-                    Fault::PageFault(page) => exit!(Exit::PageFault(page), $at, $at),
+                    Fault::Trap => exit_here!(Exit::Trap),
+                    Fault::PageFault(page) => exit_here!(Exit::PageFault(page)),
                 }
             };
         }
         macro_rules! dynamic_jump {
-            ($address:expr, $at:expr) => {{
+            ($address:expr) => {{
                 let address = $address;
                 if address == RETURN_TO_HOST {
-                    exit!(Exit::Finished, $at, $at);
+                    exit_here!(Exit::Finished);
                 }
                 match code.dynamic_target(address) {
                     Some(target) => enter!(target),
-                    None => exit!(Exit::Trap, $at, $at),
+                    None => exit_here!(Exit::Trap),
                 }
             }};
         }
         macro_rules! load {
-            ($d:expr, $base:expr, $offset:expr, $n:literal, $convert:expr, $at:expr) => {{
+            ($d:expr, $base:expr, $offset:expr, $n:literal, $convert:expr) => {{
                 let address = regs[r($base)].wrapping_add(sext($offset)) as u32;
                 match self.memory.load::<$n>(address) {
                     Ok(bytes) => regs[r($d)] = $convert(bytes),
-                    Err(fault) => fault!(fault, $at),
+                    Err(fault) => fault!(fault),
                 }
             }};
         }
         macro_rules! store {
-            ($value:expr, $base:expr, $offset:expr, $bytes:expr, $at:expr) => {{
+            ($value:expr, $base:expr, $offset:expr, $bytes:expr) => {{
                 let address = regs[r($base)].wrapping_add(sext($offset)) as u32;
                 if let Err(fault) = self.memory.store(address, $bytes($value)) {
-                    fault!(fault, $at);
+                    fault!(fault);
                 }
             }};
         }
         macro_rules! branch {
-            ($cond:expr, $target:expr) => {{
+            ($cond:expr, $target:expr, $fall_cost:expr) => {{
                 // Two real branches (not a select): the CPU predicts the direction instead
                 // of waiting for the comparison before fetching the next op.
                 if $cond {
                     enter!($target)
                 } else {
-                    enter!(i)
+                    fall_into_next!($fall_cost)
                 }
             }};
         }
@@ -131,9 +160,9 @@ impl ExecState {
 
         if self.entry_pending {
             if GAS {
-                let cost = i64::from(costs[i]);
+                let cost = i64::from(costs[start]);
                 if gas < cost {
-                    self.exit_op = i as u32;
+                    self.exit_op = start as u32;
                     return Exit::NotEnoughGas;
                 }
                 gas -= cost;
@@ -142,24 +171,25 @@ impl ExecState {
         }
 
         let (exit, at, next, entry_pending) = loop {
-            let at = i;
+            let Some(op) = it.next() else {
+                unreachable!("compiled code always leaves a block before its end")
+            };
             if STEP {
                 if !self.stepped {
                     self.stepped = true;
-                    exit!(Exit::Step, at, at);
+                    exit_here!(Exit::Step);
                 }
                 self.stepped = false;
             }
-            i += 1;
             // Matching the place (not a copy) lets each arm load only the fields it uses.
-            match ops[at] {
-                Op::Trap => exit!(Exit::Trap, at, at),
+            match *op {
+                Op::Trap => exit_here!(Exit::Trap),
                 Op::Nop => {}
-                Op::Fallthrough => enter!(i),
+                Op::Fallthrough(cost) => fall_into_next!(cost),
                 Op::Memset => {
-                    let value = regs[8] as u8;
-                    let mut dst = regs[7] as u32;
-                    let mut count = u64::from(regs[9] as u32);
+                    let value = regs[Slot::A1.index()] as u8;
+                    let mut dst = regs[Slot::A0.index()] as u32;
+                    let mut count = u64::from(regs[Slot::A2.index()] as u32);
                     let mut result = None;
                     while count > 0 {
                         if GAS && gas == 0 {
@@ -179,20 +209,23 @@ impl ExecState {
                         dst = dst.wrapping_add(1);
                         count -= 1;
                     }
-                    regs[7] = u64::from(dst);
-                    regs[9] = count;
+                    regs[Slot::A0.index()] = u64::from(dst);
+                    regs[Slot::A2.index()] = count;
                     if let Some(exit) = result {
-                        exit!(exit, at, at);
+                        exit_here!(exit);
                     }
                 }
-                Op::Ecalli(n) => exit!(Exit::Ecalli(n), at, i),
+                Op::Ecalli(n) => {
+                    let at = here!();
+                    exit!(Exit::Ecalli(n), at, at + 1)
+                }
                 Op::Sbrk(d, s) => {
                     let size = u32::try_from(regs[r(s)] as i64).unwrap_or(0);
                     regs[r(d)] = sext(self.memory.sbrk(size).unwrap_or(0));
                 }
                 Op::Jump(target) => enter!(target),
                 Op::JumpIndirect(b, x) => {
-                    dynamic_jump!(regs[r(b)].wrapping_add(sext(x)) as u32, at)
+                    dynamic_jump!(regs[r(b)].wrapping_add(sext(x)) as u32)
                 }
                 Op::LoadImmAndJump(d, x, target) => {
                     regs[r(d)] = sext(x);
@@ -201,61 +234,67 @@ impl ExecState {
                 Op::LoadImmAndJumpIndirect(d, b, x, y) => {
                     let address = regs[r(b)].wrapping_add(sext(y)) as u32;
                     regs[r(d)] = sext(x);
-                    dynamic_jump!(address, at);
+                    dynamic_jump!(address);
                 }
 
-                Op::BranchEq(a, b, t) => branch!(regs[r(a)] == regs[r(b)], t),
-                Op::BranchNotEq(a, b, t) => branch!(regs[r(a)] != regs[r(b)], t),
-                Op::BranchLessUnsigned(a, b, t) => branch!(regs[r(a)] < regs[r(b)], t),
-                Op::BranchLessSigned(a, b, t) => {
-                    branch!((regs[r(a)] as i64) < (regs[r(b)] as i64), t)
+                Op::BranchEq(a, b, t, c) => branch!(regs[r(a)] == regs[r(b)], t, c),
+                Op::BranchNotEq(a, b, t, c) => branch!(regs[r(a)] != regs[r(b)], t, c),
+                Op::BranchLessUnsigned(a, b, t, c) => branch!(regs[r(a)] < regs[r(b)], t, c),
+                Op::BranchLessSigned(a, b, t, c) => {
+                    branch!((regs[r(a)] as i64) < (regs[r(b)] as i64), t, c)
                 }
-                Op::BranchGreaterOrEqualUnsigned(a, b, t) => branch!(regs[r(a)] >= regs[r(b)], t),
-                Op::BranchGreaterOrEqualSigned(a, b, t) => {
-                    branch!((regs[r(a)] as i64) >= (regs[r(b)] as i64), t)
+                Op::BranchGreaterOrEqualUnsigned(a, b, t, c) => {
+                    branch!(regs[r(a)] >= regs[r(b)], t, c)
                 }
-                Op::BranchEqImm(a, x, t) => branch!(regs[r(a)] == sext(x), t),
-                Op::BranchNotEqImm(a, x, t) => branch!(regs[r(a)] != sext(x), t),
-                Op::BranchLessUnsignedImm(a, x, t) => branch!(regs[r(a)] < sext(x), t),
-                Op::BranchLessSignedImm(a, x, t) => {
-                    branch!((regs[r(a)] as i64) < (sext(x) as i64), t)
+                Op::BranchGreaterOrEqualSigned(a, b, t, c) => {
+                    branch!((regs[r(a)] as i64) >= (regs[r(b)] as i64), t, c)
                 }
-                Op::BranchGreaterOrEqualUnsignedImm(a, x, t) => branch!(regs[r(a)] >= sext(x), t),
-                Op::BranchGreaterOrEqualSignedImm(a, x, t) => {
-                    branch!((regs[r(a)] as i64) >= (sext(x) as i64), t)
+                Op::BranchEqImm(a, x, t, c) => branch!(regs[r(a)] == sext(x), t, c),
+                Op::BranchNotEqImm(a, x, t, c) => branch!(regs[r(a)] != sext(x), t, c),
+                Op::BranchLessUnsignedImm(a, x, t, c) => branch!(regs[r(a)] < sext(x), t, c),
+                Op::BranchLessSignedImm(a, x, t, c) => {
+                    branch!((regs[r(a)] as i64) < (sext(x) as i64), t, c)
                 }
-                Op::BranchLessOrEqualSignedImm(a, x, t) => {
-                    branch!((regs[r(a)] as i64) <= (sext(x) as i64), t)
+                Op::BranchGreaterOrEqualUnsignedImm(a, x, t, c) => {
+                    branch!(regs[r(a)] >= sext(x), t, c)
                 }
-                Op::BranchLessOrEqualUnsignedImm(a, x, t) => branch!(regs[r(a)] <= sext(x), t),
-                Op::BranchGreaterSignedImm(a, x, t) => {
-                    branch!((regs[r(a)] as i64) > (sext(x) as i64), t)
+                Op::BranchGreaterOrEqualSignedImm(a, x, t, c) => {
+                    branch!((regs[r(a)] as i64) >= (sext(x) as i64), t, c)
                 }
-                Op::BranchGreaterUnsignedImm(a, x, t) => branch!(regs[r(a)] > sext(x), t),
+                Op::BranchLessOrEqualSignedImm(a, x, t, c) => {
+                    branch!((regs[r(a)] as i64) <= (sext(x) as i64), t, c)
+                }
+                Op::BranchLessOrEqualUnsignedImm(a, x, t, c) => {
+                    branch!(regs[r(a)] <= sext(x), t, c)
+                }
+                Op::BranchGreaterSignedImm(a, x, t, c) => {
+                    branch!((regs[r(a)] as i64) > (sext(x) as i64), t, c)
+                }
+                Op::BranchGreaterUnsignedImm(a, x, t, c) => branch!(regs[r(a)] > sext(x), t, c),
 
                 Op::LoadImm(d, x) => alu!(d, sext(x)),
                 Op::LoadImm64(d, x) => alu!(d, x),
                 Op::MoveReg(d, s) => alu!(d, regs[r(s)]),
 
-                Op::LoadU8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| u64::from(v[0]), at),
-                Op::LoadI8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| v[0] as i8 as i64 as u64, at),
-                Op::LoadU16(d, b, x) => load!(d, b, x, 2, |v| u64::from(u16::from_le_bytes(v)), at),
+                Op::LoadU8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| u64::from(v[0])),
+                Op::LoadI8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| v[0] as i8 as i64 as u64),
+                Op::LoadU16(d, b, x) => load!(d, b, x, 2, |v| u64::from(u16::from_le_bytes(v))),
                 Op::LoadI16(d, b, x) => {
-                    load!(d, b, x, 2, |v| i16::from_le_bytes(v) as i64 as u64, at)
+                    load!(d, b, x, 2, |v| i16::from_le_bytes(v) as i64 as u64)
                 }
-                Op::LoadU32(d, b, x) => load!(d, b, x, 4, |v| u64::from(u32::from_le_bytes(v)), at),
+                Op::LoadU32(d, b, x) => load!(d, b, x, 4, |v| u64::from(u32::from_le_bytes(v))),
                 Op::LoadI32(d, b, x) => {
-                    load!(d, b, x, 4, |v| i32::from_le_bytes(v) as i64 as u64, at)
+                    load!(d, b, x, 4, |v| i32::from_le_bytes(v) as i64 as u64)
                 }
-                Op::LoadU64(d, b, x) => load!(d, b, x, 8, u64::from_le_bytes, at),
-                Op::StoreU8(s, b, x) => store!(regs[r(s)] as u8, b, x, u8::to_le_bytes, at),
-                Op::StoreU16(s, b, x) => store!(regs[r(s)] as u16, b, x, u16::to_le_bytes, at),
-                Op::StoreU32(s, b, x) => store!(regs[r(s)] as u32, b, x, u32::to_le_bytes, at),
-                Op::StoreU64(s, b, x) => store!(regs[r(s)], b, x, u64::to_le_bytes, at),
-                Op::StoreImmU8(b, x, y) => store!(y as u8, b, x, u8::to_le_bytes, at),
-                Op::StoreImmU16(b, x, y) => store!(y as u16, b, x, u16::to_le_bytes, at),
-                Op::StoreImmU32(b, x, y) => store!(y, b, x, u32::to_le_bytes, at),
-                Op::StoreImmU64(b, x, y) => store!(sext(y), b, x, u64::to_le_bytes, at),
+                Op::LoadU64(d, b, x) => load!(d, b, x, 8, u64::from_le_bytes),
+                Op::StoreU8(s, b, x) => store!(regs[r(s)] as u8, b, x, u8::to_le_bytes),
+                Op::StoreU16(s, b, x) => store!(regs[r(s)] as u16, b, x, u16::to_le_bytes),
+                Op::StoreU32(s, b, x) => store!(regs[r(s)] as u32, b, x, u32::to_le_bytes),
+                Op::StoreU64(s, b, x) => store!(regs[r(s)], b, x, u64::to_le_bytes),
+                Op::StoreImmU8(b, x, y) => store!(y as u8, b, x, u8::to_le_bytes),
+                Op::StoreImmU16(b, x, y) => store!(y as u16, b, x, u16::to_le_bytes),
+                Op::StoreImmU32(b, x, y) => store!(y, b, x, u32::to_le_bytes),
+                Op::StoreImmU64(b, x, y) => store!(sext(y), b, x, u64::to_le_bytes),
 
                 Op::AddImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).wrapping_add(x))),
                 Op::AddImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_add(sext(x))),

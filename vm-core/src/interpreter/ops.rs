@@ -13,8 +13,59 @@ use crate::isa::{Args, DecodedInstruction, InstructionStream, Opcode, Reg};
 use crate::program::CodeSection;
 use alloc::vec::Vec;
 
-/// A register index (0..=12).
-pub(crate) type R = u8;
+/// A register-file slot: the 13 registers, and slot 13, which always reads zero (the base
+/// of absolute loads and stores). Being an enum of 14 values, indexing a 16-entry array
+/// with it needs neither a bounds check nor a mask.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[repr(u8)]
+#[allow(missing_docs)]
+pub(crate) enum Slot {
+    Ra,
+    Sp,
+    T0,
+    T1,
+    T2,
+    S0,
+    S1,
+    A0,
+    A1,
+    A2,
+    A3,
+    A4,
+    A5,
+    Zero,
+}
+
+impl Slot {
+    /// Index into the register file.
+    #[inline(always)]
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl From<Reg> for Slot {
+    fn from(reg: Reg) -> Slot {
+        match reg {
+            Reg::RA => Slot::Ra,
+            Reg::SP => Slot::Sp,
+            Reg::T0 => Slot::T0,
+            Reg::T1 => Slot::T1,
+            Reg::T2 => Slot::T2,
+            Reg::S0 => Slot::S0,
+            Reg::S1 => Slot::S1,
+            Reg::A0 => Slot::A0,
+            Reg::A1 => Slot::A1,
+            Reg::A2 => Slot::A2,
+            Reg::A3 => Slot::A3,
+            Reg::A4 => Slot::A4,
+            Reg::A5 => Slot::A5,
+        }
+    }
+}
+
+/// Operand shorthand in the op definitions.
+pub(crate) type R = Slot;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -23,8 +74,8 @@ pub(crate) enum Op {
     Trap,
     /// Does nothing (`unlikely` while step tracing; otherwise it is dropped).
     Nop,
-    /// Ends a block and enters the next one (`fallthrough`).
-    Fallthrough,
+    /// Ends a block and enters the next one, whose cost it carries (`fallthrough`).
+    Fallthrough(u32),
     Memset,
     Ecalli(u32),
     Sbrk(R, R),
@@ -33,22 +84,24 @@ pub(crate) enum Op {
     LoadImmAndJump(R, u32, u32),
     LoadImmAndJumpIndirect(R, R, u32, u32),
 
-    BranchEq(R, R, u32),
-    BranchNotEq(R, R, u32),
-    BranchLessUnsigned(R, R, u32),
-    BranchLessSigned(R, R, u32),
-    BranchGreaterOrEqualUnsigned(R, R, u32),
-    BranchGreaterOrEqualSigned(R, R, u32),
-    BranchEqImm(R, u32, u32),
-    BranchNotEqImm(R, u32, u32),
-    BranchLessUnsignedImm(R, u32, u32),
-    BranchLessSignedImm(R, u32, u32),
-    BranchGreaterOrEqualUnsignedImm(R, u32, u32),
-    BranchGreaterOrEqualSignedImm(R, u32, u32),
-    BranchLessOrEqualSignedImm(R, u32, u32),
-    BranchLessOrEqualUnsignedImm(R, u32, u32),
-    BranchGreaterSignedImm(R, u32, u32),
-    BranchGreaterUnsignedImm(R, u32, u32),
+    /// Conditional branches: `(operands.., target op, cost of the block after the branch)`;
+    /// the not-taken path charges the carried cost without a table lookup.
+    BranchEq(R, R, u32, u32),
+    BranchNotEq(R, R, u32, u32),
+    BranchLessUnsigned(R, R, u32, u32),
+    BranchLessSigned(R, R, u32, u32),
+    BranchGreaterOrEqualUnsigned(R, R, u32, u32),
+    BranchGreaterOrEqualSigned(R, R, u32, u32),
+    BranchEqImm(R, u32, u32, u32),
+    BranchNotEqImm(R, u32, u32, u32),
+    BranchLessUnsignedImm(R, u32, u32, u32),
+    BranchLessSignedImm(R, u32, u32, u32),
+    BranchGreaterOrEqualUnsignedImm(R, u32, u32, u32),
+    BranchGreaterOrEqualSignedImm(R, u32, u32, u32),
+    BranchLessOrEqualSignedImm(R, u32, u32, u32),
+    BranchLessOrEqualUnsignedImm(R, u32, u32, u32),
+    BranchGreaterSignedImm(R, u32, u32, u32),
+    BranchGreaterUnsignedImm(R, u32, u32, u32),
 
     LoadImm(R, u32),
     LoadImm64(R, u64),
@@ -162,7 +215,7 @@ pub(crate) enum Op {
 const _: () = assert!(core::mem::size_of::<Op>() <= 16);
 
 /// The register slot that always reads zero, used as the base of absolute loads/stores.
-pub(crate) const ZERO_REG: R = 13;
+pub(crate) const ZERO_REG: R = Slot::Zero;
 
 /// Marks a jump-table entry or branch whose target is not a basic-block start.
 pub(crate) const INVALID_TARGET: u32 = u32::MAX;
@@ -213,7 +266,7 @@ impl CompiledCode {
 }
 
 fn r(reg: Reg) -> R {
-    reg as R
+    Slot::from(reg)
 }
 
 /// Compiles a decoded instruction stream. `keep_nops` keeps `unlikely` as an op (step
@@ -269,6 +322,14 @@ pub(crate) fn compile(
         set_branch_target(&mut out.ops[op_index], target);
     }
 
+    // Ops that can fall into the next block carry that block's cost.
+    for index in 0..out.ops.len() {
+        let next_cost = out.block_costs.get(index + 1).copied().unwrap_or(0);
+        if let Some(fall_cost) = fall_cost_slot(&mut out.ops[index]) {
+            *fall_cost = next_cost;
+        }
+    }
+
     let resolve = |pc: u32| {
         stream
             .block_at(pc)
@@ -302,22 +363,46 @@ fn branch_target(op: &Op) -> Option<u32> {
     use Op::*;
     match *op {
         Jump(t) | LoadImmAndJump(_, _, t) => Some(t),
-        BranchEq(_, _, t)
-        | BranchNotEq(_, _, t)
-        | BranchLessUnsigned(_, _, t)
-        | BranchLessSigned(_, _, t)
-        | BranchGreaterOrEqualUnsigned(_, _, t)
-        | BranchGreaterOrEqualSigned(_, _, t)
-        | BranchEqImm(_, _, t)
-        | BranchNotEqImm(_, _, t)
-        | BranchLessUnsignedImm(_, _, t)
-        | BranchLessSignedImm(_, _, t)
-        | BranchGreaterOrEqualUnsignedImm(_, _, t)
-        | BranchGreaterOrEqualSignedImm(_, _, t)
-        | BranchLessOrEqualSignedImm(_, _, t)
-        | BranchLessOrEqualUnsignedImm(_, _, t)
-        | BranchGreaterSignedImm(_, _, t)
-        | BranchGreaterUnsignedImm(_, _, t) => Some(t),
+        BranchEq(_, _, t, _)
+        | BranchNotEq(_, _, t, _)
+        | BranchLessUnsigned(_, _, t, _)
+        | BranchLessSigned(_, _, t, _)
+        | BranchGreaterOrEqualUnsigned(_, _, t, _)
+        | BranchGreaterOrEqualSigned(_, _, t, _)
+        | BranchEqImm(_, _, t, _)
+        | BranchNotEqImm(_, _, t, _)
+        | BranchLessUnsignedImm(_, _, t, _)
+        | BranchLessSignedImm(_, _, t, _)
+        | BranchGreaterOrEqualUnsignedImm(_, _, t, _)
+        | BranchGreaterOrEqualSignedImm(_, _, t, _)
+        | BranchLessOrEqualSignedImm(_, _, t, _)
+        | BranchLessOrEqualUnsignedImm(_, _, t, _)
+        | BranchGreaterSignedImm(_, _, t, _)
+        | BranchGreaterUnsignedImm(_, _, t, _) => Some(t),
+        _ => None,
+    }
+}
+
+fn fall_cost_slot(op: &mut Op) -> Option<&mut u32> {
+    use Op::*;
+    match op {
+        Fallthrough(c)
+        | BranchEq(_, _, _, c)
+        | BranchNotEq(_, _, _, c)
+        | BranchLessUnsigned(_, _, _, c)
+        | BranchLessSigned(_, _, _, c)
+        | BranchGreaterOrEqualUnsigned(_, _, _, c)
+        | BranchGreaterOrEqualSigned(_, _, _, c)
+        | BranchEqImm(_, _, _, c)
+        | BranchNotEqImm(_, _, _, c)
+        | BranchLessUnsignedImm(_, _, _, c)
+        | BranchLessSignedImm(_, _, _, c)
+        | BranchGreaterOrEqualUnsignedImm(_, _, _, c)
+        | BranchGreaterOrEqualSignedImm(_, _, _, c)
+        | BranchLessOrEqualSignedImm(_, _, _, c)
+        | BranchLessOrEqualUnsignedImm(_, _, _, c)
+        | BranchGreaterSignedImm(_, _, _, c)
+        | BranchGreaterUnsignedImm(_, _, _, c) => Some(c),
         _ => None,
     }
 }
@@ -326,22 +411,22 @@ fn set_branch_target(op: &mut Op, target: u32) {
     use Op::*;
     match op {
         Jump(t) | LoadImmAndJump(_, _, t) => *t = target,
-        BranchEq(_, _, t)
-        | BranchNotEq(_, _, t)
-        | BranchLessUnsigned(_, _, t)
-        | BranchLessSigned(_, _, t)
-        | BranchGreaterOrEqualUnsigned(_, _, t)
-        | BranchGreaterOrEqualSigned(_, _, t)
-        | BranchEqImm(_, _, t)
-        | BranchNotEqImm(_, _, t)
-        | BranchLessUnsignedImm(_, _, t)
-        | BranchLessSignedImm(_, _, t)
-        | BranchGreaterOrEqualUnsignedImm(_, _, t)
-        | BranchGreaterOrEqualSignedImm(_, _, t)
-        | BranchLessOrEqualSignedImm(_, _, t)
-        | BranchLessOrEqualUnsignedImm(_, _, t)
-        | BranchGreaterSignedImm(_, _, t)
-        | BranchGreaterUnsignedImm(_, _, t) => *t = target,
+        BranchEq(_, _, t, _)
+        | BranchNotEq(_, _, t, _)
+        | BranchLessUnsigned(_, _, t, _)
+        | BranchLessSigned(_, _, t, _)
+        | BranchGreaterOrEqualUnsigned(_, _, t, _)
+        | BranchGreaterOrEqualSigned(_, _, t, _)
+        | BranchEqImm(_, _, t, _)
+        | BranchNotEqImm(_, _, t, _)
+        | BranchLessUnsignedImm(_, _, t, _)
+        | BranchLessSignedImm(_, _, t, _)
+        | BranchGreaterOrEqualUnsignedImm(_, _, t, _)
+        | BranchGreaterOrEqualSignedImm(_, _, t, _)
+        | BranchLessOrEqualSignedImm(_, _, t, _)
+        | BranchLessOrEqualUnsignedImm(_, _, t, _)
+        | BranchGreaterSignedImm(_, _, t, _)
+        | BranchGreaterUnsignedImm(_, _, t, _) => *t = target,
         _ => unreachable!("only branches have targets"),
     }
 }
@@ -355,7 +440,7 @@ fn lower(decoded: &DecodedInstruction) -> Op {
     use Opcode as O;
     match (instruction.opcode, instruction.args) {
         (O::Trap, _) => Op::Trap,
-        (O::Fallthrough, _) => Op::Fallthrough,
+        (O::Fallthrough, _) => Op::Fallthrough(0),
         (O::Unlikely, _) => Op::Nop,
         (O::Memset, _) => Op::Memset,
         (O::Ecalli, A::Imm(n)) => Op::Ecalli(n),
@@ -375,29 +460,31 @@ fn lower(decoded: &DecodedInstruction) -> Op {
         (O::StoreU64, A::RegImm(s, x)) => Op::StoreU64(r(s), ZERO_REG, x),
 
         (O::LoadImmAndJump, A::RegImmOffset(d, x, t)) => Op::LoadImmAndJump(r(d), x, t),
-        (O::BranchEqImm, A::RegImmOffset(a, x, t)) => Op::BranchEqImm(r(a), x, t),
-        (O::BranchNotEqImm, A::RegImmOffset(a, x, t)) => Op::BranchNotEqImm(r(a), x, t),
+        (O::BranchEqImm, A::RegImmOffset(a, x, t)) => Op::BranchEqImm(r(a), x, t, 0),
+        (O::BranchNotEqImm, A::RegImmOffset(a, x, t)) => Op::BranchNotEqImm(r(a), x, t, 0),
         (O::BranchLessUnsignedImm, A::RegImmOffset(a, x, t)) => {
-            Op::BranchLessUnsignedImm(r(a), x, t)
+            Op::BranchLessUnsignedImm(r(a), x, t, 0)
         }
-        (O::BranchLessSignedImm, A::RegImmOffset(a, x, t)) => Op::BranchLessSignedImm(r(a), x, t),
+        (O::BranchLessSignedImm, A::RegImmOffset(a, x, t)) => {
+            Op::BranchLessSignedImm(r(a), x, t, 0)
+        }
         (O::BranchGreaterOrEqualUnsignedImm, A::RegImmOffset(a, x, t)) => {
-            Op::BranchGreaterOrEqualUnsignedImm(r(a), x, t)
+            Op::BranchGreaterOrEqualUnsignedImm(r(a), x, t, 0)
         }
         (O::BranchGreaterOrEqualSignedImm, A::RegImmOffset(a, x, t)) => {
-            Op::BranchGreaterOrEqualSignedImm(r(a), x, t)
+            Op::BranchGreaterOrEqualSignedImm(r(a), x, t, 0)
         }
         (O::BranchLessOrEqualSignedImm, A::RegImmOffset(a, x, t)) => {
-            Op::BranchLessOrEqualSignedImm(r(a), x, t)
+            Op::BranchLessOrEqualSignedImm(r(a), x, t, 0)
         }
         (O::BranchLessOrEqualUnsignedImm, A::RegImmOffset(a, x, t)) => {
-            Op::BranchLessOrEqualUnsignedImm(r(a), x, t)
+            Op::BranchLessOrEqualUnsignedImm(r(a), x, t, 0)
         }
         (O::BranchGreaterSignedImm, A::RegImmOffset(a, x, t)) => {
-            Op::BranchGreaterSignedImm(r(a), x, t)
+            Op::BranchGreaterSignedImm(r(a), x, t, 0)
         }
         (O::BranchGreaterUnsignedImm, A::RegImmOffset(a, x, t)) => {
-            Op::BranchGreaterUnsignedImm(r(a), x, t)
+            Op::BranchGreaterUnsignedImm(r(a), x, t, 0)
         }
 
         (O::StoreImmIndirectU8, A::RegImmImm(b, x, y)) => Op::StoreImmU8(r(b), x, y),
@@ -422,15 +509,17 @@ fn lower(decoded: &DecodedInstruction) -> Op {
         (O::LoadIndirectU64, A::RegRegImm(d, b, x)) => Op::LoadU64(r(d), r(b), x),
         (op, A::RegRegImm(d, s, x)) => reg_reg_imm(op, r(d), r(s), x),
 
-        (O::BranchEq, A::RegRegOffset(a, b, t)) => Op::BranchEq(r(a), r(b), t),
-        (O::BranchNotEq, A::RegRegOffset(a, b, t)) => Op::BranchNotEq(r(a), r(b), t),
-        (O::BranchLessUnsigned, A::RegRegOffset(a, b, t)) => Op::BranchLessUnsigned(r(a), r(b), t),
-        (O::BranchLessSigned, A::RegRegOffset(a, b, t)) => Op::BranchLessSigned(r(a), r(b), t),
+        (O::BranchEq, A::RegRegOffset(a, b, t)) => Op::BranchEq(r(a), r(b), t, 0),
+        (O::BranchNotEq, A::RegRegOffset(a, b, t)) => Op::BranchNotEq(r(a), r(b), t, 0),
+        (O::BranchLessUnsigned, A::RegRegOffset(a, b, t)) => {
+            Op::BranchLessUnsigned(r(a), r(b), t, 0)
+        }
+        (O::BranchLessSigned, A::RegRegOffset(a, b, t)) => Op::BranchLessSigned(r(a), r(b), t, 0),
         (O::BranchGreaterOrEqualUnsigned, A::RegRegOffset(a, b, t)) => {
-            Op::BranchGreaterOrEqualUnsigned(r(a), r(b), t)
+            Op::BranchGreaterOrEqualUnsigned(r(a), r(b), t, 0)
         }
         (O::BranchGreaterOrEqualSigned, A::RegRegOffset(a, b, t)) => {
-            Op::BranchGreaterOrEqualSigned(r(a), r(b), t)
+            Op::BranchGreaterOrEqualSigned(r(a), r(b), t, 0)
         }
 
         (op, A::RegRegReg(d, a, b)) => reg_reg_reg(op, r(d), r(a), r(b)),
