@@ -228,8 +228,6 @@ pub(crate) struct CompiledCode {
     pub op_pcs: Vec<u32>,
     /// The gas cost of the block an op starts, or 0 for ops that start no block.
     pub block_costs: Vec<u32>,
-    /// The pc of the instruction after each op, for resuming after `ecalli` and stepping.
-    pub next_pcs: Vec<u32>,
     /// `(pc, op index of its first op)` for every basic block, sorted by pc.
     pub blocks: Vec<(u32, u32)>,
     /// Op index of each jump-table entry's block, or `INVALID_TARGET`. Empty when the
@@ -302,7 +300,7 @@ pub(crate) fn compile(
         if let Some(target_pc) = branch_target(&op) {
             pending_branches.push((out.ops.len(), target_pc, decoded.pc));
         }
-        push(&mut out, op, decoded.pc, decoded.pc + decoded.length);
+        push(&mut out, op, decoded.pc);
         add_cost(&mut out.block_costs, block_start_slot, cost);
     }
 
@@ -315,7 +313,7 @@ pub(crate) fn compile(
             Some(target) => target,
             None => {
                 let trap = out.ops.len() as u32;
-                push(&mut out, Op::Trap, branch_pc, branch_pc);
+                push(&mut out, Op::Trap, branch_pc);
                 trap
             }
         };
@@ -344,10 +342,9 @@ pub(crate) fn compile(
     out
 }
 
-fn push(out: &mut CompiledCode, op: Op, pc: u32, next_pc: u32) {
+fn push(out: &mut CompiledCode, op: Op, pc: u32) {
     out.ops.push(op);
     out.op_pcs.push(pc);
-    out.next_pcs.push(next_pc);
     // A dropped `unlikely` may already have opened this op's cost slot.
     out.block_costs.resize(out.ops.len(), 0);
 }
