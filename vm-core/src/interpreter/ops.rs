@@ -297,7 +297,8 @@ pub(crate) fn compile(
             add_cost(&mut out.block_costs, block_start_slot, cost);
             continue;
         }
-        if let Some(target_pc) = branch_target(&op) {
+        let mut probe = op;
+        if let (Some(&mut target_pc), _) = control_slots(&mut probe) {
             pending_branches.push((out.ops.len(), target_pc, decoded.pc));
         }
         push(&mut out, op, decoded.pc);
@@ -317,13 +318,15 @@ pub(crate) fn compile(
                 trap
             }
         };
-        set_branch_target(&mut out.ops[op_index], target);
+        if let (Some(slot), _) = control_slots(&mut out.ops[op_index]) {
+            *slot = target;
+        }
     }
 
     // Ops that can fall into the next block carry that block's cost.
     for index in 0..out.ops.len() {
         let next_cost = out.block_costs.get(index + 1).copied().unwrap_or(0);
-        if let Some(fall_cost) = fall_cost_slot(&mut out.ops[index]) {
+        if let (_, Some(fall_cost)) = control_slots(&mut out.ops[index]) {
             *fall_cost = next_cost;
         }
     }
@@ -356,75 +359,30 @@ fn add_cost(block_costs: &mut Vec<u32>, slot: usize, cost: u32) {
     block_costs[slot] = block_costs[slot].saturating_add(cost);
 }
 
-fn branch_target(op: &Op) -> Option<u32> {
-    use Op::*;
-    match *op {
-        Jump(t) | LoadImmAndJump(_, _, t) => Some(t),
-        BranchEq(_, _, t, _)
-        | BranchNotEq(_, _, t, _)
-        | BranchLessUnsigned(_, _, t, _)
-        | BranchLessSigned(_, _, t, _)
-        | BranchGreaterOrEqualUnsigned(_, _, t, _)
-        | BranchGreaterOrEqualSigned(_, _, t, _)
-        | BranchEqImm(_, _, t, _)
-        | BranchNotEqImm(_, _, t, _)
-        | BranchLessUnsignedImm(_, _, t, _)
-        | BranchLessSignedImm(_, _, t, _)
-        | BranchGreaterOrEqualUnsignedImm(_, _, t, _)
-        | BranchGreaterOrEqualSignedImm(_, _, t, _)
-        | BranchLessOrEqualSignedImm(_, _, t, _)
-        | BranchLessOrEqualUnsignedImm(_, _, t, _)
-        | BranchGreaterSignedImm(_, _, t, _)
-        | BranchGreaterUnsignedImm(_, _, t, _) => Some(t),
-        _ => None,
-    }
-}
-
-fn fall_cost_slot(op: &mut Op) -> Option<&mut u32> {
+/// The slots of a control-transfer op: its static target (a pc until resolved, then an
+/// op index) and the cost of the block it may fall into.
+fn control_slots(op: &mut Op) -> (Option<&mut u32>, Option<&mut u32>) {
     use Op::*;
     match op {
-        Fallthrough(c)
-        | BranchEq(_, _, _, c)
-        | BranchNotEq(_, _, _, c)
-        | BranchLessUnsigned(_, _, _, c)
-        | BranchLessSigned(_, _, _, c)
-        | BranchGreaterOrEqualUnsigned(_, _, _, c)
-        | BranchGreaterOrEqualSigned(_, _, _, c)
-        | BranchEqImm(_, _, _, c)
-        | BranchNotEqImm(_, _, _, c)
-        | BranchLessUnsignedImm(_, _, _, c)
-        | BranchLessSignedImm(_, _, _, c)
-        | BranchGreaterOrEqualUnsignedImm(_, _, _, c)
-        | BranchGreaterOrEqualSignedImm(_, _, _, c)
-        | BranchLessOrEqualSignedImm(_, _, _, c)
-        | BranchLessOrEqualUnsignedImm(_, _, _, c)
-        | BranchGreaterSignedImm(_, _, _, c)
-        | BranchGreaterUnsignedImm(_, _, _, c) => Some(c),
-        _ => None,
-    }
-}
-
-fn set_branch_target(op: &mut Op, target: u32) {
-    use Op::*;
-    match op {
-        Jump(t) | LoadImmAndJump(_, _, t) => *t = target,
-        BranchEq(_, _, t, _)
-        | BranchNotEq(_, _, t, _)
-        | BranchLessUnsigned(_, _, t, _)
-        | BranchLessSigned(_, _, t, _)
-        | BranchGreaterOrEqualUnsigned(_, _, t, _)
-        | BranchGreaterOrEqualSigned(_, _, t, _)
-        | BranchEqImm(_, _, t, _)
-        | BranchNotEqImm(_, _, t, _)
-        | BranchLessUnsignedImm(_, _, t, _)
-        | BranchLessSignedImm(_, _, t, _)
-        | BranchGreaterOrEqualUnsignedImm(_, _, t, _)
-        | BranchGreaterOrEqualSignedImm(_, _, t, _)
-        | BranchLessOrEqualSignedImm(_, _, t, _)
-        | BranchLessOrEqualUnsignedImm(_, _, t, _)
-        | BranchGreaterSignedImm(_, _, t, _)
-        | BranchGreaterUnsignedImm(_, _, t, _) => *t = target,
-        _ => unreachable!("only branches have targets"),
+        Jump(t) | LoadImmAndJump(_, _, t) => (Some(t), None),
+        Fallthrough(c) => (None, Some(c)),
+        BranchEq(_, _, t, c)
+        | BranchNotEq(_, _, t, c)
+        | BranchLessUnsigned(_, _, t, c)
+        | BranchLessSigned(_, _, t, c)
+        | BranchGreaterOrEqualUnsigned(_, _, t, c)
+        | BranchGreaterOrEqualSigned(_, _, t, c)
+        | BranchEqImm(_, _, t, c)
+        | BranchNotEqImm(_, _, t, c)
+        | BranchLessUnsignedImm(_, _, t, c)
+        | BranchLessSignedImm(_, _, t, c)
+        | BranchGreaterOrEqualUnsignedImm(_, _, t, c)
+        | BranchGreaterOrEqualSignedImm(_, _, t, c)
+        | BranchLessOrEqualSignedImm(_, _, t, c)
+        | BranchLessOrEqualUnsignedImm(_, _, t, c)
+        | BranchGreaterSignedImm(_, _, t, c)
+        | BranchGreaterUnsignedImm(_, _, t, c) => (Some(t), Some(c)),
+        _ => (None, None),
     }
 }
 
