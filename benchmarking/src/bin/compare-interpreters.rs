@@ -1,0 +1,174 @@
+//! `compare-interpreters`: times pvm-core's interpreter against polkavm 0.37's on the
+//! `pvm-contracts-examples` guests and prints (optionally writes to markdown) the ratios.
+//!
+//! ```text
+//! cargo run --release -p pvm-benchmarking --bin compare-interpreters -- --write-markdown BENCHMARKS.md
+//! ```
+//!
+//! See `pvm_benchmarking::compare` for what is measured and how; `--help` for the flags.
+
+use anyhow::{bail, Context, Result};
+use pvm_benchmarking::compare::report::{self, Environment, Table};
+use pvm_benchmarking::compare::run::{measure, RunConfig};
+use pvm_benchmarking::compare::vm::{Ours, Polkavm};
+use pvm_benchmarking::compare::workloads::{default_workloads, WorkloadParams};
+use std::path::PathBuf;
+
+const USAGE: &str = "\
+compare-interpreters: pvm-core's interpreter vs polkavm 0.37's, same blobs, same host functions.
+
+USAGE:
+    cargo run --release -p pvm-benchmarking --bin compare-interpreters -- [OPTIONS]
+
+OPTIONS:
+    --runs N               timed executions per VM and workload (default 7)
+    --compile-runs N       timed compilations per VM and workload (default 21)
+    --without-gas          also measure with gas metering off (second table)
+    --filter TEXT          only workloads whose name contains TEXT (repeatable: any match)
+    --write-markdown PATH  write/replace the comparison section of PATH (e.g. BENCHMARKS.md)
+    --sieve N --hash N --fib N --sort N --vec-work N --hostcalls N
+                           workload arguments (defaults 1000000, 20000, 27, 50000, 100000, 100000)
+    -h, --help             this text
+";
+
+struct Args {
+    runs: usize,
+    compile_runs: usize,
+    without_gas: bool,
+    filters: Vec<String>,
+    markdown: Option<PathBuf>,
+    params: WorkloadParams,
+}
+
+fn parse_args(raw: &[String]) -> Result<Option<Args>> {
+    let mut args = Args {
+        runs: 7,
+        compile_runs: 21,
+        without_gas: false,
+        filters: Vec::new(),
+        markdown: None,
+        params: WorkloadParams::default(),
+    };
+    let mut it = raw.iter();
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| -> Result<&String> {
+            it.next().with_context(|| format!("{name} needs a value"))
+        };
+        let number = |text: &String, name: &str| -> Result<u32> {
+            text.parse()
+                .with_context(|| format!("{name}: {text:?} is not a number"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--runs" => args.runs = number(value(flag)?, flag)? as usize,
+            "--compile-runs" => args.compile_runs = number(value(flag)?, flag)? as usize,
+            "--without-gas" => args.without_gas = true,
+            "--filter" => args.filters.push(value(flag)?.clone()),
+            "--write-markdown" => args.markdown = Some(PathBuf::from(value(flag)?)),
+            "--sieve" => args.params.sieve_n = number(value(flag)?, flag)?,
+            "--hash" => args.params.hash_rounds = number(value(flag)?, flag)?,
+            "--fib" => args.params.fib_n = number(value(flag)?, flag)?,
+            "--sort" => args.params.sort_n = number(value(flag)?, flag)?,
+            "--vec-work" => args.params.vec_work_n = number(value(flag)?, flag)?,
+            "--hostcalls" => args.params.hostcalls_n = number(value(flag)?, flag)?,
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    if args.runs == 0 || args.compile_runs == 0 {
+        bail!("--runs and --compile-runs must be at least 1");
+    }
+    Ok(Some(args))
+}
+
+/// The command line that reproduces this run.
+fn reproduce_command(raw: &[String]) -> String {
+    let mut command =
+        "cargo run --release -p pvm-benchmarking --bin compare-interpreters".to_string();
+    if !raw.is_empty() {
+        command += " --";
+        for arg in raw {
+            if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"')
+            {
+                command += &format!(" '{}'", arg.replace('\'', r"'\''"));
+            } else {
+                command += &format!(" {arg}");
+            }
+        }
+    }
+    command
+}
+
+fn main() -> Result<()> {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let Some(args) = parse_args(&raw)? else {
+        print!("{USAGE}");
+        return Ok(());
+    };
+    if cfg!(debug_assertions) {
+        eprintln!("warning: debug build; numbers are meaningless, use --release");
+    }
+
+    let workloads: Vec<_> = default_workloads(&args.params)
+        .into_iter()
+        .filter(|w| {
+            args.filters.is_empty() || args.filters.iter().any(|f| w.name.contains(f.as_str()))
+        })
+        .collect();
+    if workloads.is_empty() {
+        bail!("no workload matches the filters {:?}", args.filters);
+    }
+    let config = RunConfig {
+        runs: args.runs,
+        compile_runs: args.compile_runs,
+    };
+
+    let load_before = report::load_average();
+    let mut tables = Vec::new();
+    let metering_modes: &[bool] = if args.without_gas {
+        &[true, false]
+    } else {
+        &[true]
+    };
+    for &gas_metering in metering_modes {
+        let ours = Ours::new(gas_metering)?;
+        let polkavm = Polkavm::new(gas_metering)?;
+        let mut results = Vec::new();
+        for workload in &workloads {
+            eprintln!(
+                "[gas {}] {} ...",
+                if gas_metering { "on " } else { "off" },
+                workload.name
+            );
+            let result = measure(workload, &ours, &polkavm, config)?;
+            eprintln!(
+                "    ours {} / polkavm {} = {:.2}",
+                pvm_benchmarking::compare::stats::format_duration(result.ours.exec_median()),
+                pvm_benchmarking::compare::stats::format_duration(result.polkavm.exec_median()),
+                result.exec_ratio()
+            );
+            results.push(result);
+        }
+        let table = Table {
+            gas_metering,
+            results,
+        };
+        println!();
+        print!("{}", report::console_table(&table));
+        tables.push(table);
+    }
+
+    if let Some(path) = &args.markdown {
+        let env = Environment::detect(
+            reproduce_command(&raw),
+            args.runs,
+            args.compile_runs,
+            load_before,
+        );
+        report::update_markdown_file(path, &report::markdown_section(&env, &tables))?;
+        eprintln!(
+            "wrote the interpreter comparison section of {}",
+            path.display()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! Interpreter comparison: pvm-core against polkavm 0.37, same blobs, same host functions.
+//!
+//! * [`workloads`] — which blob, export and arguments make up each benchmark, with the
+//!   results the guest sources document.
+//! * [`host`] — the host functions the `hostcalls` guest imports, implemented once and
+//!   shared by both VMs through [`host::GuestIo`].
+//! * [`vm`] — the [`vm::Vm`] trait and its two implementations, [`vm::Ours`] and
+//!   [`vm::Polkavm`]: compile a blob, execute one call on a fresh instance.
+//! * [`stats`] — medians, minima and geometric means of timings.
+//! * [`run`] — the measurement loop: check both VMs agree, then time compilation and
+//!   execution, alternating between the VMs.
+//! * [`report`] — the console table and the `BENCHMARKS.md` section.
+//!
+//! Both VMs run with synchronous gas metering and PolkaVM's naive cost model (every
+//! instruction costs 1), as production does; metering can also be switched off to see its
+//! overhead.
+
+pub mod host;
+pub mod report;
+pub mod run;
+pub mod stats;
+pub mod vm;
+pub mod workloads;

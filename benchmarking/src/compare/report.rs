@@ -1,0 +1,358 @@
+//! Output: the console table and the `BENCHMARKS.md` section.
+//!
+//! The markdown section sits between [`START_MARKER`] and [`END_MARKER`]; rewriting it
+//! replaces only what lies between them (markers included), so other sections of the file
+//! survive reruns.
+
+use super::run::{compute_geomean, WorkloadResult};
+use super::stats::format_duration;
+use anyhow::{bail, Context, Result};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::SystemTime;
+
+/// Opens the generated section.
+pub const START_MARKER: &str = "<!-- interpreter-comparison:start -->";
+/// Closes the generated section.
+pub const END_MARKER: &str = "<!-- interpreter-comparison:end -->";
+
+/// The issue's goal: pvm-core takes at most this fraction of polkavm's time on compute.
+pub const GOAL_RATIO: f64 = 0.5;
+
+/// One table: all workloads measured with one gas-metering setting.
+#[derive(Clone, Debug)]
+pub struct Table {
+    /// Whether gas metering was on.
+    pub gas_metering: bool,
+    /// Per-workload results, in run order.
+    pub results: Vec<WorkloadResult>,
+}
+
+impl Table {
+    /// Heading for this table.
+    pub fn title(&self) -> &'static str {
+        if self.gas_metering {
+            "Gas metering on (synchronous, naive cost model)"
+        } else {
+            "Gas metering off"
+        }
+    }
+}
+
+const HEADERS: [&str; 10] = [
+    "workload",
+    "ours exec median",
+    "ours exec min",
+    "polkavm exec median",
+    "polkavm exec min",
+    "exec ours/polkavm",
+    "compile ours",
+    "compile polkavm",
+    "compile ours/polkavm",
+    "gas used",
+];
+
+fn rows(table: &Table) -> Vec<[String; 10]> {
+    table
+        .results
+        .iter()
+        .map(|r| {
+            [
+                r.workload.name.clone(),
+                format_duration(r.ours.exec_median()),
+                format_duration(r.ours.exec_min()),
+                format_duration(r.polkavm.exec_median()),
+                format_duration(r.polkavm.exec_min()),
+                format!("{:.2}", r.exec_ratio()),
+                format_duration(r.ours.compile_median()),
+                format_duration(r.polkavm.compile_median()),
+                format!("{:.2}", r.compile_ratio()),
+                r.outcome
+                    .gas_used
+                    .map_or_else(|| "-".to_string(), |g| g.to_string()),
+            ]
+        })
+        .collect()
+}
+
+/// The summary line: geometric mean of the exec ratio over the compute workloads, against
+/// the goal.
+pub fn summary_line(table: &Table) -> String {
+    let (geomean, count) = compute_geomean(&table.results);
+    if count == 0 {
+        return "No compute workloads measured.".to_string();
+    }
+    let verdict = if geomean <= GOAL_RATIO {
+        "goal met"
+    } else {
+        "goal NOT met"
+    };
+    format!(
+        "Geometric mean of exec time ours/polkavm over {count} compute workloads: {geomean:.3} \
+         (goal <= {GOAL_RATIO}: {verdict})"
+    )
+}
+
+/// A plain-text table for the terminal.
+pub fn console_table(table: &Table) -> String {
+    let rows = rows(table);
+    let mut widths = HEADERS.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            let pad = w - cell.chars().count();
+            if i == 0 {
+                let _ = write!(out, "{cell}{}", " ".repeat(pad));
+            } else {
+                let _ = write!(out, "  {}{cell}", " ".repeat(pad));
+            }
+        }
+        out.push('\n');
+        out
+    };
+    let mut out = format!("{}\n", table.title());
+    out += &line(&HEADERS.map(String::from));
+    out += &format!(
+        "{}\n",
+        "-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1))
+    );
+    for row in &rows {
+        out += &line(row);
+    }
+    out += &summary_line(table);
+    out.push('\n');
+    out
+}
+
+/// A markdown table followed by the summary line.
+pub fn markdown_table(table: &Table) -> String {
+    let mut out = format!("| {} |\n", HEADERS.join(" | "));
+    out += "|---|";
+    out += &"---:|".repeat(HEADERS.len() - 1);
+    out.push('\n');
+    for row in rows(table) {
+        out += &format!("| {} |\n", row.join(" | "));
+    }
+    out += &format!("\n**{}**\n", summary_line(table));
+    out
+}
+
+/// Where and how the numbers were taken.
+#[derive(Clone, Debug)]
+pub struct Environment {
+    /// UTC date and time of the run, `YYYY-MM-DD HH:MM UTC`.
+    pub date: String,
+    /// Logical CPUs available (what `nproc` prints).
+    pub nproc: usize,
+    /// `model name` from `/proc/cpuinfo`.
+    pub cpu_model: String,
+    /// `rustc --version`.
+    pub rustc: String,
+    /// `git describe`-style commit of the workspace, with `-dirty` when modified.
+    pub commit: String,
+    /// The command line that reproduces the run.
+    pub command: String,
+    /// Executions per VM and workload.
+    pub runs: usize,
+    /// Compilations per VM and workload.
+    pub compile_runs: usize,
+    /// The 1/5/15-minute load averages when the run started (other work on the machine
+    /// makes timings noisier).
+    pub load_average: String,
+}
+
+impl Environment {
+    /// Detects the machine; `command`, `runs`, `compile_runs` and `load_average` (see
+    /// [`load_average`], taken before measuring) describe this invocation.
+    pub fn detect(
+        command: String,
+        runs: usize,
+        compile_runs: usize,
+        load_average: String,
+    ) -> Environment {
+        let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, v)| v.trim().to_string())
+            })
+            .unwrap_or_else(|| "unknown".to_string());
+        let rustc =
+            command_output("rustc", &["--version"]).unwrap_or_else(|| "unknown".to_string());
+        let commit = command_output("git", &["describe", "--always", "--dirty"])
+            .unwrap_or_else(|| "unknown".to_string());
+        Environment {
+            date: utc_date_time(SystemTime::now()),
+            nproc,
+            cpu_model,
+            rustc,
+            commit,
+            command,
+            runs,
+            compile_runs,
+            load_average,
+        }
+    }
+}
+
+/// The first three fields of `/proc/loadavg` (`"unknown"` where there is none).
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn command_output(program: &str, args: &[&str]) -> Option<String> {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()?;
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).trim().to_string())
+}
+
+/// `YYYY-MM-DD HH:MM UTC` for a system time (proleptic Gregorian calendar).
+pub fn utc_date_time(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
+}
+
+/// The full generated section, markers included.
+pub fn markdown_section(env: &Environment, tables: &[Table]) -> String {
+    let mut out = format!("{START_MARKER}\n");
+    out += "## Interpreter comparison: pvm-core vs polkavm 0.37\n\n";
+    out += "Generated by `compare-interpreters`; do not edit by hand, rerun instead.\n\n";
+    out += &format!("- Date: {}\n", env.date);
+    out += &format!(
+        "- Machine: {} logical CPUs (nproc), {}; load average {} when the run started\n",
+        env.nproc, env.cpu_model, env.load_average
+    );
+    out += &format!("- Toolchain: {}; commit {}\n", env.rustc, env.commit);
+    out += &format!("- Reproduce: `{}`\n", env.command);
+    out += &format!(
+        "- Method: both VMs run the same `pvm-contracts-examples` blobs with identical host \
+         functions, and must agree on the result, gas used and host-call output. Exec = \
+         `prepare_call` + `run()` loop including host calls on a fresh instance (instantiation \
+         untimed), median and min of {} runs, alternating VMs. Compile = module creation from \
+         the blob bytes, median of {} runs. Ratios are ours/polkavm on medians (below 1 = \
+         pvm-core faster). polkavm's interpreter compiles basic blocks lazily during execution, \
+         so its compile column is mostly parsing and its exec column includes that \
+         compilation; pvm-core compiles everything up front.\n",
+        env.runs, env.compile_runs
+    );
+    out += &format!(
+        "- Goal: pvm-core at most {GOAL_RATIO}x polkavm's exec time on compute-heavy guests \
+         (geometric mean over the `compute.*` rows).\n"
+    );
+    for table in tables {
+        out += &format!("\n### {}\n\n", table.title());
+        out += &markdown_table(table);
+    }
+    out += &format!("{END_MARKER}\n");
+    out
+}
+
+/// Replaces the generated section in `existing` (or appends it when there is none).
+pub fn splice_section(existing: &str, section: &str) -> Result<String> {
+    match (existing.find(START_MARKER), existing.find(END_MARKER)) {
+        (Some(start), Some(end)) if start < end => {
+            let mut after = end + END_MARKER.len();
+            if existing[after..].starts_with('\n') {
+                after += 1;
+            }
+            Ok(format!(
+                "{}{section}{}",
+                &existing[..start],
+                &existing[after..]
+            ))
+        }
+        (None, None) => {
+            let mut out = existing.to_string();
+            if !out.is_empty() && !out.ends_with("\n\n") {
+                out += if out.ends_with('\n') { "\n" } else { "\n\n" };
+            }
+            out += section;
+            Ok(out)
+        }
+        _ => bail!("unbalanced {START_MARKER} / {END_MARKER} markers; fix the file by hand"),
+    }
+}
+
+/// Writes `section` into the markdown file at `path`, creating it (with a title) if missing.
+pub fn update_markdown_file(path: &Path, section: &str) -> Result<()> {
+    let existing = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => "# Benchmarks\n\n".to_string(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let updated = splice_section(&existing, section)?;
+    std::fs::write(path, updated).with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn splicing_replaces_only_the_section() {
+        let section = format!("{START_MARKER}\nnew\n{END_MARKER}\n");
+        let file = format!("# B\n\nintro\n\n{START_MARKER}\nold\n{END_MARKER}\n\n## Other\nkept\n");
+        let out = splice_section(&file, &section).unwrap();
+        assert_eq!(out, format!("# B\n\nintro\n\n{section}\n## Other\nkept\n"));
+        // Idempotent.
+        assert_eq!(splice_section(&out, &section).unwrap(), out);
+    }
+
+    #[test]
+    fn splicing_appends_when_missing() {
+        let section = format!("{START_MARKER}\nx\n{END_MARKER}\n");
+        assert_eq!(
+            splice_section("# B\n", &section).unwrap(),
+            format!("# B\n\n{section}")
+        );
+        assert!(splice_section(START_MARKER, &section).is_err());
+    }
+
+    #[test]
+    fn dates() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(0);
+        assert_eq!(utc_date_time(t), "1970-01-01 00:00 UTC");
+        // 2024-02-29 12:34:56 UTC
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_709_210_096);
+        assert_eq!(utc_date_time(t), "2024-02-29 12:34 UTC");
+    }
+}

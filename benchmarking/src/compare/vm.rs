@@ -1,0 +1,284 @@
+//! The two interpreters behind one trait.
+//!
+//! [`Vm::compile`] is module creation from the blob's bytes (what the compile-time columns
+//! measure). [`Vm::execute`] instantiates a fresh instance and resolves exports and imports
+//! untimed, then times `prepare_call` + `set_gas` + the `run()` loop including host calls.
+//!
+//! Note on what the phases contain: pvm-core validates and translates the whole program in
+//! `Module::new`, while polkavm's interpreter only parses there and compiles basic blocks
+//! lazily, per instance, the first time they run, so that work lands in polkavm's
+//! execution time.
+
+use super::host::{GuestIo, HostFn, HostState};
+use anyhow::{anyhow, bail, Context, Result};
+use std::time::{Duration, Instant};
+
+/// Gas given to every metered call: far more than any workload uses.
+pub const GAS_LIMIT: i64 = 1 << 60;
+
+/// What a call produced; must be identical on both VMs.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Outcome {
+    /// `a0` after the call finished.
+    pub result: u64,
+    /// Gas consumed, when metering is on.
+    pub gas_used: Option<i64>,
+    /// Host calls made.
+    pub host_calls: u64,
+    /// Bytes the guest passed to `host_emit`.
+    pub emitted: Vec<u8>,
+}
+
+/// One timed call.
+#[derive(Clone, Debug)]
+pub struct Execution {
+    /// Wall time of `prepare_call` + the run loop.
+    pub elapsed: Duration,
+    /// What the call produced.
+    pub outcome: Outcome,
+}
+
+/// An interpreter under test.
+pub trait Vm {
+    /// A compiled module.
+    type Module;
+    /// The name shown in tables.
+    fn name(&self) -> &'static str;
+    /// Creates module from blob bytes (the timed compile step).
+    fn compile(&self, blob: &[u8]) -> Result<Self::Module>;
+    /// Calls `export(args)` on a fresh instance of `module`; see the module docs for what is
+    /// timed.
+    fn execute(&self, module: &Self::Module, export: &str, args: &[u64]) -> Result<Execution>;
+}
+
+/// pvm-core's interpreter.
+pub struct Ours {
+    engine: pvm_core::Engine,
+    config: pvm_core::ModuleConfig,
+}
+
+impl Ours {
+    /// An engine with the interpreter backend and the naive cost table; `gas_metering`
+    /// selects synchronous per-block metering or none.
+    pub fn new(gas_metering: bool) -> Result<Ours> {
+        let engine = pvm_core::Engine::new(&pvm_core::Config {
+            backend: pvm_core::BackendKind::Interpreter,
+            ..pvm_core::Config::default()
+        })?;
+        let config = pvm_core::ModuleConfig {
+            gas_metering,
+            cost_table: pvm_core::gas::CostTable::naive(),
+            ..pvm_core::ModuleConfig::default()
+        };
+        Ok(Ours { engine, config })
+    }
+}
+
+struct OursIo<'a>(&'a mut pvm_core::Instance);
+
+const OUR_ARG_REGS: [pvm_core::Reg; 6] = [
+    pvm_core::Reg::A0,
+    pvm_core::Reg::A1,
+    pvm_core::Reg::A2,
+    pvm_core::Reg::A3,
+    pvm_core::Reg::A4,
+    pvm_core::Reg::A5,
+];
+
+impl GuestIo for OursIo<'_> {
+    #[inline]
+    fn arg(&self, index: usize) -> u64 {
+        self.0.reg(OUR_ARG_REGS[index])
+    }
+    #[inline]
+    fn set_result(&mut self, value: u64) {
+        self.0.set_reg(pvm_core::Reg::A0, value);
+    }
+    fn read(&mut self, address: u32, out: &mut [u8]) -> Result<()> {
+        Ok(self.0.read_memory_into(address, out)?)
+    }
+    fn write(&mut self, address: u32, data: &[u8]) -> Result<()> {
+        Ok(self.0.write_memory(address, data)?)
+    }
+}
+
+impl Vm for Ours {
+    type Module = pvm_core::Module;
+
+    fn name(&self) -> &'static str {
+        "pvm-core"
+    }
+
+    fn compile(&self, blob: &[u8]) -> Result<pvm_core::Module> {
+        Ok(pvm_core::Module::new(&self.engine, &self.config, blob)?)
+    }
+
+    fn execute(&self, module: &pvm_core::Module, export: &str, args: &[u64]) -> Result<Execution> {
+        use pvm_core::Interrupt;
+        let imports: Vec<Option<HostFn>> = module
+            .imports()
+            .iter()
+            .map(|symbol| HostFn::from_symbol(symbol.as_bytes()))
+            .collect();
+        let pc = module
+            .export_pc(export)
+            .ok_or_else(|| anyhow!("pvm-core: no export {export:?}"))?;
+        let mut instance = module.instantiate()?;
+        let mut host = HostState::default();
+
+        let start = Instant::now();
+        instance.prepare_call(pc, args)?;
+        if self.config.gas_metering {
+            instance.set_gas(GAS_LIMIT);
+        }
+        loop {
+            match instance.run()? {
+                Interrupt::Finished => break,
+                Interrupt::Ecalli(n) => {
+                    let function = imports
+                        .get(n as usize)
+                        .copied()
+                        .flatten()
+                        .ok_or_else(|| anyhow!("pvm-core: ecalli {n} names no known import"))?;
+                    host.call(function, &mut OursIo(&mut instance))?;
+                }
+                other => bail!(
+                    "pvm-core: {export}{args:?} stopped with {other:?} at pc {:?}",
+                    instance.program_counter()
+                ),
+            }
+        }
+        let elapsed = start.elapsed();
+
+        Ok(Execution {
+            elapsed,
+            outcome: Outcome {
+                result: instance.reg(pvm_core::Reg::A0),
+                gas_used: self.config.gas_metering.then(|| GAS_LIMIT - instance.gas()),
+                host_calls: host.calls,
+                emitted: host.emitted,
+            },
+        })
+    }
+}
+
+/// polkavm 0.37's interpreter (`BackendKind::Interpreter`, default naive cost model).
+pub struct Polkavm {
+    engine: polkavm::Engine,
+    config: polkavm::ModuleConfig,
+    gas_metering: bool,
+}
+
+impl Polkavm {
+    /// An interpreter engine; `gas_metering` selects `GasMeteringKind::Sync` or none.
+    pub fn new(gas_metering: bool) -> Result<Polkavm> {
+        let mut config = polkavm::Config::new();
+        config.set_backend(Some(polkavm::BackendKind::Interpreter));
+        let engine = polkavm::Engine::new(&config).map_err(|e| anyhow!("polkavm engine: {e}"))?;
+        let mut module_config = polkavm::ModuleConfig::new();
+        module_config.set_gas_metering(gas_metering.then_some(polkavm::GasMeteringKind::Sync));
+        Ok(Polkavm {
+            engine,
+            config: module_config,
+            gas_metering,
+        })
+    }
+}
+
+struct PolkavmIo<'a>(&'a mut polkavm::RawInstance);
+
+const POLKAVM_ARG_REGS: [polkavm::Reg; 6] = [
+    polkavm::Reg::A0,
+    polkavm::Reg::A1,
+    polkavm::Reg::A2,
+    polkavm::Reg::A3,
+    polkavm::Reg::A4,
+    polkavm::Reg::A5,
+];
+
+impl GuestIo for PolkavmIo<'_> {
+    #[inline]
+    fn arg(&self, index: usize) -> u64 {
+        self.0.reg(POLKAVM_ARG_REGS[index])
+    }
+    #[inline]
+    fn set_result(&mut self, value: u64) {
+        self.0.set_reg(polkavm::Reg::A0, value);
+    }
+    fn read(&mut self, address: u32, out: &mut [u8]) -> Result<()> {
+        self.0
+            .read_memory_into(address, out)
+            .map_err(|e| anyhow!("polkavm: {e}"))?;
+        Ok(())
+    }
+    fn write(&mut self, address: u32, data: &[u8]) -> Result<()> {
+        self.0
+            .write_memory(address, data)
+            .map_err(|e| anyhow!("polkavm: {e}"))
+    }
+}
+
+impl Vm for Polkavm {
+    type Module = polkavm::Module;
+
+    fn name(&self) -> &'static str {
+        "polkavm"
+    }
+
+    fn compile(&self, blob: &[u8]) -> Result<polkavm::Module> {
+        polkavm::Module::new(&self.engine, &self.config, blob.into())
+            .map_err(|e| anyhow!("polkavm compile: {e}"))
+    }
+
+    fn execute(&self, module: &polkavm::Module, export: &str, args: &[u64]) -> Result<Execution> {
+        use polkavm::InterruptKind;
+        let imports: Vec<Option<HostFn>> = module
+            .imports()
+            .into_iter()
+            .map(|symbol| symbol.and_then(|s| HostFn::from_symbol(s.as_bytes())))
+            .collect();
+        let pc = module
+            .exports()
+            .find(|e| e.symbol().as_bytes() == export.as_bytes())
+            .map(|e| e.program_counter())
+            .with_context(|| format!("polkavm: no export {export:?}"))?;
+        let mut instance = module
+            .instantiate()
+            .map_err(|e| anyhow!("polkavm instantiate: {e}"))?;
+        let mut host = HostState::default();
+
+        let start = Instant::now();
+        instance.prepare_call_untyped(pc, args);
+        if self.gas_metering {
+            instance.set_gas(GAS_LIMIT);
+        }
+        loop {
+            match instance.run().map_err(|e| anyhow!("polkavm run: {e}"))? {
+                InterruptKind::Finished => break,
+                InterruptKind::Ecalli(n) => {
+                    let function = imports
+                        .get(n as usize)
+                        .copied()
+                        .flatten()
+                        .ok_or_else(|| anyhow!("polkavm: ecalli {n} names no known import"))?;
+                    host.call(function, &mut PolkavmIo(&mut instance))?;
+                }
+                other => bail!(
+                    "polkavm: {export}{args:?} stopped with {other:?} at pc {:?}",
+                    instance.program_counter()
+                ),
+            }
+        }
+        let elapsed = start.elapsed();
+
+        Ok(Execution {
+            elapsed,
+            outcome: Outcome {
+                result: instance.reg(polkavm::Reg::A0),
+                gas_used: self.gas_metering.then(|| GAS_LIMIT - instance.gas()),
+                host_calls: host.calls,
+                emitted: host.emitted,
+            },
+        })
+    }
+}
