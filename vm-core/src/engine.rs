@@ -32,8 +32,9 @@ impl BackendKind {
 pub struct Config {
     /// The backend modules compile for.
     pub backend: BackendKind,
-    /// The most guest memory one instance may hold, in bytes. Part of the consensus
-    /// configuration: `sbrk` fails (returns 0) when growing would pass it.
+    /// The most host memory one instance may use for guest memory, in bytes. Part of the
+    /// consensus configuration: instantiation fails when the initial image does not fit,
+    /// and a guest access that would need more (touching fresh heap pages) traps.
     pub memory_limit: u64,
 }
 

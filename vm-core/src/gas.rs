@@ -1,9 +1,9 @@
 //! The gas cost model: one `u32` per opcode, charged per basic block on entry.
 //!
 //! A block's cost is the sum of its instructions' costs, including its terminator, or the
-//! invalid instruction / implicit trap that ends it. `memset` is the one dynamic cost: its
-//! static cost is 0 in the default table and it charges one unit per byte it writes (as
-//! PolkaVM does), stopping with `NotEnoughGas` when gas runs out mid-way.
+//! invalid instruction / implicit trap that ends it. `memset` also has a dynamic cost: on
+//! top of its static cost it charges one unit per byte it writes (as PolkaVM does),
+//! stopping with `NotEnoughGas` when gas runs out mid-way.
 
 use crate::isa::Opcode;
 
@@ -21,11 +21,9 @@ pub struct CostTable {
 impl CostTable {
     /// Every instruction costs 1 (PolkaVM's naive model; the JAM vectors use it too).
     pub fn naive() -> CostTable {
-        let mut costs = [1; Opcode::ALL.len()];
-        costs[Opcode::Memset as usize] = 0;
         CostTable {
             version: 1,
-            costs,
+            costs: [1; Opcode::ALL.len()],
             invalid: 1,
         }
     }

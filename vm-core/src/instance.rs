@@ -45,6 +45,8 @@ pub struct Instance {
     /// run traps there.
     pending_bad_pc: Option<u32>,
     last_pc: Option<u32>,
+    /// The last run stopped at an `ecalli` and nothing has moved the program counter since.
+    after_ecalli: bool,
 }
 
 impl Instance {
@@ -56,6 +58,7 @@ impl Instance {
                 gas: 0,
                 next_op: 0,
                 entry_pending: false,
+                resume_pc: 0,
                 exit_op: 0,
                 stepped: false,
                 memory,
@@ -63,6 +66,7 @@ impl Instance {
             resumable: false,
             pending_bad_pc: None,
             last_pc: None,
+            after_ecalli: false,
         })
     }
 
@@ -89,7 +93,7 @@ impl Instance {
             (true, true) => self.state.run::<true, true>(code),
             (false, true) => self.state.run::<false, true>(code),
         };
-        self.last_pc = Some(code.op_pcs[self.state.exit_op as usize]);
+        self.last_pc = Some(self.op_pc(self.state.exit_op));
         let interrupt = match exit {
             Exit::Finished => Interrupt::Finished,
             Exit::Trap => Interrupt::Trap,
@@ -102,6 +106,7 @@ impl Instance {
             interrupt,
             Interrupt::Ecalli(_) | Interrupt::NotEnoughGas | Interrupt::Step
         );
+        self.after_ecalli = matches!(interrupt, Interrupt::Ecalli(_));
         Ok(interrupt)
     }
 
@@ -120,16 +125,29 @@ impl Instance {
         if !self.resumable {
             return None;
         }
+        if self.after_ecalli {
+            return Some(self.state.resume_pc);
+        }
+        Some(self.op_pc(self.state.next_op))
+    }
+
+    /// The pc an op stands for: a block's own pc when the op is a block entry still to be
+    /// charged (the block may begin with dropped `unlikely` instructions).
+    fn op_pc(&self, op: u32) -> u32 {
         let code = &self.module.0.code;
-        let op = self.state.next_op as usize;
-        // After `ecalli` the next op is the following instruction's; its pc is where we resume.
-        Some(code.op_pcs[op])
+        let block_pc = self
+            .state
+            .entry_pending
+            .then(|| code.block_pc(op))
+            .flatten();
+        block_pc.unwrap_or(code.op_pcs[op as usize])
     }
 
     /// Continues execution at `pc` on the next `run()`. A pc where no basic block starts
     /// makes that run trap there.
     pub fn set_next_program_counter(&mut self, pc: u32) {
         self.state.stepped = false;
+        self.after_ecalli = false;
         match self.module.0.code.block_op(pc) {
             Some(op) => {
                 self.state.next_op = op;
@@ -153,6 +171,8 @@ impl Instance {
                 limit: Reg::ARG_REGS.len(),
             });
         }
+        // A fresh call sees no registers of the previous one (as in PolkaVM).
+        self.state.regs = [0; 16];
         self.set_reg(Reg::RA, u64::from(RETURN_TO_HOST));
         if let Some(map) = self.module.memory_map() {
             self.set_reg(Reg::SP, u64::from(map.stack_address_high));
@@ -217,12 +237,7 @@ impl Instance {
     /// Reads `length` bytes of guest memory. The length is bounded by what is mapped: an
     /// unmapped range fails before anything large is allocated.
     pub fn read_memory(&self, address: u32, length: u32) -> Result<Vec<u8>, Error> {
-        let mapped: u64 = self
-            .state
-            .memory
-            .regions()
-            .map(|(_, data, _)| data.len() as u64)
-            .sum();
+        let mapped = self.state.memory.mapped_bytes();
         if u64::from(length) > mapped {
             return Err(Error::MemoryAccess {
                 address,

@@ -95,7 +95,13 @@ impl Module {
             MemoryLayout::Custom(_) => None,
         };
         let stream = decode_code(blob.isa, &blob.code.code, &blob.code.bitmask);
-        let code = compile(&stream, &blob.code, &config.cost_table, config.step_tracing);
+        let code = compile(
+            &stream,
+            &blob.code,
+            &config.cost_table,
+            config.step_tracing,
+            blob.isa,
+        );
         Ok(Module(Arc::new(ModuleInner {
             blob,
             config: config.clone(),

@@ -310,8 +310,8 @@ pub @main:
         instance.read_memory(end - 10, 11).unwrap(),
         [vec![0xab; 10], vec![0]].concat()
     );
-    // One block of 5 instructions, where memset's static cost is 0, plus 10 bytes.
-    assert_eq!(1_000_000 - instance.gas(), 4 + 10);
+    // One block of 5 instructions plus one unit per byte.
+    assert_eq!(1_000_000 - instance.gas(), 5 + 10);
 }
 
 #[test]
@@ -406,14 +406,55 @@ pub @main:
     let (interrupt, instance) = run(body, &[]);
     assert_eq!(interrupt, Interrupt::Finished);
     assert_eq!(instance.reg(Reg::A0), 7);
+}
 
-    // Falling off the end traps at pc = code length.
-    let (interrupt, instance) = run("pub @main:\n fallthrough\n", &[]);
-    assert_eq!(interrupt, Interrupt::Trap);
-    assert_eq!(
-        instance.program_counter(),
-        Some(instance.module().blob().code.code.len() as u32)
-    );
+#[test]
+fn running_off_the_end_of_the_code() {
+    let config = ModuleConfig::default();
+    let run_one = |isa, body: &str| {
+        let mut instance = instance_for(isa, body, &config).unwrap();
+        instance.set_gas(100);
+        instance.prepare_call_export("main", &[]).unwrap();
+        let interrupt = instance.run().unwrap();
+        let code_length = instance.module().blob().code.code.len() as u32;
+        let pc = instance.program_counter().unwrap();
+        (interrupt, pc, code_length, 100 - instance.gas())
+    };
+    // A plain last instruction runs into the implicit trap at pc = code length, charged
+    // with its block.
+    for isa in [
+        InstructionSet::ReviveV1,
+        InstructionSet::JamV1,
+        InstructionSet::Graypaper,
+    ] {
+        let (interrupt, pc, code_length, gas) = run_one(isa, "pub @main:\n load_imm a0, 1\n");
+        assert_eq!(
+            (interrupt, pc, gas),
+            (Interrupt::Trap, code_length, 2),
+            "{isa}"
+        );
+    }
+    // A trailing `fallthrough` or branch: PolkaVM traps at it; the Graypaper (and the
+    // JAM vectors) fall into the implicit trap, a block of its own.
+    for body in [
+        "pub @main:\n fallthrough\n",
+        "pub @main:\n branch_eq_imm a0, 1, @main\n",
+    ] {
+        for isa in [InstructionSet::ReviveV1, InstructionSet::JamV1] {
+            let (interrupt, pc, _, gas) = run_one(isa, body);
+            assert_eq!(
+                (interrupt, pc, gas),
+                (Interrupt::Trap, 0, 1),
+                "{isa}: {body}"
+            );
+        }
+        let (interrupt, pc, code_length, gas) = run_one(InstructionSet::Graypaper, body);
+        assert_eq!(
+            (interrupt, pc, gas),
+            (Interrupt::Trap, code_length, 2),
+            "{body}"
+        );
+    }
 }
 
 #[test]

@@ -24,6 +24,8 @@ pub(crate) struct ExecState {
     pub gas: i64,
     /// The op to run next.
     pub next_op: u32,
+    /// The pc execution resumes at after an `ecalli`.
+    pub resume_pc: u32,
     /// `next_op` starts a block that has not been charged yet (a fresh call, a jump the
     /// host requested, or a resume after the block did not fit).
     pub entry_pending: bool,
@@ -215,7 +217,8 @@ impl ExecState {
                         exit_here!(exit);
                     }
                 }
-                Op::Ecalli(n) => {
+                Op::Ecalli(n, next_pc) => {
+                    self.resume_pc = next_pc;
                     let at = here!();
                     exit!(Exit::Ecalli(n), at, at + 1)
                 }

@@ -23,12 +23,20 @@ pub enum Fault {
     PageFault(u32),
 }
 
+/// A mapped range. Only `data` is backed by host memory; the bytes from `data.len()` up to
+/// `size` read as zero and are committed on first access, so a heap grown by `sbrk` costs
+/// nothing until the guest touches it.
 #[derive(Clone, Debug)]
 struct Region {
     base: u32,
+    size: usize,
     data: Vec<u8>,
     writable: bool,
 }
+
+/// Commit in steps of at least this much, so a guest filling its heap byte by byte takes
+/// the slow path once per step.
+const COMMIT_STEP: usize = 64 * 1024;
 
 #[derive(Clone, Debug)]
 struct Heap {
@@ -95,6 +103,7 @@ impl GuestMemory {
             data[..init.len()].copy_from_slice(init);
             Region {
                 base,
+                size: size as usize,
                 data,
                 writable,
             }
@@ -142,11 +151,13 @@ impl GuestMemory {
                     && u64::from(last.base) + last.data.len() as u64 == u64::from(page.address)
                 {
                     last.data.resize(last.data.len() + page.length as usize, 0);
+                    last.size = last.data.len();
                     continue;
                 }
             }
             regions.push(Region {
                 base: page.address,
+                size: page.length as usize,
                 data: vec![0; page.length as usize],
                 writable: page.writable,
             });
@@ -154,6 +165,7 @@ impl GuestMemory {
         // The first two writable regions are hot; empty writable placeholders match nothing.
         let empty = || Region {
             base: 0,
+            size: 0,
             data: Vec::new(),
             writable: true,
         };
@@ -197,7 +209,7 @@ impl GuestMemory {
     fn locate(&self, address: u32, length: usize) -> Option<(usize, usize)> {
         for (index, region) in self.hot.iter().chain(&self.cold).enumerate() {
             let offset = address.wrapping_sub(region.base) as usize;
-            if offset + length <= region.data.len() {
+            if offset + length <= region.size {
                 return Some((index, offset));
             }
         }
@@ -233,11 +245,35 @@ impl GuestMemory {
         }
         for n in 0..length {
             let (index, offset) = self.locate(address + n as u32, 1).expect("checked above");
+            self.commit(index, offset + 1)?;
             match write {
                 Some(bytes) => self.region_mut(index).data[offset] = bytes[n],
                 None => read[n] = self.region(index).data[offset],
             }
         }
+        Ok(())
+    }
+
+    /// Backs region `index` with host memory up to at least `end` bytes; a trap when the
+    /// memory limit would be passed (as PolkaVM traps when it cannot grow its memory).
+    fn commit(&mut self, index: usize, end: usize) -> Result<(), Fault> {
+        let (committed, size) = {
+            let region = self.region(index);
+            (region.data.len(), region.size)
+        };
+        if end <= committed {
+            return Ok(());
+        }
+        let new_len = end
+            .max(committed * 2)
+            .max(committed + COMMIT_STEP)
+            .min(size);
+        let growth = (new_len - committed) as u64;
+        if self.allocated + growth > self.limit {
+            return Err(Fault::Trap);
+        }
+        self.allocated += growth;
+        self.region_mut(index).data.resize(new_len, 0);
         Ok(())
     }
 
@@ -299,37 +335,34 @@ impl GuestMemory {
 
     /// Host read; ignores write protection. `Err(address)` names the first unmapped byte.
     pub fn read(&self, address: u32, out: &mut [u8]) -> Result<(), u32> {
-        if let Some((index, offset)) = self.locate(address, out.len()) {
-            out.copy_from_slice(&self.region(index).data[offset..offset + out.len()]);
-            return Ok(());
-        }
         for (n, byte) in out.iter_mut().enumerate() {
             let at = address.checked_add(n as u32).ok_or(u32::MAX)?;
             let (index, offset) = self.locate(at, 1).ok_or(at)?;
-            *byte = self.region(index).data[offset];
+            // Uncommitted bytes read as zero.
+            *byte = self.region(index).data.get(offset).copied().unwrap_or(0);
         }
         Ok(())
     }
 
-    /// Host write; may write read-only memory (the host initialises it).
+    /// Host write; may write read-only memory (the host initialises it). `Err(address)`
+    /// names the first unmapped byte, or the first byte past the memory limit.
     pub fn write(&mut self, address: u32, data: &[u8]) -> Result<(), u32> {
-        if let Some((index, offset)) = self.locate(address, data.len()) {
-            self.region_mut(index).data[offset..offset + data.len()].copy_from_slice(data);
-            return Ok(());
-        }
         for n in 0..data.len() {
             let at = address.checked_add(n as u32).ok_or(u32::MAX)?;
             self.locate(at, 1).ok_or(at)?;
         }
         for (n, byte) in data.iter().enumerate() {
             let (index, offset) = self.locate(address + n as u32, 1).expect("checked above");
+            self.commit(index, offset + 1)
+                .map_err(|_| address + n as u32)?;
             self.region_mut(index).data[offset] = *byte;
         }
         Ok(())
     }
 
     /// Grows the heap by `size` bytes and returns the new heap top, or `None` when the
-    /// heap would pass its maximum or the memory limit (the guest sees 0).
+    /// heap would pass its maximum (the guest sees 0). New pages are mapped at once but
+    /// backed by host memory only when first touched.
     pub fn sbrk(&mut self, size: u32) -> Option<u32> {
         let heap = self.heap.as_mut()?;
         let new_size = heap.size.checked_add(size)?;
@@ -337,23 +370,13 @@ impl GuestMemory {
             return None;
         }
         let top = heap.base + new_size;
+        let page = u64::from(heap.page_size);
         let region = match heap.region {
             0 | 1 => &mut self.hot[heap.region],
             index => &mut self.cold[index - 2],
         };
-        let end = u64::from(region.base) + region.data.len() as u64;
-        if u64::from(top) > end {
-            let page = u64::from(heap.page_size);
-            let new_end = u64::from(top).div_ceil(page) * page;
-            let growth = new_end - end;
-            if self.allocated + growth > self.limit {
-                return None;
-            }
-            self.allocated += growth;
-            region
-                .data
-                .resize((new_end - u64::from(region.base)) as usize, 0);
-        }
+        let mapped_end = u64::from(top).div_ceil(page) * page - u64::from(region.base);
+        region.size = region.size.max(mapped_end as usize);
         heap.size = new_size;
         Some(top)
     }
@@ -363,7 +386,18 @@ impl GuestMemory {
         self.heap.as_ref().map_or(0, |heap| heap.size)
     }
 
-    /// The mapped regions as `(address, bytes, writable)`, in lookup order.
+    /// Bytes mapped in all regions (backed by host memory or not).
+    pub fn mapped_bytes(&self) -> u64 {
+        self.hot
+            .iter()
+            .chain(&self.cold)
+            .map(|r| r.size as u64)
+            .sum()
+    }
+
+    /// The mapped regions as `(address, bytes, writable)`, in lookup order. `bytes` is the
+    /// part backed by host memory; a heap region may extend past it with zeros (see
+    /// [`GuestMemory::read`]).
     pub fn regions(&self) -> impl Iterator<Item = (u32, &[u8], bool)> {
         self.hot
             .iter()

@@ -9,7 +9,7 @@
 //! 16 bytes.
 
 use crate::gas::CostTable;
-use crate::isa::{Args, DecodedInstruction, InstructionStream, Opcode, Reg};
+use crate::isa::{Args, DecodedInstruction, Flow, InstructionSet, InstructionStream, Opcode, Reg};
 use crate::program::CodeSection;
 use alloc::vec::Vec;
 
@@ -77,7 +77,9 @@ pub(crate) enum Op {
     /// Ends a block and enters the next one, whose cost it carries (`fallthrough`).
     Fallthrough(u32),
     Memset,
-    Ecalli(u32),
+    /// `(host call number, pc of the next instruction)`: the pc to report for resuming,
+    /// which may belong to a dropped `unlikely`.
+    Ecalli(u32, u32),
     Sbrk(R, R),
     Jump(u32),
     JumpIndirect(R, u32),
@@ -230,11 +232,8 @@ pub(crate) struct CompiledCode {
     pub block_costs: Vec<u32>,
     /// `(pc, op index of its first op)` for every basic block, sorted by pc.
     pub blocks: Vec<(u32, u32)>,
-    /// Op index of each jump-table entry's block, or `INVALID_TARGET`. Empty when the
-    /// table's entry size is 0, in which case every entry targets pc 0.
+    /// Op index of each jump-table entry's block, or `INVALID_TARGET`.
     pub jump_table: Vec<u32>,
-    pub jump_table_len: u32,
-    pub jump_table_zero_target: u32,
 }
 
 impl CompiledCode {
@@ -250,16 +249,14 @@ impl CompiledCode {
         if address == 0 || !address.is_multiple_of(2) {
             return None;
         }
-        let index = address / 2 - 1;
-        if index >= self.jump_table_len {
-            return None;
-        }
-        let target = if self.jump_table.is_empty() {
-            self.jump_table_zero_target
-        } else {
-            self.jump_table[index as usize]
-        };
+        let target = *self.jump_table.get((address / 2 - 1) as usize)?;
         (target != INVALID_TARGET).then_some(target)
+    }
+
+    /// The pc of the basic block whose first op is `op`.
+    pub fn block_pc(&self, op: u32) -> Option<u32> {
+        let index = self.blocks.binary_search_by_key(&op, |b| b.1).ok()?;
+        Some(self.blocks[index].0)
     }
 }
 
@@ -269,13 +266,17 @@ fn r(reg: Reg) -> R {
 
 /// Compiles a decoded instruction stream. `keep_nops` keeps `unlikely` as an op (step
 /// tracing stops at every instruction); otherwise it is dropped, costing gas but no time.
+/// `isa` selects the branch-validity rules: PolkaVM's for its instruction sets, the
+/// Graypaper's for raw JAM code.
 pub(crate) fn compile(
     stream: &InstructionStream,
     code: &CodeSection,
     costs: &CostTable,
     keep_nops: bool,
+    isa: InstructionSet,
 ) -> CompiledCode {
     let instructions = &stream.instructions;
+    let polkavm_branch_rules = isa != InstructionSet::Graypaper;
     let mut out = CompiledCode::default();
     out.ops.reserve(instructions.len() + instructions.len() / 8);
 
@@ -291,7 +292,24 @@ pub(crate) fn compile(
         let cost = decoded
             .instruction
             .map_or(costs.invalid, |i| costs.cost(i.opcode));
-        let op = lower(decoded);
+        let mut op = lower(decoded);
+        if polkavm_branch_rules && decoded.flow() == Flow::Branch {
+            // As in PolkaVM, a conditional branch (or `fallthrough`) whose target starts no
+            // basic block, or whose fall-through is past the end of the code, traps where
+            // it stands, taken or not. (The Graypaper, and the JAM vectors, trap only when
+            // a bad branch is taken, and fall off the end into the implicit trap.)
+            let falls_off_end = instructions
+                .get(index + 1)
+                .is_none_or(|next| next.length == 0);
+            let mut probe = op;
+            let bad_target = match control_slots(&mut probe).0 {
+                Some(&mut target_pc) => stream.block_at(target_pc).is_none(),
+                None => false,
+            };
+            if falls_off_end || bad_target {
+                op = Op::Trap;
+            }
+        }
         if op == Op::Nop && !keep_nops {
             // Charged with its block, whose first op is a later instruction's.
             add_cost(&mut out.block_costs, block_start_slot, cost);
@@ -305,7 +323,8 @@ pub(crate) fn compile(
         add_cost(&mut out.block_costs, block_start_slot, cost);
     }
 
-    // Second pass: resolve branch targets; bad ones get a trap reporting the branch's pc.
+    // Second pass: resolve jump targets. A jump to a bad target goes to a trap reporting
+    // the jump's pc (after `load_imm_and_jump` has written its register, as in PolkaVM).
     for (op_index, target_pc, branch_pc) in pending_branches {
         let target = match out
             .block_op(target_pc)
@@ -337,10 +356,7 @@ pub(crate) fn compile(
             .and_then(|_| out.block_op(pc))
             .unwrap_or(INVALID_TARGET)
     };
-    let zero_target = resolve(0);
     let table: Vec<u32> = code.jump_table.iter().map(|&pc| resolve(pc)).collect();
-    out.jump_table_len = code.jump_table_len;
-    out.jump_table_zero_target = zero_target;
     out.jump_table = table;
     out
 }
@@ -398,7 +414,7 @@ fn lower(decoded: &DecodedInstruction) -> Op {
         (O::Fallthrough, _) => Op::Fallthrough(0),
         (O::Unlikely, _) => Op::Nop,
         (O::Memset, _) => Op::Memset,
-        (O::Ecalli, A::Imm(n)) => Op::Ecalli(n),
+        (O::Ecalli, A::Imm(n)) => Op::Ecalli(n, decoded.pc + decoded.length),
         (O::Jump, A::Offset(t)) => Op::Jump(t),
         (O::JumpIndirect, A::RegImm(b, x)) => Op::JumpIndirect(r(b), x),
         (O::LoadImm, A::RegImm(d, x)) => Op::LoadImm(r(d), x),

@@ -221,6 +221,16 @@ fn decode_bitmask_code(
 ) {
     let code_len = code.len();
     let mut pc = 0usize;
+    if code_len > 0 && !is_bit_set(bitmask, 0) {
+        // No instruction starts at 0: the bytes up to the first start are invalid.
+        let first = next_set_bit(bitmask, code_len, 0);
+        out.push(DecodedInstruction {
+            pc: 0,
+            length: first as u32,
+            instruction: None,
+        });
+        pc = first;
+    }
     while pc < code_len {
         let next_start = next_set_bit(bitmask, code_len, pc + 1);
         let distance = next_start - pc - 1;
@@ -247,7 +257,6 @@ fn decode_bitmask_code(
         }
         pc = next_start;
     }
-    debug_assert!(bitmask.is_empty() || is_bit_set(bitmask, 0) || code_len > 0);
 }
 
 fn decode_extended_code(code: &[u8], out: &mut Vec<DecodedInstruction>) {

@@ -14,7 +14,7 @@ pub const MAX_JUMP_TABLE_ENTRIES: u32 = 16 * 1024 * 1024;
 #[derive(Clone, PartialEq, Eq, Debug, Default)]
 pub struct CodeSection {
     /// Jump-table entries (code offsets). With an entry size of 0 no entries are stored
-    /// and every one of the `jump_table_len` entries is 0.
+    /// and, as in PolkaVM, no entry is usable: every dynamic jump traps.
     pub jump_table: Vec<u32>,
     /// The number of jump-table entries.
     pub jump_table_len: u32,
@@ -27,19 +27,23 @@ pub struct CodeSection {
 }
 
 impl CodeSection {
-    /// The code offset jump-table entry `index` (0-based) points at.
+    /// The code offset jump-table entry `index` (0-based) points at; `None` past the end
+    /// of the table or when the entry size is 0.
     #[inline]
     pub fn jump_table_entry(&self, index: u32) -> Option<u32> {
-        if index >= self.jump_table_len {
-            return None;
-        }
-        Some(self.jump_table.get(index as usize).copied().unwrap_or(0))
+        self.jump_table.get(index as usize).copied()
     }
 
-    /// Builds a section from parts, choosing the smallest entry size that fits.
+    /// Builds a section from parts, choosing the smallest entry size that fits (at least
+    /// one byte when there are entries, since size 0 makes the table unusable).
     pub fn new(jump_table: Vec<u32>, code: Vec<u8>, bitmask: Vec<u8>) -> CodeSection {
         let max = jump_table.iter().copied().max().unwrap_or(0);
-        let entry_size = (4 - max.leading_zeros() / 8) as u8;
+        let needed = (4 - max.leading_zeros() / 8) as u8;
+        let entry_size = if jump_table.is_empty() {
+            needed
+        } else {
+            needed.max(1)
+        };
         CodeSection {
             jump_table_len: jump_table.len() as u32,
             jump_table: if entry_size == 0 {
@@ -147,9 +151,10 @@ impl CodeSection {
         if isa.has_bitmask() {
             write_varint(self.code.len() as u32, &mut out);
         }
-        for index in 0..self.jump_table_len {
-            let entry = self.jump_table_entry(index).unwrap_or(0).to_le_bytes();
-            out.extend_from_slice(&entry[..self.jump_table_entry_size as usize]);
+        if self.jump_table_entry_size > 0 {
+            for entry in &self.jump_table {
+                out.extend_from_slice(&entry.to_le_bytes()[..self.jump_table_entry_size as usize]);
+            }
         }
         out.extend_from_slice(&self.code);
         if isa.has_bitmask() {
