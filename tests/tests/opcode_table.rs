@@ -251,6 +251,14 @@ fn compare_decoding(isa: InstructionSet, code: &[u8], bitmask: &[u8]) -> Result<
         ours.retain(|(_, _, text)| text != "implicit trap");
         theirs.retain(|(_, _, text)| text != "implicit trap");
     }
+    // polkavm's slow-path bitmask scan (`parse_bitmask_slow`, used within 32 bytes of the
+    // end of the code) stops after exactly 24 zero bits without looking at the 25th, so an
+    // instruction whose skip is exactly 24 is followed by a zero-length invalid instruction
+    // there, while its fast path (`parse_bitmask_fast`) sees the next start. pvm-core decodes
+    // both cases the way the fast path and the Graypaper do. polkavm-linker never writes
+    // such gaps; the zero-length entries are left out of the comparison.
+    let code_length = code.len() as u32;
+    theirs.retain(|(pc, next, text)| !(pc == next && *pc < code_length && text == "invalid"));
     if ours == theirs {
         return Ok(());
     }

@@ -41,6 +41,15 @@ pub enum Error {
     },
     /// The requested backend is not available on this host or build.
     BackendUnavailable(&'static str),
+    /// A custom memory layout maps a range it may not.
+    InvalidPageMapping {
+        /// Start of the mapping.
+        address: u32,
+        /// Its length.
+        length: u32,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -65,6 +74,11 @@ impl fmt::Display for Error {
                 "host access of {length} bytes at {address:#x} touches unmapped memory at {first_unmapped:#x}"
             ),
             Error::BackendUnavailable(name) => write!(f, "the {name} backend is not available here"),
+            Error::InvalidPageMapping {
+                address,
+                length,
+                reason,
+            } => write!(f, "page mapping of {length:#x} bytes at {address:#x}: {reason}"),
         }
     }
 }

@@ -234,15 +234,23 @@ impl Instance {
             })
     }
 
-    /// Reads `length` bytes of guest memory. The length is bounded by what is mapped: an
-    /// unmapped range fails before anything large is allocated.
+    /// Reads `length` bytes of guest memory. The whole range is checked to be mapped, and
+    /// `length` to be within the memory limit, before anything is allocated, so a
+    /// guest-chosen length cannot make the host allocate more than the limit.
     pub fn read_memory(&self, address: u32, length: u32) -> Result<Vec<u8>, Error> {
-        let mapped = self.state.memory.mapped_bytes();
-        if u64::from(length) > mapped {
-            return Err(Error::MemoryAccess {
-                address,
-                length: length as usize,
-                first_unmapped: address,
+        let unmapped = |first_unmapped| Error::MemoryAccess {
+            address,
+            length: length as usize,
+            first_unmapped,
+        };
+        self.state
+            .memory
+            .check_mapped(address, u64::from(length))
+            .map_err(unmapped)?;
+        if u64::from(length) > self.module.0.memory_limit {
+            return Err(Error::MemoryLimit {
+                required: u64::from(length),
+                limit: self.module.0.memory_limit,
             });
         }
         let mut out = vec![0; length as usize];

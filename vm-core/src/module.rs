@@ -6,7 +6,9 @@ use crate::gas::CostTable;
 use crate::instance::Instance;
 use crate::interpreter::{compile, CompiledCode, GuestMemory, PageMapping};
 use crate::isa::{decode_code, InstructionSet};
-use crate::program::{Export, MemoryMap, MemoryMapSizes, ProgramBlob};
+use crate::program::{
+    Export, MemoryMap, MemoryMapSizes, ProgramBlob, ADDRESS_SPACE_BOTTOM, MIN_PAGE_SIZE,
+};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -84,7 +86,7 @@ impl Module {
         config: &ModuleConfig,
         blob: ProgramBlob,
     ) -> Result<Module, Error> {
-        let memory_map = match config.memory {
+        let memory_map = match &config.memory {
             MemoryLayout::Standard => Some(MemoryMap::new(MemoryMapSizes {
                 page_size: config.page_size,
                 ro_data_size: blob.ro_data_size,
@@ -92,7 +94,10 @@ impl Module {
                 stack_size: blob.stack_size,
                 aux_data_size: config.aux_data_size,
             })?),
-            MemoryLayout::Custom(_) => None,
+            MemoryLayout::Custom(pages) => {
+                validate_page_map(pages)?;
+                None
+            }
         };
         let stream = decode_code(blob.isa, &blob.code.code, &blob.code.bitmask);
         let code = compile(
@@ -173,4 +178,37 @@ impl Module {
     pub fn is_block_start(&self, pc: u32) -> bool {
         self.0.code.block_op(pc).is_some()
     }
+}
+
+/// A custom layout maps whole 4 KiB pages at or above 0x10000, inside the 32-bit address
+/// space, without overlaps: every page-fault and trap rule of the interpreter relies on it.
+fn validate_page_map(pages: &[PageMapping]) -> Result<(), Error> {
+    let mut sorted: Vec<&PageMapping> = pages.iter().collect();
+    sorted.sort_by_key(|p| p.address);
+    let mut previous_end = 0u64;
+    for page in sorted {
+        let bad = |reason| Error::InvalidPageMapping {
+            address: page.address,
+            length: page.length,
+            reason,
+        };
+        let end = u64::from(page.address) + u64::from(page.length);
+        if page.address % MIN_PAGE_SIZE != 0 || page.length % MIN_PAGE_SIZE != 0 {
+            return Err(bad("not aligned to 4 KiB pages"));
+        }
+        if page.length == 0 {
+            return Err(bad("empty"));
+        }
+        if page.address < ADDRESS_SPACE_BOTTOM {
+            return Err(bad("below 0x10000, which is never mapped"));
+        }
+        if end > 1 << 32 {
+            return Err(bad("runs past the end of the 32-bit address space"));
+        }
+        if u64::from(page.address) < previous_end {
+            return Err(bad("overlaps another mapping"));
+        }
+        previous_end = end;
+    }
+    Ok(())
 }

@@ -502,3 +502,87 @@ fn run_without_a_prepared_call_is_an_error_and_finished_instances_stop() {
         Err(pvm_core::Error::UnknownExport(_))
     ));
 }
+
+#[test]
+fn custom_page_maps_are_validated() {
+    use pvm_core::interpreter::PageMapping;
+    use pvm_core::MemoryLayout;
+    let blob = assemble(".isa jam_v1\npub @main:\n trap\n").unwrap();
+    let engine = Engine::new(&Config::default()).unwrap();
+    let page = |address, length| PageMapping {
+        address,
+        length,
+        writable: true,
+    };
+    for pages in [
+        vec![page(0x1000, 0x1000)],
+        vec![page(0x10001, 0x1000)],
+        vec![page(0x10000, 0x10)],
+        vec![page(0xffff_f000, 0x2000)],
+        vec![page(0x20000, 0x2000), page(0x21000, 0x1000)],
+    ] {
+        let config = ModuleConfig {
+            memory: MemoryLayout::Custom(pages.clone()),
+            ..ModuleConfig::default()
+        };
+        let result = Module::from_blob(&engine, &config, blob.clone());
+        assert!(
+            matches!(result, Err(pvm_core::Error::InvalidPageMapping { .. })),
+            "{pages:x?}"
+        );
+    }
+}
+
+#[test]
+fn the_heap_is_backed_lazily_and_bounded_by_the_memory_limit() {
+    // A 64 KiB limit: the initial image fits, and sbrk may map far more than that.
+    let engine = Engine::new(&Config {
+        memory_limit: 64 * 1024,
+        ..Config::default()
+    })
+    .unwrap();
+    let source =
+        ".isa latest64\n.stack_size 4096\npub @main:\n sbrk a0, a0\n jump_indirect ra, 0\n";
+    let module =
+        Module::from_blob(&engine, &ModuleConfig::default(), assemble(source).unwrap()).unwrap();
+    let mut instance = module.instantiate().unwrap();
+    instance.set_gas(100);
+    instance.prepare_call_export("main", &[16 << 20]).unwrap();
+    assert_eq!(instance.run().unwrap(), Interrupt::Finished);
+    let heap_base = module.memory_map().unwrap().heap_base;
+    assert_eq!(instance.reg(Reg::A0), u64::from(heap_base + (16 << 20)));
+
+    // Untouched heap reads as zero; a read longer than the memory limit is refused before
+    // anything is allocated, as is one past the mapped memory.
+    assert_eq!(
+        instance.read_memory(heap_base + (8 << 20), 16).unwrap(),
+        [0; 16]
+    );
+    assert!(matches!(
+        instance.read_memory(heap_base, 1 << 20),
+        Err(pvm_core::Error::MemoryLimit { .. })
+    ));
+    assert!(matches!(
+        instance.read_memory(heap_base, 32 << 20),
+        Err(pvm_core::Error::MemoryAccess { .. })
+    ));
+
+    // A store that would need more host memory than the limit traps and changes nothing.
+    let store = ".isa latest64\n.stack_size 4096\npub @main:\n sbrk a2, a0\n store_indirect_u64 a1, a2, -8\n jump_indirect ra, 0\n";
+    let module =
+        Module::from_blob(&engine, &ModuleConfig::default(), assemble(store).unwrap()).unwrap();
+    let mut instance = module.instantiate().unwrap();
+    instance.set_gas(100);
+    instance
+        .prepare_call_export("main", &[16 << 20, 0x1122_3344_5566_7788])
+        .unwrap();
+    assert_eq!(instance.run().unwrap(), Interrupt::Trap);
+    let top = instance.reg(Reg::A2) as u32;
+    assert_eq!(instance.read_memory(top - 8, 8).unwrap(), [0; 8]);
+}
+
+#[test]
+fn the_assembler_rejects_exports_without_code_and_nameless_labels() {
+    assert!(assemble("pub @main:\n trap\npub @end:\n").is_err());
+    assert!(assemble("@:\n trap\n").is_err());
+}

@@ -94,7 +94,7 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
     let mut lines: Vec<Line> = Vec::new();
     // Labels bind to the index of the next instruction.
     let mut labels: BTreeMap<String, usize> = BTreeMap::new();
-    let mut exports: Vec<(String, usize)> = Vec::new();
+    let mut exports: Vec<(String, usize, usize)> = Vec::new();
 
     for (index, raw_line) in source.lines().enumerate() {
         let number = index + 1;
@@ -158,11 +158,14 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
             };
             let Some(colon) = rest.find(':') else { break };
             let name = rest[..colon].trim().to_string();
+            if name.is_empty() {
+                return Err(err(number, "a label needs a name"));
+            }
             if labels.insert(name.clone(), lines.len()).is_some() {
                 return Err(err(number, format!("label @{name} defined twice")));
             }
             if is_export {
-                exports.push((name, lines.len()));
+                exports.push((name, lines.len(), number));
             }
             text = rest[colon + 1..].trim();
         }
@@ -325,7 +328,13 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
         Vec::new()
     };
     blob.code = CodeSection::new(jump_table, code, bitmask);
-    for (name, index) in exports {
+    for (name, index, line) in exports {
+        if index == lines.len() {
+            return Err(err(
+                line,
+                format!("export @{name} has no instruction after it"),
+            ));
+        }
         blob.exports.push(Export {
             pc: pcs[index],
             symbol: name,

@@ -243,12 +243,28 @@ impl GuestMemory {
                 return Err(self.fault_at(byte_address));
             }
         }
-        for n in 0..length {
-            let (index, offset) = self.locate(address + n as u32, 1).expect("checked above");
-            self.commit(index, offset + 1)?;
-            match write {
-                Some(bytes) => self.region_mut(index).data[offset] = bytes[n],
-                None => read[n] = self.region(index).data[offset],
+        match write {
+            Some(bytes) => {
+                // Commit everything the store touches before writing any of it, so a store
+                // that traps on the memory limit changes nothing.
+                for n in 0..length {
+                    let (index, offset) =
+                        self.locate(address + n as u32, 1).expect("checked above");
+                    self.commit(index, offset + 1)?;
+                }
+                for (n, byte) in bytes.iter().enumerate() {
+                    let (index, offset) =
+                        self.locate(address + n as u32, 1).expect("checked above");
+                    self.region_mut(index).data[offset] = *byte;
+                }
+            }
+            None => {
+                // Reading mapped but uncommitted memory gives zeros and commits nothing.
+                for (n, out) in read.iter_mut().enumerate() {
+                    let (index, offset) =
+                        self.locate(address + n as u32, 1).expect("checked above");
+                    *out = self.region(index).data.get(offset).copied().unwrap_or(0);
+                }
             }
         }
         Ok(())
@@ -335,6 +351,12 @@ impl GuestMemory {
 
     /// Host read; ignores write protection. `Err(address)` names the first unmapped byte.
     pub fn read(&self, address: u32, out: &mut [u8]) -> Result<(), u32> {
+        if let Some((index, offset)) = self.locate(address, out.len()) {
+            if let Some(bytes) = self.region(index).data.get(offset..offset + out.len()) {
+                out.copy_from_slice(bytes);
+                return Ok(());
+            }
+        }
         for (n, byte) in out.iter_mut().enumerate() {
             let at = address.checked_add(n as u32).ok_or(u32::MAX)?;
             let (index, offset) = self.locate(at, 1).ok_or(at)?;
@@ -386,13 +408,17 @@ impl GuestMemory {
         self.heap.as_ref().map_or(0, |heap| heap.size)
     }
 
-    /// Bytes mapped in all regions (backed by host memory or not).
-    pub fn mapped_bytes(&self) -> u64 {
-        self.hot
-            .iter()
-            .chain(&self.cold)
-            .map(|r| r.size as u64)
-            .sum()
+    /// Checks that every byte of `[address, address + length)` is mapped, region by
+    /// region; `Err` names the first unmapped byte.
+    pub fn check_mapped(&self, address: u32, length: u64) -> Result<(), u32> {
+        let end = u64::from(address) + length;
+        let mut at = u64::from(address);
+        while at < end {
+            let here = u32::try_from(at).map_err(|_| u32::MAX)?;
+            let (index, offset) = self.locate(here, 1).ok_or(here)?;
+            at += (self.region(index).size - offset) as u64;
+        }
+        Ok(())
     }
 
     /// The mapped regions as `(address, bytes, writable)`, in lookup order. `bytes` is the
