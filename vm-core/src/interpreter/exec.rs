@@ -58,6 +58,8 @@ impl ExecState {
         // bump: no index-to-address arithmetic and no bounds check per op (the compiled
         // code never runs off the end: its last op always leaves the block).
         let mut it = ops[start..].iter();
+        // The fast memory view, re-borrowed around every trip through the slow path.
+        let mut fast;
 
         // The index of the op being executed.
         macro_rules! here {
@@ -65,19 +67,25 @@ impl ExecState {
                 ops.len() - it.len() - 1
             };
         }
-        // Every exit breaks out of the loop to one epilogue, keeping the hot loop small:
-        // `(why, the op it happened at, the op to resume at, whether that op's block still
-        // has to be charged)`.
+        // Every exit breaks out of the inner loop to one epilogue, keeping the hot loop
+        // small: `Some((why, the op it happened at, the op to resume at, whether that op's
+        // block still has to be charged))`, or `None` to run the current op on the slow
+        // path, with the whole memory.
         macro_rules! exit {
             ($exit:expr, $at:expr, $next:expr) => {
-                break (($exit), ($at), ($next), false)
+                break Some((($exit), ($at), ($next), false))
             };
         }
         macro_rules! exit_here {
             ($exit:expr) => {{
                 let at = here!();
-                break (($exit), at, at, false);
+                break Some((($exit), at, at, false));
             }};
+        }
+        macro_rules! slow_path {
+            () => {
+                break None
+            };
         }
         // Charges `cost` to enter the block starting at op `target`, or stops before it.
         macro_rules! charge {
@@ -86,7 +94,7 @@ impl ExecState {
                     let cost = i64::from($cost);
                     if gas < cost {
                         let target = $target;
-                        break (Exit::NotEnoughGas, target, target, true);
+                        break Some((Exit::NotEnoughGas, target, target, true));
                     }
                     gas -= cost;
                 }
@@ -106,14 +114,6 @@ impl ExecState {
                 charge!($cost, here!() + 1)
             };
         }
-        macro_rules! fault {
-            ($fault:expr) => {
-                match $fault {
-                    Fault::Trap => exit_here!(Exit::Trap),
-                    Fault::PageFault(page) => exit_here!(Exit::PageFault(page)),
-                }
-            };
-        }
         macro_rules! dynamic_jump {
             ($address:expr) => {{
                 let address = $address;
@@ -126,20 +126,22 @@ impl ExecState {
                 }
             }};
         }
+        // Loads and stores try the fast view (stack, rw data and heap, ro data, as backed
+        // by host memory); anything else takes the slow path, which redoes the op.
         macro_rules! load {
             ($d:expr, $base:expr, $offset:expr, $n:literal, $convert:expr) => {{
                 let address = regs[r($base)].wrapping_add(sext($offset)) as u32;
-                match self.memory.load::<$n>(address) {
-                    Ok(bytes) => regs[r($d)] = $convert(bytes),
-                    Err(fault) => fault!(fault),
+                match fast.load::<$n>(address) {
+                    Some(bytes) => regs[r($d)] = $convert(bytes),
+                    None => slow_path!(),
                 }
             }};
         }
         macro_rules! store {
             ($value:expr, $base:expr, $offset:expr, $bytes:expr) => {{
                 let address = regs[r($base)].wrapping_add(sext($offset)) as u32;
-                if let Err(fault) = self.memory.store(address, $bytes($value)) {
-                    fault!(fault);
+                if !fast.store(address, $bytes($value)) {
+                    slow_path!();
                 }
             }};
         }
@@ -173,351 +175,349 @@ impl ExecState {
         }
 
         let (exit, at, next, entry_pending) = loop {
-            let Some(op) = it.next() else {
-                unreachable!("compiled code always leaves a block before its end")
+            // The fast view borrows the memory for the inner loop; the slow path gets all of
+            // it back, then a fresh view (regions may have grown) continues.
+            fast = self.memory.fast_view();
+            let inner = loop {
+                let Some(op) = it.next() else {
+                    unreachable!("compiled code always leaves a block before its end")
+                };
+                if STEP {
+                    if !self.stepped {
+                        self.stepped = true;
+                        exit_here!(Exit::Step);
+                    }
+                    self.stepped = false;
+                }
+                // Matching the place (not a copy) lets each arm load only the fields it uses.
+                match *op {
+                    Op::Trap => exit_here!(Exit::Trap),
+                    Op::Nop => {}
+                    Op::Fallthrough(cost) => fall_into_next!(cost),
+                    Op::Memset | Op::Sbrk(..) => slow_path!(),
+                    Op::Ecalli(n, next_pc) => {
+                        self.resume_pc = next_pc;
+                        let at = here!();
+                        exit!(Exit::Ecalli(n), at, at + 1)
+                    }
+                    Op::Jump(target) => enter!(target),
+                    Op::JumpIndirect(b, x) => {
+                        dynamic_jump!(regs[r(b)].wrapping_add(sext(x)) as u32)
+                    }
+                    Op::LoadImmAndJump(d, x, target) => {
+                        regs[r(d)] = sext(x);
+                        enter!(target);
+                    }
+                    Op::LoadImmAndJumpIndirect(d, b, x, y) => {
+                        let address = regs[r(b)].wrapping_add(sext(y)) as u32;
+                        regs[r(d)] = sext(x);
+                        dynamic_jump!(address);
+                    }
+
+                    Op::BranchEq(a, b, t, c) => branch!(regs[r(a)] == regs[r(b)], t, c),
+                    Op::BranchNotEq(a, b, t, c) => branch!(regs[r(a)] != regs[r(b)], t, c),
+                    Op::BranchLessUnsigned(a, b, t, c) => branch!(regs[r(a)] < regs[r(b)], t, c),
+                    Op::BranchLessSigned(a, b, t, c) => {
+                        branch!((regs[r(a)] as i64) < (regs[r(b)] as i64), t, c)
+                    }
+                    Op::BranchGreaterOrEqualUnsigned(a, b, t, c) => {
+                        branch!(regs[r(a)] >= regs[r(b)], t, c)
+                    }
+                    Op::BranchGreaterOrEqualSigned(a, b, t, c) => {
+                        branch!((regs[r(a)] as i64) >= (regs[r(b)] as i64), t, c)
+                    }
+                    Op::BranchEqImm(a, x, t, c) => branch!(regs[r(a)] == sext(x), t, c),
+                    Op::BranchNotEqImm(a, x, t, c) => branch!(regs[r(a)] != sext(x), t, c),
+                    Op::BranchLessUnsignedImm(a, x, t, c) => branch!(regs[r(a)] < sext(x), t, c),
+                    Op::BranchLessSignedImm(a, x, t, c) => {
+                        branch!((regs[r(a)] as i64) < (sext(x) as i64), t, c)
+                    }
+                    Op::BranchGreaterOrEqualUnsignedImm(a, x, t, c) => {
+                        branch!(regs[r(a)] >= sext(x), t, c)
+                    }
+                    Op::BranchGreaterOrEqualSignedImm(a, x, t, c) => {
+                        branch!((regs[r(a)] as i64) >= (sext(x) as i64), t, c)
+                    }
+                    Op::BranchLessOrEqualSignedImm(a, x, t, c) => {
+                        branch!((regs[r(a)] as i64) <= (sext(x) as i64), t, c)
+                    }
+                    Op::BranchLessOrEqualUnsignedImm(a, x, t, c) => {
+                        branch!(regs[r(a)] <= sext(x), t, c)
+                    }
+                    Op::BranchGreaterSignedImm(a, x, t, c) => {
+                        branch!((regs[r(a)] as i64) > (sext(x) as i64), t, c)
+                    }
+                    Op::BranchGreaterUnsignedImm(a, x, t, c) => branch!(regs[r(a)] > sext(x), t, c),
+
+                    Op::LoadImm(d, x) => alu!(d, sext(x)),
+                    Op::LoadImm64(d, x) => alu!(d, x),
+                    Op::MoveReg(d, s) => alu!(d, regs[r(s)]),
+
+                    Op::LoadU8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| u64::from(v[0])),
+                    Op::LoadI8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| v[0] as i8 as i64 as u64),
+                    Op::LoadU16(d, b, x) => load!(d, b, x, 2, |v| u64::from(u16::from_le_bytes(v))),
+                    Op::LoadI16(d, b, x) => {
+                        load!(d, b, x, 2, |v| i16::from_le_bytes(v) as i64 as u64)
+                    }
+                    Op::LoadU32(d, b, x) => load!(d, b, x, 4, |v| u64::from(u32::from_le_bytes(v))),
+                    Op::LoadI32(d, b, x) => {
+                        load!(d, b, x, 4, |v| i32::from_le_bytes(v) as i64 as u64)
+                    }
+                    Op::LoadU64(d, b, x) => load!(d, b, x, 8, u64::from_le_bytes),
+                    Op::StoreU8(s, b, x) => store!(regs[r(s)] as u8, b, x, u8::to_le_bytes),
+                    Op::StoreU16(s, b, x) => store!(regs[r(s)] as u16, b, x, u16::to_le_bytes),
+                    Op::StoreU32(s, b, x) => store!(regs[r(s)] as u32, b, x, u32::to_le_bytes),
+                    Op::StoreU64(s, b, x) => store!(regs[r(s)], b, x, u64::to_le_bytes),
+                    Op::StoreImmU8(b, x, y) => store!(y as u8, b, x, u8::to_le_bytes),
+                    Op::StoreImmU16(b, x, y) => store!(y as u16, b, x, u16::to_le_bytes),
+                    Op::StoreImmU32(b, x, y) => store!(y, b, x, u32::to_le_bytes),
+                    Op::StoreImmU64(b, x, y) => store!(sext(y), b, x, u64::to_le_bytes),
+
+                    Op::AddImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).wrapping_add(x))),
+                    Op::AddImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_add(sext(x))),
+                    Op::AndImm(d, s, x) => alu!(d, regs[r(s)] & sext(x)),
+                    Op::XorImm(d, s, x) => alu!(d, regs[r(s)] ^ sext(x)),
+                    Op::OrImm(d, s, x) => alu!(d, regs[r(s)] | sext(x)),
+                    Op::MulImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).wrapping_mul(x))),
+                    Op::MulImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_mul(sext(x))),
+                    Op::SetLessThanUnsignedImm(d, s, x) => alu!(d, u64::from(regs[r(s)] < sext(x))),
+                    Op::SetLessThanSignedImm(d, s, x) => {
+                        alu!(d, u64::from((regs[r(s)] as i64) < (sext(x) as i64)))
+                    }
+                    Op::ShiftLogicalLeftImm32(d, s, x) => {
+                        alu!(d, sext((regs[r(s)] as u32).wrapping_shl(x)))
+                    }
+                    Op::ShiftLogicalLeftImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_shl(x)),
+                    Op::ShiftLogicalRightImm32(d, s, x) => {
+                        alu!(d, sext((regs[r(s)] as u32).wrapping_shr(x)))
+                    }
+                    Op::ShiftLogicalRightImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_shr(x)),
+                    Op::ShiftArithmeticRightImm32(d, s, x) => {
+                        alu!(d, sext((regs[r(s)] as i32).wrapping_shr(x) as u32))
+                    }
+                    Op::ShiftArithmeticRightImm64(d, s, x) => {
+                        alu!(d, (regs[r(s)] as i64).wrapping_shr(x) as u64)
+                    }
+                    Op::NegateAndAddImm32(d, s, x) => {
+                        alu!(d, sext(x.wrapping_sub(regs[r(s)] as u32)))
+                    }
+                    Op::NegateAndAddImm64(d, s, x) => alu!(d, sext(x).wrapping_sub(regs[r(s)])),
+                    Op::SetGreaterThanUnsignedImm(d, s, x) => {
+                        alu!(d, u64::from(regs[r(s)] > sext(x)))
+                    }
+                    Op::SetGreaterThanSignedImm(d, s, x) => {
+                        alu!(d, u64::from((regs[r(s)] as i64) > (sext(x) as i64)))
+                    }
+                    Op::ShiftLogicalRightImmAlt32(d, s, x) => {
+                        alu!(d, sext(x.wrapping_shr(regs[r(s)] as u32)))
+                    }
+                    Op::ShiftLogicalRightImmAlt64(d, s, x) => {
+                        alu!(d, sext(x).wrapping_shr(regs[r(s)] as u32))
+                    }
+                    Op::ShiftArithmeticRightImmAlt32(d, s, x) => {
+                        alu!(d, sext((x as i32).wrapping_shr(regs[r(s)] as u32) as u32))
+                    }
+                    Op::ShiftArithmeticRightImmAlt64(d, s, x) => {
+                        alu!(d, (sext(x) as i64).wrapping_shr(regs[r(s)] as u32) as u64)
+                    }
+                    Op::ShiftLogicalLeftImmAlt32(d, s, x) => {
+                        alu!(d, sext(x.wrapping_shl(regs[r(s)] as u32)))
+                    }
+                    Op::ShiftLogicalLeftImmAlt64(d, s, x) => {
+                        alu!(d, sext(x).wrapping_shl(regs[r(s)] as u32))
+                    }
+                    Op::CmovIfZeroImm(d, c, x) => {
+                        if regs[r(c)] == 0 {
+                            regs[r(d)] = sext(x);
+                        }
+                    }
+                    Op::CmovIfNotZeroImm(d, c, x) => {
+                        if regs[r(c)] != 0 {
+                            regs[r(d)] = sext(x);
+                        }
+                    }
+                    Op::RotateRightImm32(d, s, x) => {
+                        alu!(d, sext((regs[r(s)] as u32).rotate_right(x)))
+                    }
+                    Op::RotateRightImmAlt32(d, s, x) => {
+                        alu!(d, sext(x.rotate_right(regs[r(s)] as u32)))
+                    }
+                    Op::RotateRightImm64(d, s, x) => alu!(d, regs[r(s)].rotate_right(x)),
+                    Op::RotateRightImmAlt64(d, s, x) => {
+                        alu!(d, sext(x).rotate_right(regs[r(s)] as u32))
+                    }
+
+                    Op::Add32(d, a, b) => {
+                        alu!(d, sext((regs[r(a)] as u32).wrapping_add(regs[r(b)] as u32)))
+                    }
+                    Op::Add64(d, a, b) => alu!(d, regs[r(a)].wrapping_add(regs[r(b)])),
+                    Op::Sub32(d, a, b) => {
+                        alu!(d, sext((regs[r(a)] as u32).wrapping_sub(regs[r(b)] as u32)))
+                    }
+                    Op::Sub64(d, a, b) => alu!(d, regs[r(a)].wrapping_sub(regs[r(b)])),
+                    Op::And(d, a, b) => alu!(d, regs[r(a)] & regs[r(b)]),
+                    Op::Xor(d, a, b) => alu!(d, regs[r(a)] ^ regs[r(b)]),
+                    Op::Or(d, a, b) => alu!(d, regs[r(a)] | regs[r(b)]),
+                    Op::Mul32(d, a, b) => {
+                        alu!(d, sext((regs[r(a)] as u32).wrapping_mul(regs[r(b)] as u32)))
+                    }
+                    Op::Mul64(d, a, b) => alu!(d, regs[r(a)].wrapping_mul(regs[r(b)])),
+                    Op::MulUpperSignedSigned(d, a, b) => {
+                        alu!(
+                            d,
+                            ((i128::from(regs[r(a)] as i64) * i128::from(regs[r(b)] as i64)) >> 64)
+                                as u64
+                        )
+                    }
+                    Op::MulUpperUnsignedUnsigned(d, a, b) => {
+                        alu!(
+                            d,
+                            ((u128::from(regs[r(a)]) * u128::from(regs[r(b)])) >> 64) as u64
+                        )
+                    }
+                    Op::MulUpperSignedUnsigned(d, a, b) => {
+                        alu!(
+                            d,
+                            ((i128::from(regs[r(a)] as i64) * i128::from(regs[r(b)])) >> 64) as u64
+                        )
+                    }
+                    Op::SetLessThanUnsigned(d, a, b) => alu!(d, u64::from(regs[r(a)] < regs[r(b)])),
+                    Op::SetLessThanSigned(d, a, b) => {
+                        alu!(d, u64::from((regs[r(a)] as i64) < (regs[r(b)] as i64)))
+                    }
+                    Op::ShiftLogicalLeft32(d, a, b) => {
+                        alu!(d, sext((regs[r(a)] as u32).wrapping_shl(regs[r(b)] as u32)))
+                    }
+                    Op::ShiftLogicalLeft64(d, a, b) => {
+                        alu!(d, regs[r(a)].wrapping_shl(regs[r(b)] as u32))
+                    }
+                    Op::ShiftLogicalRight32(d, a, b) => {
+                        alu!(d, sext((regs[r(a)] as u32).wrapping_shr(regs[r(b)] as u32)))
+                    }
+                    Op::ShiftLogicalRight64(d, a, b) => {
+                        alu!(d, regs[r(a)].wrapping_shr(regs[r(b)] as u32))
+                    }
+                    Op::ShiftArithmeticRight32(d, a, b) => {
+                        alu!(
+                            d,
+                            sext((regs[r(a)] as i32).wrapping_shr(regs[r(b)] as u32) as u32)
+                        )
+                    }
+                    Op::ShiftArithmeticRight64(d, a, b) => alu!(
+                        d,
+                        (regs[r(a)] as i64).wrapping_shr(regs[r(b)] as u32) as u64
+                    ),
+                    Op::DivUnsigned32(d, a, b) => {
+                        let (x, y) = (regs[r(a)] as u32, regs[r(b)] as u32);
+                        alu!(d, x.checked_div(y).map_or(u64::MAX, sext))
+                    }
+                    Op::DivUnsigned64(d, a, b) => {
+                        let (x, y) = (regs[r(a)], regs[r(b)]);
+                        alu!(d, x.checked_div(y).unwrap_or(u64::MAX))
+                    }
+                    Op::DivSigned32(d, a, b) => {
+                        let (x, y) = (regs[r(a)] as i32, regs[r(b)] as i32);
+                        alu!(
+                            d,
+                            if y == 0 {
+                                u64::MAX
+                            } else {
+                                x.wrapping_div(y) as i64 as u64
+                            }
+                        )
+                    }
+                    Op::DivSigned64(d, a, b) => {
+                        let (x, y) = (regs[r(a)] as i64, regs[r(b)] as i64);
+                        alu!(
+                            d,
+                            if y == 0 {
+                                u64::MAX
+                            } else {
+                                x.wrapping_div(y) as u64
+                            }
+                        )
+                    }
+                    Op::RemUnsigned32(d, a, b) => {
+                        let (x, y) = (regs[r(a)] as u32, regs[r(b)] as u32);
+                        alu!(d, sext(if y == 0 { x } else { x % y }))
+                    }
+                    Op::RemUnsigned64(d, a, b) => {
+                        let (x, y) = (regs[r(a)], regs[r(b)]);
+                        alu!(d, if y == 0 { x } else { x % y })
+                    }
+                    Op::RemSigned32(d, a, b) => {
+                        let (x, y) = (regs[r(a)] as i32, regs[r(b)] as i32);
+                        alu!(
+                            d,
+                            (if y == 0 { x } else { x.wrapping_rem(y) }) as i64 as u64
+                        )
+                    }
+                    Op::RemSigned64(d, a, b) => {
+                        let (x, y) = (regs[r(a)] as i64, regs[r(b)] as i64);
+                        alu!(d, (if y == 0 { x } else { x.wrapping_rem(y) }) as u64)
+                    }
+                    Op::CmovIfZero(d, a, c) => {
+                        if regs[r(c)] == 0 {
+                            regs[r(d)] = regs[r(a)];
+                        }
+                    }
+                    Op::CmovIfNotZero(d, a, c) => {
+                        if regs[r(c)] != 0 {
+                            regs[r(d)] = regs[r(a)];
+                        }
+                    }
+                    Op::AndInverted(d, a, b) => alu!(d, regs[r(a)] & !regs[r(b)]),
+                    Op::OrInverted(d, a, b) => alu!(d, regs[r(a)] | !regs[r(b)]),
+                    Op::Xnor(d, a, b) => alu!(d, !(regs[r(a)] ^ regs[r(b)])),
+                    Op::Maximum(d, a, b) => {
+                        alu!(d, (regs[r(a)] as i64).max(regs[r(b)] as i64) as u64)
+                    }
+                    Op::MaximumUnsigned(d, a, b) => alu!(d, regs[r(a)].max(regs[r(b)])),
+                    Op::Minimum(d, a, b) => {
+                        alu!(d, (regs[r(a)] as i64).min(regs[r(b)] as i64) as u64)
+                    }
+                    Op::MinimumUnsigned(d, a, b) => alu!(d, regs[r(a)].min(regs[r(b)])),
+                    Op::RotateLeft32(d, a, b) => {
+                        alu!(d, sext((regs[r(a)] as u32).rotate_left(regs[r(b)] as u32)))
+                    }
+                    Op::RotateLeft64(d, a, b) => alu!(d, regs[r(a)].rotate_left(regs[r(b)] as u32)),
+                    Op::RotateRight32(d, a, b) => {
+                        alu!(d, sext((regs[r(a)] as u32).rotate_right(regs[r(b)] as u32)))
+                    }
+                    Op::RotateRight64(d, a, b) => {
+                        alu!(d, regs[r(a)].rotate_right(regs[r(b)] as u32))
+                    }
+
+                    Op::CountLeadingZeroBits32(d, s) => {
+                        alu!(d, u64::from((regs[r(s)] as u32).leading_zeros()))
+                    }
+                    Op::CountLeadingZeroBits64(d, s) => {
+                        alu!(d, u64::from(regs[r(s)].leading_zeros()))
+                    }
+                    Op::CountTrailingZeroBits32(d, s) => {
+                        alu!(d, u64::from((regs[r(s)] as u32).trailing_zeros()))
+                    }
+                    Op::CountTrailingZeroBits64(d, s) => {
+                        alu!(d, u64::from(regs[r(s)].trailing_zeros()))
+                    }
+                    Op::CountSetBits32(d, s) => {
+                        alu!(d, u64::from((regs[r(s)] as u32).count_ones()))
+                    }
+                    Op::CountSetBits64(d, s) => alu!(d, u64::from(regs[r(s)].count_ones())),
+                    Op::SignExtend8(d, s) => alu!(d, regs[r(s)] as i8 as i64 as u64),
+                    Op::SignExtend16(d, s) => alu!(d, regs[r(s)] as i16 as i64 as u64),
+                    Op::ZeroExtend16(d, s) => alu!(d, u64::from(regs[r(s)] as u16)),
+                    Op::ReverseByte(d, s) => alu!(d, regs[r(s)].swap_bytes()),
+                }
             };
-            if STEP {
-                if !self.stepped {
-                    self.stepped = true;
-                    exit_here!(Exit::Step);
-                }
-                self.stepped = false;
-            }
-            // Matching the place (not a copy) lets each arm load only the fields it uses.
-            match *op {
-                Op::Trap => exit_here!(Exit::Trap),
-                Op::Nop => {}
-                Op::Fallthrough(cost) => fall_into_next!(cost),
-                Op::Memset => {
-                    let value = regs[Slot::A1.index()] as u8;
-                    let mut dst = regs[Slot::A0.index()] as u32;
-                    let mut count = u64::from(regs[Slot::A2.index()] as u32);
-                    let mut result = None;
-                    while count > 0 {
-                        if GAS && gas == 0 {
-                            result = Some(Exit::NotEnoughGas);
-                            break;
-                        }
-                        if let Err(fault) = self.memory.store(dst, [value]) {
-                            result = Some(match fault {
-                                Fault::Trap => Exit::Trap,
-                                Fault::PageFault(page) => Exit::PageFault(page),
-                            });
-                            break;
-                        }
-                        if GAS {
-                            gas -= 1;
-                        }
-                        dst = dst.wrapping_add(1);
-                        count -= 1;
-                    }
-                    regs[Slot::A0.index()] = u64::from(dst);
-                    regs[Slot::A2.index()] = count;
-                    if let Some(exit) = result {
-                        exit_here!(exit);
-                    }
-                }
-                Op::Ecalli(n, next_pc) => {
-                    self.resume_pc = next_pc;
+            match inner {
+                Some(done) => break done,
+                None => {
                     let at = here!();
-                    exit!(Exit::Ecalli(n), at, at + 1)
-                }
-                Op::Sbrk(d, s) => {
-                    let size = u32::try_from(regs[r(s)] as i64).unwrap_or(0);
-                    regs[r(d)] = sext(self.memory.sbrk(size).unwrap_or(0));
-                }
-                Op::Jump(target) => enter!(target),
-                Op::JumpIndirect(b, x) => {
-                    dynamic_jump!(regs[r(b)].wrapping_add(sext(x)) as u32)
-                }
-                Op::LoadImmAndJump(d, x, target) => {
-                    regs[r(d)] = sext(x);
-                    enter!(target);
-                }
-                Op::LoadImmAndJumpIndirect(d, b, x, y) => {
-                    let address = regs[r(b)].wrapping_add(sext(y)) as u32;
-                    regs[r(d)] = sext(x);
-                    dynamic_jump!(address);
-                }
-
-                Op::BranchEq(a, b, t, c) => branch!(regs[r(a)] == regs[r(b)], t, c),
-                Op::BranchNotEq(a, b, t, c) => branch!(regs[r(a)] != regs[r(b)], t, c),
-                Op::BranchLessUnsigned(a, b, t, c) => branch!(regs[r(a)] < regs[r(b)], t, c),
-                Op::BranchLessSigned(a, b, t, c) => {
-                    branch!((regs[r(a)] as i64) < (regs[r(b)] as i64), t, c)
-                }
-                Op::BranchGreaterOrEqualUnsigned(a, b, t, c) => {
-                    branch!(regs[r(a)] >= regs[r(b)], t, c)
-                }
-                Op::BranchGreaterOrEqualSigned(a, b, t, c) => {
-                    branch!((regs[r(a)] as i64) >= (regs[r(b)] as i64), t, c)
-                }
-                Op::BranchEqImm(a, x, t, c) => branch!(regs[r(a)] == sext(x), t, c),
-                Op::BranchNotEqImm(a, x, t, c) => branch!(regs[r(a)] != sext(x), t, c),
-                Op::BranchLessUnsignedImm(a, x, t, c) => branch!(regs[r(a)] < sext(x), t, c),
-                Op::BranchLessSignedImm(a, x, t, c) => {
-                    branch!((regs[r(a)] as i64) < (sext(x) as i64), t, c)
-                }
-                Op::BranchGreaterOrEqualUnsignedImm(a, x, t, c) => {
-                    branch!(regs[r(a)] >= sext(x), t, c)
-                }
-                Op::BranchGreaterOrEqualSignedImm(a, x, t, c) => {
-                    branch!((regs[r(a)] as i64) >= (sext(x) as i64), t, c)
-                }
-                Op::BranchLessOrEqualSignedImm(a, x, t, c) => {
-                    branch!((regs[r(a)] as i64) <= (sext(x) as i64), t, c)
-                }
-                Op::BranchLessOrEqualUnsignedImm(a, x, t, c) => {
-                    branch!(regs[r(a)] <= sext(x), t, c)
-                }
-                Op::BranchGreaterSignedImm(a, x, t, c) => {
-                    branch!((regs[r(a)] as i64) > (sext(x) as i64), t, c)
-                }
-                Op::BranchGreaterUnsignedImm(a, x, t, c) => branch!(regs[r(a)] > sext(x), t, c),
-
-                Op::LoadImm(d, x) => alu!(d, sext(x)),
-                Op::LoadImm64(d, x) => alu!(d, x),
-                Op::MoveReg(d, s) => alu!(d, regs[r(s)]),
-
-                Op::LoadU8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| u64::from(v[0])),
-                Op::LoadI8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| v[0] as i8 as i64 as u64),
-                Op::LoadU16(d, b, x) => load!(d, b, x, 2, |v| u64::from(u16::from_le_bytes(v))),
-                Op::LoadI16(d, b, x) => {
-                    load!(d, b, x, 2, |v| i16::from_le_bytes(v) as i64 as u64)
-                }
-                Op::LoadU32(d, b, x) => load!(d, b, x, 4, |v| u64::from(u32::from_le_bytes(v))),
-                Op::LoadI32(d, b, x) => {
-                    load!(d, b, x, 4, |v| i32::from_le_bytes(v) as i64 as u64)
-                }
-                Op::LoadU64(d, b, x) => load!(d, b, x, 8, u64::from_le_bytes),
-                Op::StoreU8(s, b, x) => store!(regs[r(s)] as u8, b, x, u8::to_le_bytes),
-                Op::StoreU16(s, b, x) => store!(regs[r(s)] as u16, b, x, u16::to_le_bytes),
-                Op::StoreU32(s, b, x) => store!(regs[r(s)] as u32, b, x, u32::to_le_bytes),
-                Op::StoreU64(s, b, x) => store!(regs[r(s)], b, x, u64::to_le_bytes),
-                Op::StoreImmU8(b, x, y) => store!(y as u8, b, x, u8::to_le_bytes),
-                Op::StoreImmU16(b, x, y) => store!(y as u16, b, x, u16::to_le_bytes),
-                Op::StoreImmU32(b, x, y) => store!(y, b, x, u32::to_le_bytes),
-                Op::StoreImmU64(b, x, y) => store!(sext(y), b, x, u64::to_le_bytes),
-
-                Op::AddImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).wrapping_add(x))),
-                Op::AddImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_add(sext(x))),
-                Op::AndImm(d, s, x) => alu!(d, regs[r(s)] & sext(x)),
-                Op::XorImm(d, s, x) => alu!(d, regs[r(s)] ^ sext(x)),
-                Op::OrImm(d, s, x) => alu!(d, regs[r(s)] | sext(x)),
-                Op::MulImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).wrapping_mul(x))),
-                Op::MulImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_mul(sext(x))),
-                Op::SetLessThanUnsignedImm(d, s, x) => alu!(d, u64::from(regs[r(s)] < sext(x))),
-                Op::SetLessThanSignedImm(d, s, x) => {
-                    alu!(d, u64::from((regs[r(s)] as i64) < (sext(x) as i64)))
-                }
-                Op::ShiftLogicalLeftImm32(d, s, x) => {
-                    alu!(d, sext((regs[r(s)] as u32).wrapping_shl(x)))
-                }
-                Op::ShiftLogicalLeftImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_shl(x)),
-                Op::ShiftLogicalRightImm32(d, s, x) => {
-                    alu!(d, sext((regs[r(s)] as u32).wrapping_shr(x)))
-                }
-                Op::ShiftLogicalRightImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_shr(x)),
-                Op::ShiftArithmeticRightImm32(d, s, x) => {
-                    alu!(d, sext((regs[r(s)] as i32).wrapping_shr(x) as u32))
-                }
-                Op::ShiftArithmeticRightImm64(d, s, x) => {
-                    alu!(d, (regs[r(s)] as i64).wrapping_shr(x) as u64)
-                }
-                Op::NegateAndAddImm32(d, s, x) => alu!(d, sext(x.wrapping_sub(regs[r(s)] as u32))),
-                Op::NegateAndAddImm64(d, s, x) => alu!(d, sext(x).wrapping_sub(regs[r(s)])),
-                Op::SetGreaterThanUnsignedImm(d, s, x) => alu!(d, u64::from(regs[r(s)] > sext(x))),
-                Op::SetGreaterThanSignedImm(d, s, x) => {
-                    alu!(d, u64::from((regs[r(s)] as i64) > (sext(x) as i64)))
-                }
-                Op::ShiftLogicalRightImmAlt32(d, s, x) => {
-                    alu!(d, sext(x.wrapping_shr(regs[r(s)] as u32)))
-                }
-                Op::ShiftLogicalRightImmAlt64(d, s, x) => {
-                    alu!(d, sext(x).wrapping_shr(regs[r(s)] as u32))
-                }
-                Op::ShiftArithmeticRightImmAlt32(d, s, x) => {
-                    alu!(d, sext((x as i32).wrapping_shr(regs[r(s)] as u32) as u32))
-                }
-                Op::ShiftArithmeticRightImmAlt64(d, s, x) => {
-                    alu!(d, (sext(x) as i64).wrapping_shr(regs[r(s)] as u32) as u64)
-                }
-                Op::ShiftLogicalLeftImmAlt32(d, s, x) => {
-                    alu!(d, sext(x.wrapping_shl(regs[r(s)] as u32)))
-                }
-                Op::ShiftLogicalLeftImmAlt64(d, s, x) => {
-                    alu!(d, sext(x).wrapping_shl(regs[r(s)] as u32))
-                }
-                Op::CmovIfZeroImm(d, c, x) => {
-                    if regs[r(c)] == 0 {
-                        regs[r(d)] = sext(x);
+                    if let Err(exit) = self.slow_op::<GAS>(ops[at], &mut regs, &mut gas) {
+                        break (exit, at, at, false);
                     }
                 }
-                Op::CmovIfNotZeroImm(d, c, x) => {
-                    if regs[r(c)] != 0 {
-                        regs[r(d)] = sext(x);
-                    }
-                }
-                Op::RotateRightImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).rotate_right(x))),
-                Op::RotateRightImmAlt32(d, s, x) => {
-                    alu!(d, sext(x.rotate_right(regs[r(s)] as u32)))
-                }
-                Op::RotateRightImm64(d, s, x) => alu!(d, regs[r(s)].rotate_right(x)),
-                Op::RotateRightImmAlt64(d, s, x) => {
-                    alu!(d, sext(x).rotate_right(regs[r(s)] as u32))
-                }
-
-                Op::Add32(d, a, b) => {
-                    alu!(d, sext((regs[r(a)] as u32).wrapping_add(regs[r(b)] as u32)))
-                }
-                Op::Add64(d, a, b) => alu!(d, regs[r(a)].wrapping_add(regs[r(b)])),
-                Op::Sub32(d, a, b) => {
-                    alu!(d, sext((regs[r(a)] as u32).wrapping_sub(regs[r(b)] as u32)))
-                }
-                Op::Sub64(d, a, b) => alu!(d, regs[r(a)].wrapping_sub(regs[r(b)])),
-                Op::And(d, a, b) => alu!(d, regs[r(a)] & regs[r(b)]),
-                Op::Xor(d, a, b) => alu!(d, regs[r(a)] ^ regs[r(b)]),
-                Op::Or(d, a, b) => alu!(d, regs[r(a)] | regs[r(b)]),
-                Op::Mul32(d, a, b) => {
-                    alu!(d, sext((regs[r(a)] as u32).wrapping_mul(regs[r(b)] as u32)))
-                }
-                Op::Mul64(d, a, b) => alu!(d, regs[r(a)].wrapping_mul(regs[r(b)])),
-                Op::MulUpperSignedSigned(d, a, b) => {
-                    alu!(
-                        d,
-                        ((i128::from(regs[r(a)] as i64) * i128::from(regs[r(b)] as i64)) >> 64)
-                            as u64
-                    )
-                }
-                Op::MulUpperUnsignedUnsigned(d, a, b) => {
-                    alu!(
-                        d,
-                        ((u128::from(regs[r(a)]) * u128::from(regs[r(b)])) >> 64) as u64
-                    )
-                }
-                Op::MulUpperSignedUnsigned(d, a, b) => {
-                    alu!(
-                        d,
-                        ((i128::from(regs[r(a)] as i64) * i128::from(regs[r(b)])) >> 64) as u64
-                    )
-                }
-                Op::SetLessThanUnsigned(d, a, b) => alu!(d, u64::from(regs[r(a)] < regs[r(b)])),
-                Op::SetLessThanSigned(d, a, b) => {
-                    alu!(d, u64::from((regs[r(a)] as i64) < (regs[r(b)] as i64)))
-                }
-                Op::ShiftLogicalLeft32(d, a, b) => {
-                    alu!(d, sext((regs[r(a)] as u32).wrapping_shl(regs[r(b)] as u32)))
-                }
-                Op::ShiftLogicalLeft64(d, a, b) => {
-                    alu!(d, regs[r(a)].wrapping_shl(regs[r(b)] as u32))
-                }
-                Op::ShiftLogicalRight32(d, a, b) => {
-                    alu!(d, sext((regs[r(a)] as u32).wrapping_shr(regs[r(b)] as u32)))
-                }
-                Op::ShiftLogicalRight64(d, a, b) => {
-                    alu!(d, regs[r(a)].wrapping_shr(regs[r(b)] as u32))
-                }
-                Op::ShiftArithmeticRight32(d, a, b) => {
-                    alu!(
-                        d,
-                        sext((regs[r(a)] as i32).wrapping_shr(regs[r(b)] as u32) as u32)
-                    )
-                }
-                Op::ShiftArithmeticRight64(d, a, b) => alu!(
-                    d,
-                    (regs[r(a)] as i64).wrapping_shr(regs[r(b)] as u32) as u64
-                ),
-                Op::DivUnsigned32(d, a, b) => {
-                    let (x, y) = (regs[r(a)] as u32, regs[r(b)] as u32);
-                    alu!(d, x.checked_div(y).map_or(u64::MAX, sext))
-                }
-                Op::DivUnsigned64(d, a, b) => {
-                    let (x, y) = (regs[r(a)], regs[r(b)]);
-                    alu!(d, x.checked_div(y).unwrap_or(u64::MAX))
-                }
-                Op::DivSigned32(d, a, b) => {
-                    let (x, y) = (regs[r(a)] as i32, regs[r(b)] as i32);
-                    alu!(
-                        d,
-                        if y == 0 {
-                            u64::MAX
-                        } else {
-                            x.wrapping_div(y) as i64 as u64
-                        }
-                    )
-                }
-                Op::DivSigned64(d, a, b) => {
-                    let (x, y) = (regs[r(a)] as i64, regs[r(b)] as i64);
-                    alu!(
-                        d,
-                        if y == 0 {
-                            u64::MAX
-                        } else {
-                            x.wrapping_div(y) as u64
-                        }
-                    )
-                }
-                Op::RemUnsigned32(d, a, b) => {
-                    let (x, y) = (regs[r(a)] as u32, regs[r(b)] as u32);
-                    alu!(d, sext(if y == 0 { x } else { x % y }))
-                }
-                Op::RemUnsigned64(d, a, b) => {
-                    let (x, y) = (regs[r(a)], regs[r(b)]);
-                    alu!(d, if y == 0 { x } else { x % y })
-                }
-                Op::RemSigned32(d, a, b) => {
-                    let (x, y) = (regs[r(a)] as i32, regs[r(b)] as i32);
-                    alu!(
-                        d,
-                        (if y == 0 { x } else { x.wrapping_rem(y) }) as i64 as u64
-                    )
-                }
-                Op::RemSigned64(d, a, b) => {
-                    let (x, y) = (regs[r(a)] as i64, regs[r(b)] as i64);
-                    alu!(d, (if y == 0 { x } else { x.wrapping_rem(y) }) as u64)
-                }
-                Op::CmovIfZero(d, a, c) => {
-                    if regs[r(c)] == 0 {
-                        regs[r(d)] = regs[r(a)];
-                    }
-                }
-                Op::CmovIfNotZero(d, a, c) => {
-                    if regs[r(c)] != 0 {
-                        regs[r(d)] = regs[r(a)];
-                    }
-                }
-                Op::AndInverted(d, a, b) => alu!(d, regs[r(a)] & !regs[r(b)]),
-                Op::OrInverted(d, a, b) => alu!(d, regs[r(a)] | !regs[r(b)]),
-                Op::Xnor(d, a, b) => alu!(d, !(regs[r(a)] ^ regs[r(b)])),
-                Op::Maximum(d, a, b) => alu!(d, (regs[r(a)] as i64).max(regs[r(b)] as i64) as u64),
-                Op::MaximumUnsigned(d, a, b) => alu!(d, regs[r(a)].max(regs[r(b)])),
-                Op::Minimum(d, a, b) => alu!(d, (regs[r(a)] as i64).min(regs[r(b)] as i64) as u64),
-                Op::MinimumUnsigned(d, a, b) => alu!(d, regs[r(a)].min(regs[r(b)])),
-                Op::RotateLeft32(d, a, b) => {
-                    alu!(d, sext((regs[r(a)] as u32).rotate_left(regs[r(b)] as u32)))
-                }
-                Op::RotateLeft64(d, a, b) => alu!(d, regs[r(a)].rotate_left(regs[r(b)] as u32)),
-                Op::RotateRight32(d, a, b) => {
-                    alu!(d, sext((regs[r(a)] as u32).rotate_right(regs[r(b)] as u32)))
-                }
-                Op::RotateRight64(d, a, b) => alu!(d, regs[r(a)].rotate_right(regs[r(b)] as u32)),
-
-                Op::CountLeadingZeroBits32(d, s) => {
-                    alu!(d, u64::from((regs[r(s)] as u32).leading_zeros()))
-                }
-                Op::CountLeadingZeroBits64(d, s) => alu!(d, u64::from(regs[r(s)].leading_zeros())),
-                Op::CountTrailingZeroBits32(d, s) => {
-                    alu!(d, u64::from((regs[r(s)] as u32).trailing_zeros()))
-                }
-                Op::CountTrailingZeroBits64(d, s) => {
-                    alu!(d, u64::from(regs[r(s)].trailing_zeros()))
-                }
-                Op::CountSetBits32(d, s) => alu!(d, u64::from((regs[r(s)] as u32).count_ones())),
-                Op::CountSetBits64(d, s) => alu!(d, u64::from(regs[r(s)].count_ones())),
-                Op::SignExtend8(d, s) => alu!(d, regs[r(s)] as i8 as i64 as u64),
-                Op::SignExtend16(d, s) => alu!(d, regs[r(s)] as i16 as i64 as u64),
-                Op::ZeroExtend16(d, s) => alu!(d, u64::from(regs[r(s)] as u16)),
-                Op::ReverseByte(d, s) => alu!(d, regs[r(s)].swap_bytes()),
             }
         };
         self.regs = regs;
@@ -526,5 +526,89 @@ impl ExecState {
         self.next_op = next as u32;
         self.entry_pending = entry_pending;
         exit
+    }
+
+    /// Runs an op that needs the whole memory: a load or store the fast view missed (a
+    /// fault, uncommitted heap, aux data, a custom layout's other regions), `sbrk` and
+    /// `memset`.
+    #[cold]
+    #[inline(never)]
+    fn slow_op<const GAS: bool>(
+        &mut self,
+        op: Op,
+        regs: &mut [u64; 16],
+        gas: &mut i64,
+    ) -> Result<(), Exit> {
+        let to_exit = |fault| match fault {
+            Fault::Trap => Exit::Trap,
+            Fault::PageFault(page) => Exit::PageFault(page),
+        };
+        let memory = &mut self.memory;
+        let address = |regs: &[u64; 16], base: Slot, offset: u32| {
+            regs[r(base)].wrapping_add(sext(offset)) as u32
+        };
+        macro_rules! load {
+            ($d:expr, $base:expr, $offset:expr, $n:literal, $convert:expr) => {{
+                let bytes = memory
+                    .load::<$n>(address(regs, $base, $offset))
+                    .map_err(to_exit)?;
+                regs[r($d)] = $convert(bytes);
+            }};
+        }
+        macro_rules! store {
+            ($value:expr, $base:expr, $offset:expr, $bytes:expr) => {{
+                let value = $bytes($value);
+                memory
+                    .store(address(regs, $base, $offset), value)
+                    .map_err(to_exit)?;
+            }};
+        }
+        match op {
+            Op::LoadU8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| u64::from(v[0])),
+            Op::LoadI8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| v[0] as i8 as i64 as u64),
+            Op::LoadU16(d, b, x) => load!(d, b, x, 2, |v| u64::from(u16::from_le_bytes(v))),
+            Op::LoadI16(d, b, x) => load!(d, b, x, 2, |v| i16::from_le_bytes(v) as i64 as u64),
+            Op::LoadU32(d, b, x) => load!(d, b, x, 4, |v| u64::from(u32::from_le_bytes(v))),
+            Op::LoadI32(d, b, x) => load!(d, b, x, 4, |v| i32::from_le_bytes(v) as i64 as u64),
+            Op::LoadU64(d, b, x) => load!(d, b, x, 8, u64::from_le_bytes),
+            Op::StoreU8(s, b, x) => store!(regs[r(s)] as u8, b, x, u8::to_le_bytes),
+            Op::StoreU16(s, b, x) => store!(regs[r(s)] as u16, b, x, u16::to_le_bytes),
+            Op::StoreU32(s, b, x) => store!(regs[r(s)] as u32, b, x, u32::to_le_bytes),
+            Op::StoreU64(s, b, x) => store!(regs[r(s)], b, x, u64::to_le_bytes),
+            Op::StoreImmU8(b, x, y) => store!(y as u8, b, x, u8::to_le_bytes),
+            Op::StoreImmU16(b, x, y) => store!(y as u16, b, x, u16::to_le_bytes),
+            Op::StoreImmU32(b, x, y) => store!(y, b, x, u32::to_le_bytes),
+            Op::StoreImmU64(b, x, y) => store!(sext(y), b, x, u64::to_le_bytes),
+            Op::Sbrk(d, s) => {
+                let size = u32::try_from(regs[r(s)] as i64).unwrap_or(0);
+                regs[r(d)] = sext(memory.sbrk(size).unwrap_or(0));
+            }
+            Op::Memset => {
+                let value = regs[Slot::A1.index()] as u8;
+                let mut dst = regs[Slot::A0.index()] as u32;
+                let mut count = u64::from(regs[Slot::A2.index()] as u32);
+                let mut result = Ok(());
+                while count > 0 {
+                    if GAS && *gas == 0 {
+                        result = Err(Exit::NotEnoughGas);
+                        break;
+                    }
+                    if let Err(fault) = memory.store(dst, [value]) {
+                        result = Err(to_exit(fault));
+                        break;
+                    }
+                    if GAS {
+                        *gas -= 1;
+                    }
+                    dst = dst.wrapping_add(1);
+                    count -= 1;
+                }
+                regs[Slot::A0.index()] = u64::from(dst);
+                regs[Slot::A2.index()] = count;
+                return result;
+            }
+            other => unreachable!("{other:?} never takes the slow path"),
+        }
+        Ok(())
     }
 }

@@ -51,11 +51,14 @@ struct Heap {
 ///
 /// The two regions most accesses hit (the stack and the read-write data with the heap, or
 /// in a custom layout the first two writable regions) sit in `hot` and are checked without
-/// a loop; the rest are in `cold`. Regions are addressed by one index: `0..2` are `hot`,
+/// a loop; loads also check `constants` inline (read-only data: constant tables, or the
+/// first read-only region of a custom layout); the rest are in `cold`. Regions are
+/// addressed by one index: `0..2` are `hot`, 2 is `constants`,
 /// the rest `cold`.
 #[derive(Clone, Debug)]
 pub struct GuestMemory {
     hot: [Region; 2],
+    constants: Region,
     cold: Vec<Region>,
     heap: Option<Heap>,
     fault_mode: FaultMode,
@@ -114,12 +117,11 @@ impl GuestMemory {
             region(map.stack_address_low, stack_size, &[], true),
             region(map.rw_data_address, map.rw_data_size, rw_data, true),
         ];
-        let cold = vec![
-            region(map.ro_data_address, map.ro_data_size, ro_data, false),
-            region(map.aux_data_address, map.aux_data_size, &[], false),
-        ];
+        let constants = region(map.ro_data_address, map.ro_data_size, ro_data, false);
+        let cold = vec![region(map.aux_data_address, map.aux_data_size, &[], false)];
         Ok(GuestMemory {
             hot,
+            constants,
             cold,
             heap: Some(Heap {
                 region: 1,
@@ -170,18 +172,26 @@ impl GuestMemory {
             writable: true,
         };
         let mut hot = [empty(), empty()];
+        let mut constants = None;
         let mut cold = Vec::new();
         let mut hot_count = 0;
         for region in regions {
             if region.writable && hot_count < 2 {
                 hot[hot_count] = region;
                 hot_count += 1;
+            } else if !region.writable && constants.is_none() {
+                constants = Some(region);
             } else {
                 cold.push(region);
             }
         }
+        let constants = constants.unwrap_or_else(|| Region {
+            writable: false,
+            ..empty()
+        });
         Ok(GuestMemory {
             hot,
+            constants,
             cold,
             heap: None,
             fault_mode: FaultMode::PageFault,
@@ -194,7 +204,8 @@ impl GuestMemory {
     fn region(&self, index: usize) -> &Region {
         match index {
             0 | 1 => &self.hot[index],
-            _ => &self.cold[index - 2],
+            2 => &self.constants,
+            _ => &self.cold[index - 3],
         }
     }
 
@@ -202,12 +213,36 @@ impl GuestMemory {
     fn region_mut(&mut self, index: usize) -> &mut Region {
         match index {
             0 | 1 => &mut self.hot[index],
-            _ => &mut self.cold[index - 2],
+            2 => &mut self.constants,
+            _ => &mut self.cold[index - 3],
         }
     }
 
+    /// Borrows the stack, the rw data with the heap, and the ro data (as far as they are
+    /// backed by host memory) for the interpreter's fast path.
+    #[inline(always)]
+    pub(crate) fn fast_view(&mut self) -> FastView<'_> {
+        let [stack, rw] = &mut self.hot;
+        FastView {
+            stack_base: stack.base,
+            stack: &mut stack.data,
+            rw_base: rw.base,
+            rw: &mut rw.data,
+            constants_base: self.constants.base,
+            constants: &self.constants.data,
+        }
+    }
+
+    /// Every region, in index order.
+    fn all_regions(&self) -> impl Iterator<Item = &Region> {
+        self.hot
+            .iter()
+            .chain(core::iter::once(&self.constants))
+            .chain(&self.cold)
+    }
+
     fn locate(&self, address: u32, length: usize) -> Option<(usize, usize)> {
-        for (index, region) in self.hot.iter().chain(&self.cold).enumerate() {
+        for (index, region) in self.all_regions().enumerate() {
             let offset = address.wrapping_sub(region.base) as usize;
             if offset + length <= region.size {
                 return Some((index, offset));
@@ -304,7 +339,7 @@ impl GuestMemory {
     #[inline(always)]
     pub fn load<const N: usize>(&mut self, address: u32) -> Result<[u8; N], Fault> {
         // The slice lookup is both the region check and the bounds check.
-        for region in &self.hot {
+        for region in [&self.hot[0], &self.hot[1], &self.constants] {
             let offset = address.wrapping_sub(region.base) as usize;
             if let Some(bytes) = region.data.get(offset..offset + N) {
                 let mut out = [0u8; N];
@@ -395,7 +430,7 @@ impl GuestMemory {
         let page = u64::from(heap.page_size);
         let region = match heap.region {
             0 | 1 => &mut self.hot[heap.region],
-            index => &mut self.cold[index - 2],
+            _ => unreachable!("the heap is always a hot region"),
         };
         let mapped_end = u64::from(top).div_ceil(page) * page - u64::from(region.base);
         region.size = region.size.max(mapped_end as usize);
@@ -425,10 +460,57 @@ impl GuestMemory {
     /// part backed by host memory; a heap region may extend past it with zeros (see
     /// [`GuestMemory::read`]).
     pub fn regions(&self) -> impl Iterator<Item = (u32, &[u8], bool)> {
-        self.hot
-            .iter()
-            .chain(&self.cold)
+        self.all_regions()
             .filter(|r| !r.data.is_empty())
             .map(|r| (r.base, r.data.as_slice(), r.writable))
+    }
+}
+
+/// The regions most accesses hit, as plain slices: inside the interpreter loop the compiler
+/// may keep their bases and lengths in registers, which it cannot do through the memory
+/// struct (a guest store through a byte pointer could, as far as it knows, change them).
+pub(crate) struct FastView<'a> {
+    stack_base: u32,
+    stack: &'a mut [u8],
+    rw_base: u32,
+    rw: &'a mut [u8],
+    constants_base: u32,
+    constants: &'a [u8],
+}
+
+impl FastView<'_> {
+    /// A load the fast path can serve, or `None` for the slow path.
+    #[inline(always)]
+    pub(crate) fn load<const N: usize>(&self, address: u32) -> Option<[u8; N]> {
+        for (base, data) in [
+            (self.stack_base, &*self.stack),
+            (self.rw_base, &*self.rw),
+            (self.constants_base, self.constants),
+        ] {
+            let offset = address.wrapping_sub(base) as usize;
+            if let Some(bytes) = data.get(offset..offset + N) {
+                let mut out = [0u8; N];
+                out.copy_from_slice(bytes);
+                return Some(out);
+            }
+        }
+        None
+    }
+
+    /// Performs a store the fast path can serve (stack, rw data and heap: all writable);
+    /// `false` sends it to the slow path.
+    #[inline(always)]
+    pub(crate) fn store<const N: usize>(&mut self, address: u32, bytes: [u8; N]) -> bool {
+        let offset = address.wrapping_sub(self.stack_base) as usize;
+        if let Some(target) = self.stack.get_mut(offset..offset + N) {
+            target.copy_from_slice(&bytes);
+            return true;
+        }
+        let offset = address.wrapping_sub(self.rw_base) as usize;
+        if let Some(target) = self.rw.get_mut(offset..offset + N) {
+            target.copy_from_slice(&bytes);
+            return true;
+        }
+        false
     }
 }
