@@ -50,7 +50,8 @@ impl ExecState {
     /// Runs until an exit. `GAS`: charge gas; `STEP`: stop before every instruction.
     pub(crate) fn run<const GAS: bool, const STEP: bool>(&mut self, code: &CompiledCode) -> Exit {
         let ops = &code.ops[..];
-        let costs = &code.block_costs[..];
+        // Sliced to the ops' length so one bounds check covers both at a jump target.
+        let costs = &code.block_costs[..ops.len()];
         let mut regs = self.regs;
         let mut gas = self.gas;
         let start = self.next_op as usize;
