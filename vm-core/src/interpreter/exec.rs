@@ -46,6 +46,32 @@ fn r(slot: Slot) -> usize {
     slot.index()
 }
 
+/// Every load and store op, with its width and how its bytes map to or from a register:
+/// the one list that both the fast path and the slow path expand, each with its own
+/// `load!` and `store!`, around the rest of their arms.
+macro_rules! match_with_memory_ops {
+    ($op:expr, $regs:ident; $($arms:tt)*) => {
+        match $op {
+            Op::LoadU8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| u64::from(v[0])),
+            Op::LoadI8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| v[0] as i8 as i64 as u64),
+            Op::LoadU16(d, b, x) => load!(d, b, x, 2, |v| u64::from(u16::from_le_bytes(v))),
+            Op::LoadI16(d, b, x) => load!(d, b, x, 2, |v| i16::from_le_bytes(v) as i64 as u64),
+            Op::LoadU32(d, b, x) => load!(d, b, x, 4, |v| u64::from(u32::from_le_bytes(v))),
+            Op::LoadI32(d, b, x) => load!(d, b, x, 4, |v| i32::from_le_bytes(v) as i64 as u64),
+            Op::LoadU64(d, b, x) => load!(d, b, x, 8, u64::from_le_bytes),
+            Op::StoreU8(s, b, x) => store!($regs[r(s)] as u8, b, x, u8::to_le_bytes),
+            Op::StoreU16(s, b, x) => store!($regs[r(s)] as u16, b, x, u16::to_le_bytes),
+            Op::StoreU32(s, b, x) => store!($regs[r(s)] as u32, b, x, u32::to_le_bytes),
+            Op::StoreU64(s, b, x) => store!($regs[r(s)], b, x, u64::to_le_bytes),
+            Op::StoreImmU8(b, x, y) => store!(y as u8, b, x, u8::to_le_bytes),
+            Op::StoreImmU16(b, x, y) => store!(y as u16, b, x, u16::to_le_bytes),
+            Op::StoreImmU32(b, x, y) => store!(y, b, x, u32::to_le_bytes),
+            Op::StoreImmU64(b, x, y) => store!(sext(y), b, x, u64::to_le_bytes),
+            $($arms)*
+        }
+    };
+}
+
 impl ExecState {
     /// Runs until an exit. `GAS`: charge gas; `STEP`: stop before every instruction.
     pub(crate) fn run<const GAS: bool, const STEP: bool>(&mut self, code: &CompiledCode) -> Exit {
@@ -191,7 +217,7 @@ impl ExecState {
                     self.stepped = false;
                 }
                 // Matching the place (not a copy) lets each arm load only the fields it uses.
-                match *op {
+                match_with_memory_ops! { *op, regs;
                     Op::Trap => exit_here!(Exit::Trap),
                     Op::Nop => {}
                     Op::Fallthrough(cost) => fall_into_next!(cost),
@@ -254,25 +280,6 @@ impl ExecState {
                     Op::LoadImm64(d, x) => alu!(d, x),
                     Op::MoveReg(d, s) => alu!(d, regs[r(s)]),
 
-                    Op::LoadU8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| u64::from(v[0])),
-                    Op::LoadI8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| v[0] as i8 as i64 as u64),
-                    Op::LoadU16(d, b, x) => load!(d, b, x, 2, |v| u64::from(u16::from_le_bytes(v))),
-                    Op::LoadI16(d, b, x) => {
-                        load!(d, b, x, 2, |v| i16::from_le_bytes(v) as i64 as u64)
-                    }
-                    Op::LoadU32(d, b, x) => load!(d, b, x, 4, |v| u64::from(u32::from_le_bytes(v))),
-                    Op::LoadI32(d, b, x) => {
-                        load!(d, b, x, 4, |v| i32::from_le_bytes(v) as i64 as u64)
-                    }
-                    Op::LoadU64(d, b, x) => load!(d, b, x, 8, u64::from_le_bytes),
-                    Op::StoreU8(s, b, x) => store!(regs[r(s)] as u8, b, x, u8::to_le_bytes),
-                    Op::StoreU16(s, b, x) => store!(regs[r(s)] as u16, b, x, u16::to_le_bytes),
-                    Op::StoreU32(s, b, x) => store!(regs[r(s)] as u32, b, x, u32::to_le_bytes),
-                    Op::StoreU64(s, b, x) => store!(regs[r(s)], b, x, u64::to_le_bytes),
-                    Op::StoreImmU8(b, x, y) => store!(y as u8, b, x, u8::to_le_bytes),
-                    Op::StoreImmU16(b, x, y) => store!(y as u16, b, x, u16::to_le_bytes),
-                    Op::StoreImmU32(b, x, y) => store!(y, b, x, u32::to_le_bytes),
-                    Op::StoreImmU64(b, x, y) => store!(sext(y), b, x, u64::to_le_bytes),
 
                     Op::AddImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).wrapping_add(x))),
                     Op::AddImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_add(sext(x))),
@@ -564,22 +571,7 @@ impl ExecState {
                     .map_err(to_exit)?;
             }};
         }
-        match op {
-            Op::LoadU8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| u64::from(v[0])),
-            Op::LoadI8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| v[0] as i8 as i64 as u64),
-            Op::LoadU16(d, b, x) => load!(d, b, x, 2, |v| u64::from(u16::from_le_bytes(v))),
-            Op::LoadI16(d, b, x) => load!(d, b, x, 2, |v| i16::from_le_bytes(v) as i64 as u64),
-            Op::LoadU32(d, b, x) => load!(d, b, x, 4, |v| u64::from(u32::from_le_bytes(v))),
-            Op::LoadI32(d, b, x) => load!(d, b, x, 4, |v| i32::from_le_bytes(v) as i64 as u64),
-            Op::LoadU64(d, b, x) => load!(d, b, x, 8, u64::from_le_bytes),
-            Op::StoreU8(s, b, x) => store!(regs[r(s)] as u8, b, x, u8::to_le_bytes),
-            Op::StoreU16(s, b, x) => store!(regs[r(s)] as u16, b, x, u16::to_le_bytes),
-            Op::StoreU32(s, b, x) => store!(regs[r(s)] as u32, b, x, u32::to_le_bytes),
-            Op::StoreU64(s, b, x) => store!(regs[r(s)], b, x, u64::to_le_bytes),
-            Op::StoreImmU8(b, x, y) => store!(y as u8, b, x, u8::to_le_bytes),
-            Op::StoreImmU16(b, x, y) => store!(y as u16, b, x, u16::to_le_bytes),
-            Op::StoreImmU32(b, x, y) => store!(y, b, x, u32::to_le_bytes),
-            Op::StoreImmU64(b, x, y) => store!(sext(y), b, x, u64::to_le_bytes),
+        match_with_memory_ops! { op, regs;
             Op::Sbrk(d, s) => {
                 let size = u32::try_from(regs[r(s)] as i64).unwrap_or(0);
                 regs[r(d)] = sext(memory.sbrk(size).unwrap_or(0));
