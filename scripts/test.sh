@@ -11,6 +11,7 @@ export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261122}"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -q -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 cargo test --workspace --release
 # pvm-core is no_std + alloc: prove it by building for a target without std.
 cargo build -q -p pvm-core --release --target wasm32-unknown-unknown

@@ -42,6 +42,8 @@ pub mod gas;
 mod instance;
 pub mod interpreter;
 pub mod isa;
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub mod jit;
 mod module;
 pub mod program;
 

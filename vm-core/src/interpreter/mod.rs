@@ -1,8 +1,9 @@
 //! The reference interpreter.
 //!
-//! A module's code is decoded once and compiled to a flat array of [`ops::Op`]s (each basic
-//! block led by one gas charge); execution is a `match` loop over that array with the
-//! registers in a local array. Nothing is decoded while running.
+//! A module's code is decoded once and compiled to a flat array of ops; each control
+//! transfer charges the gas of the block it enters. Execution is a `match` loop over that
+//! array with the registers in a local array and the hot memory regions as plain slices.
+//! Nothing is decoded while running.
 
 mod exec;
 mod memory;

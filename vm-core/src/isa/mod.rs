@@ -1,7 +1,7 @@
 //! The instruction set: one declarative table from which decoding, the interpreter's
 //! compiler, the assembler, the disassembler and the cost model all read.
 //!
-//! Every row of [`define_opcodes!`] names one instruction, its operand [`Format`], how it
+//! Every row of the `define_opcodes!` table (in `table.rs`) names one instruction, its operand [`Format`], how it
 //! ends a basic block ([`Flow`]), and its raw opcode number in each instruction set we read:
 //! ReviveV1, the Graypaper 0.5.4-0.7.2 numbering used by the JAM PVM v0.4 vectors, JamV1
 //! (all three use one byte per opcode and a bitmask that marks instruction starts), and

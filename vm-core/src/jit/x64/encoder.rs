@@ -1,0 +1,472 @@
+//! The [`Assembler`] buffer with its labels and fixups, and the encoding core that every
+//! instruction goes through: legacy prefixes, REX, opcode, ModRM, SIB, displacement and
+//! immediate.
+//!
+//! Each instruction is assembled in a small stack buffer and appended to the code vector in
+//! one fixed-size copy, so the hot path has one capacity check per instruction rather than
+//! one per byte.
+
+use super::operand::{Mem, Reg, Size};
+use alloc::vec::Vec;
+use core::fmt;
+
+/// A position in the code, created unbound by [`Assembler::label`] and fixed by
+/// [`Assembler::bind`]; jumps may refer to it before or after it is bound.
+///
+/// A label belongs to the assembler that made it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub struct Label(u32);
+
+impl Label {
+    /// The label's number within its assembler (0, 1, 2, ... in creation order).
+    #[inline]
+    pub const fn index(self) -> u32 {
+        self.0
+    }
+}
+
+/// Why [`Assembler::finalize`] could not resolve the code.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum EncodeError {
+    /// An instruction refers to a label that was never bound.
+    UnboundLabel {
+        /// The label's number.
+        label: u32,
+        /// Code offset of the referring rel32 field.
+        used_at: usize,
+    },
+    /// A rel32 field cannot reach its label (the code spans more than 2 GiB).
+    OutOfRange {
+        /// The label's number.
+        label: u32,
+        /// Code offset of the referring rel32 field.
+        used_at: usize,
+        /// The displacement that does not fit in `i32`.
+        distance: i64,
+    },
+}
+
+impl fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            EncodeError::UnboundLabel { label, used_at } => write!(
+                f,
+                "label {label} is used by the rel32 field at code offset {used_at:#x} but was never bound"
+            ),
+            EncodeError::OutOfRange {
+                label,
+                used_at,
+                distance,
+            } => write!(
+                f,
+                "the rel32 field at code offset {used_at:#x} would need a displacement of {distance} bytes to reach label {label}; rel32 reaches -2^31..2^31-1"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for EncodeError {}
+
+/// A pending rel32 field: the 4 bytes at `at` become `target(label) - (at + 4)`.
+///
+/// Every user puts the rel32 field last in its instruction, so `at + 4` is the address
+/// the CPU measures from (the next instruction).
+#[derive(Clone, Copy, Debug)]
+struct Fixup {
+    at: u32,
+    label: Label,
+}
+
+/// Marks a label that is not bound yet.
+const UNBOUND: u32 = u32::MAX;
+
+/// Encoding flag: REX.W (64-bit operand size).
+pub(super) const REX_W: u8 = 1 << 0;
+/// Encoding flag: the `0x66` operand-size prefix (16-bit operand size).
+pub(super) const P66: u8 = 1 << 1;
+/// Encoding flag: the `0xF3` mandatory prefix (`lzcnt`, `tzcnt`, `popcnt`).
+pub(super) const PF3: u8 = 1 << 2;
+/// Encoding flag: a register in the r/m field is a byte register.
+pub(super) const RM8: u8 = 1 << 3;
+/// Encoding flag: the register in the ModRM.reg field is a byte register.
+pub(super) const REG8: u8 = 1 << 4;
+
+/// The r/m operand of a ModRM-encoded instruction.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Rm {
+    /// A register (`mod = 11`).
+    Reg(Reg),
+    /// A memory operand.
+    Mem(Mem),
+}
+
+/// Room for the longest instruction (15 bytes). Displacements and immediates are written
+/// with fixed-size stores before their length is known; the worst case still fits: at most
+/// 7 bytes of prefixes, opcode, ModRM and SIB, then a 4-byte displacement and a 4-byte
+/// immediate (or, for `emit_plus_r`, at most 4 bytes before an 8-byte one).
+const BUF: usize = 16;
+
+/// An x86-64 machine-code assembler: appends encoded instructions to a byte buffer and
+/// resolves label references when [`finalize`](Assembler::finalize)d.
+///
+/// Instruction methods are named by operand form: `_rr` register, register; `_ri` register,
+/// immediate; `_rm` register, memory (a load into the register); `_mr` memory, register (a
+/// store of the register); `_mi` memory, immediate. The destination comes first, as in
+/// Intel syntax.
+///
+/// Misuse that no valid program could want (an operand size the instruction does not have,
+/// binding a label twice) panics: the callers are compilers, not untrusted input.
+#[derive(Clone, Debug, Default)]
+pub struct Assembler {
+    code: Vec<u8>,
+    labels: Vec<u32>,
+    fixups: Vec<Fixup>,
+}
+
+impl Assembler {
+    /// An empty assembler.
+    pub fn new() -> Assembler {
+        Assembler::default()
+    }
+
+    /// An empty assembler with room for `bytes` of code before it reallocates.
+    pub fn with_capacity(bytes: usize) -> Assembler {
+        Assembler {
+            code: Vec::with_capacity(bytes),
+            labels: Vec::new(),
+            fixups: Vec::new(),
+        }
+    }
+
+    /// Forgets all code, labels and fixups but keeps the allocations, for reuse.
+    pub fn clear(&mut self) {
+        self.code.clear();
+        self.labels.clear();
+        self.fixups.clear();
+    }
+
+    /// The current code offset: where the next instruction will start.
+    #[inline]
+    pub fn offset(&self) -> usize {
+        self.code.len()
+    }
+
+    /// The code emitted so far; rel32 fields of forward references still hold zero until
+    /// [`finalize`](Assembler::finalize) or [`resolve`](Assembler::resolve).
+    #[inline]
+    pub fn code(&self) -> &[u8] {
+        &self.code
+    }
+
+    /// A new, unbound label.
+    #[inline]
+    pub fn label(&mut self) -> Label {
+        let label = Label(self.labels.len() as u32);
+        self.labels.push(UNBOUND);
+        label
+    }
+
+    /// Binds `label` to the current offset.
+    ///
+    /// # Panics
+    ///
+    /// If the label is already bound. (A label of another assembler is a bug this cannot
+    /// always see: it panics or names one of this assembler's labels.)
+    #[inline]
+    pub fn bind(&mut self, label: Label) {
+        let offset = self.offset_u32();
+        let slot = &mut self.labels[label.0 as usize];
+        assert!(*slot == UNBOUND, "label {} is bound twice", label.0);
+        *slot = offset;
+    }
+
+    /// A new label bound to the current offset.
+    #[inline]
+    pub fn bound_label(&mut self) -> Label {
+        let label = self.label();
+        self.bind(label);
+        label
+    }
+
+    /// The offset `label` is bound to, or `None` while it is unbound.
+    #[inline]
+    pub fn label_offset(&self, label: Label) -> Option<usize> {
+        match self.labels[label.0 as usize] {
+            UNBOUND => None,
+            offset => Some(offset as usize),
+        }
+    }
+
+    /// Appends raw bytes (data, or an encoding this assembler does not offer).
+    #[inline]
+    pub fn bytes(&mut self, bytes: &[u8]) {
+        self.code.extend_from_slice(bytes);
+    }
+
+    /// Patches every pending rel32 field and returns the finished code, keeping the
+    /// assembler (and its allocations) for [`clear`](Assembler::clear) and reuse.
+    pub fn resolve(&mut self) -> Result<&[u8], EncodeError> {
+        for fixup in &self.fixups {
+            let target = self.labels[fixup.label.0 as usize];
+            if target == UNBOUND {
+                return Err(EncodeError::UnboundLabel {
+                    label: fixup.label.0,
+                    used_at: fixup.at as usize,
+                });
+            }
+            let distance = i64::from(target) - (i64::from(fixup.at) + 4);
+            let rel = i32::try_from(distance).map_err(|_| EncodeError::OutOfRange {
+                label: fixup.label.0,
+                used_at: fixup.at as usize,
+                distance,
+            })?;
+            let at = fixup.at as usize;
+            self.code[at..at + 4].copy_from_slice(&rel.to_le_bytes());
+        }
+        self.fixups.clear();
+        Ok(&self.code)
+    }
+
+    /// Patches every pending rel32 field and returns the finished code.
+    pub fn finalize(mut self) -> Result<Vec<u8>, EncodeError> {
+        self.resolve()?;
+        Ok(self.code)
+    }
+
+    // ---- helpers for the instruction modules --------------------------------------------
+
+    /// The current offset as the `u32` that labels and fixups store.
+    #[inline]
+    pub(super) fn offset_u32(&self) -> u32 {
+        // Offsets are stored as u32: JIT output stays far below 4 GiB.
+        debug_assert!(self.code.len() <= u32::MAX as usize, "code past 4 GiB");
+        self.code.len() as u32
+    }
+
+    /// Where `label` is bound, if it is.
+    #[inline]
+    pub(super) fn target(&self, label: Label) -> Option<u32> {
+        match self.labels[label.0 as usize] {
+            UNBOUND => None,
+            offset => Some(offset),
+        }
+    }
+
+    /// Appends a rel32 field for `label`; it must be the last field of the instruction.
+    ///
+    /// A bound label within range is written at once; otherwise the field is left zero
+    /// and recorded for [`resolve`](Assembler::resolve).
+    #[inline]
+    pub(super) fn rel32(&mut self, label: Label) {
+        let at = self.offset_u32();
+        let rel = match self.target(label) {
+            Some(target) => i32::try_from(i64::from(target) - (i64::from(at) + 4)).ok(),
+            None => None,
+        };
+        match rel {
+            Some(rel) => self.code.extend_from_slice(&rel.to_le_bytes()),
+            None => {
+                self.fixups.push(Fixup { at, label });
+                self.code.extend_from_slice(&[0; 4]);
+            }
+        }
+    }
+
+    /// Appends the first `len` bytes of `buf` with one fixed-size copy.
+    #[inline(always)]
+    fn put(&mut self, buf: &[u8; BUF], len: usize) {
+        let start = self.code.len();
+        self.code.extend_from_slice(buf);
+        self.code.truncate(start + len);
+    }
+
+    /// Emits an instruction with a ModRM byte.
+    ///
+    /// `flags` picks prefixes (`P66`, `PF3`, `REX_W`) and marks byte-register operands
+    /// (`RM8`, `REG8`) so that `spl`..`dil` get their REX prefix. `opcode` is one byte, or
+    /// `0x0Fxx` for the two-byte map. `reg` is the ModRM.reg field: a register encoding
+    /// (0..15) or an opcode extension digit (0..7, without `REG8`). The immediate's low
+    /// `imm_len` bytes (0, 1, 2 or 4) follow the address bytes.
+    #[inline(always)]
+    pub(super) fn emit_modrm(
+        &mut self,
+        flags: u8,
+        opcode: u16,
+        reg: u8,
+        rm: Rm,
+        imm: i32,
+        imm_len: usize,
+    ) {
+        let mut b = [0u8; BUF];
+        let mut n = 0;
+        if flags & P66 != 0 {
+            b[n] = 0x66;
+            n += 1;
+        }
+        if flags & PF3 != 0 {
+            b[n] = 0xF3;
+            n += 1;
+        }
+        let mut rex = ((flags & REX_W) << 3) | ((reg >> 3) << 2);
+        let mut force_rex = flags & REG8 != 0 && (4..8).contains(&reg);
+        match rm {
+            Rm::Reg(r) => {
+                rex |= r.high();
+                force_rex |= flags & RM8 != 0 && r.byte_needs_rex();
+            }
+            Rm::Mem(m) => {
+                rex |= m.base_reg().high();
+                if let Some((index, _)) = m.index() {
+                    rex |= index.high() << 1;
+                }
+            }
+        }
+        if rex != 0 || force_rex {
+            b[n] = 0x40 | rex;
+            n += 1;
+        }
+        if opcode > 0xFF {
+            b[n] = 0x0F;
+            n += 1;
+        }
+        b[n] = opcode as u8;
+        n += 1;
+        let reg = (reg & 7) << 3;
+        match rm {
+            Rm::Reg(r) => {
+                b[n] = 0xC0 | reg | r.low3();
+                n += 1;
+            }
+            Rm::Mem(m) => n = put_mem(&mut b, n, reg, m),
+        }
+        b[n..n + 4].copy_from_slice(&imm.to_le_bytes());
+        n += imm_len;
+        self.put(&b, n);
+    }
+
+    /// Emits an instruction with a RIP-relative memory operand whose rel32 refers to
+    /// `label` (`[rip + label]`); nothing may follow the displacement.
+    #[inline]
+    pub(super) fn emit_modrm_rip(&mut self, flags: u8, opcode: u16, reg: u8, label: Label) {
+        let mut b = [0u8; BUF];
+        let mut n = 0;
+        if flags & P66 != 0 {
+            b[n] = 0x66;
+            n += 1;
+        }
+        let rex = ((flags & REX_W) << 3) | ((reg >> 3) << 2);
+        if rex != 0 {
+            b[n] = 0x40 | rex;
+            n += 1;
+        }
+        if opcode > 0xFF {
+            b[n] = 0x0F;
+            n += 1;
+        }
+        b[n] = opcode as u8;
+        n += 1;
+        // mod = 00, r/m = 101: [rip + disp32].
+        b[n] = ((reg & 7) << 3) | 0b101;
+        n += 1;
+        self.put(&b, n);
+        self.rel32(label);
+    }
+
+    /// Emits an instruction whose opcode carries the register (`opcode + reg.low3()`):
+    /// `push`, `pop`, `bswap`, `mov r, imm`. The immediate's low `imm_len` bytes follow.
+    #[inline(always)]
+    pub(super) fn emit_plus_r(&mut self, flags: u8, opcode: u16, r: Reg, imm: u64, imm_len: usize) {
+        let mut b = [0u8; BUF];
+        let mut n = 0;
+        if flags & P66 != 0 {
+            b[n] = 0x66;
+            n += 1;
+        }
+        let rex = ((flags & REX_W) << 3) | r.high();
+        if rex != 0 || (flags & RM8 != 0 && r.byte_needs_rex()) {
+            b[n] = 0x40 | rex;
+            n += 1;
+        }
+        if opcode > 0xFF {
+            b[n] = 0x0F;
+            n += 1;
+        }
+        b[n] = opcode as u8 + r.low3();
+        n += 1;
+        b[n..n + 8].copy_from_slice(&imm.to_le_bytes());
+        n += imm_len;
+        self.put(&b, n);
+    }
+
+    /// Emits up to 8 bytes given as a little-endian `u64`.
+    #[inline(always)]
+    pub(super) fn emit_raw(&mut self, bytes: u64, len: usize) {
+        let mut b = [0u8; BUF];
+        b[..8].copy_from_slice(&bytes.to_le_bytes());
+        self.put(&b, len);
+    }
+}
+
+/// Writes ModRM (with `reg`, already shifted into bits 3..5), SIB and displacement for
+/// `m` at `b[n..]` and returns the new length.
+#[inline(always)]
+fn put_mem(b: &mut [u8; BUF], mut n: usize, reg: u8, m: Mem) -> usize {
+    let base = m.base_reg().low3();
+    // `mod = 00` with base 101 means RIP-relative (no SIB) or "no base" (with SIB), so
+    // rbp and r13 always take at least a disp8.
+    let (mode, disp_len) = if m.disp() == 0 && base != 0b101 {
+        (0x00, 0)
+    } else if m.disp() as i8 as i32 == m.disp() {
+        (0x40, 1)
+    } else {
+        (0x80, 4)
+    };
+    match m.index() {
+        // r/m = 100 means "SIB follows", so rsp and r12 as a base need one.
+        None if base != 0b100 => {
+            b[n] = mode | reg | base;
+            n += 1;
+        }
+        // SIB index 100 without REX.X: no index.
+        None => {
+            b[n] = mode | reg | 0b100;
+            b[n + 1] = 0b00_100_100;
+            n += 2;
+        }
+        Some((index, scale)) => {
+            b[n] = mode | reg | 0b100;
+            b[n + 1] = ((scale as u8) << 6) | (index.low3() << 3) | base;
+            n += 2;
+        }
+    }
+    b[n..n + 4].copy_from_slice(&m.disp().to_le_bytes());
+    n + disp_len
+}
+
+/// Flags and opcode for an instruction whose byte form is `opcode` and whose 16/32/64-bit
+/// form is `opcode + 1` (the `w` bit), with every register operand of `size`. Callers
+/// whose ModRM.reg field is an opcode digit clear `REG8`.
+#[inline(always)]
+pub(super) fn w_form(size: Size, opcode: u16) -> (u8, u16) {
+    match size {
+        Size::B8 => (RM8 | REG8, opcode),
+        _ => (size.flags(), opcode + 1),
+    }
+}
+
+/// The length of a full-width immediate (`ib`, `iw`, `id`; 64-bit operations take a
+/// sign-extended `id`).
+#[inline(always)]
+pub(super) const fn imm_len(size: Size) -> usize {
+    match size {
+        Size::B8 => 1,
+        Size::B16 => 2,
+        Size::B32 | Size::B64 => 4,
+    }
+}
+
+/// Whether `value` survives a round trip through `i8`.
+#[inline(always)]
+pub(super) const fn fits_i8(value: i32) -> bool {
+    value as i8 as i32 == value
+}
