@@ -46,6 +46,8 @@ pub mod isa;
 pub mod jit;
 mod module;
 pub mod program;
+#[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+pub mod sandbox;
 
 pub use engine::{BackendKind, Config, Engine};
 pub use error::Error;
