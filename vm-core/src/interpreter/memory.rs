@@ -14,7 +14,7 @@ pub enum FaultMode {
     PageFault,
 }
 
-/// A failed guest access.
+/// A failed guest access, as every backend reports it.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
 pub enum Fault {
     /// The guest traps.
@@ -512,5 +512,16 @@ impl FastView<'_> {
             return true;
         }
         false
+    }
+}
+
+impl From<Fault> for crate::Interrupt {
+    fn from(fault: Fault) -> crate::Interrupt {
+        match fault {
+            Fault::Trap => crate::Interrupt::Trap,
+            Fault::PageFault(page_address) => {
+                crate::Interrupt::Segfault(crate::Segfault { page_address })
+            }
+        }
     }
 }

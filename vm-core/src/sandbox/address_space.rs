@@ -5,9 +5,9 @@
 //! refuses to grow the heap past it, where the interpreter maps the heap and traps when a
 //! touch would commit past the limit.
 
+pub use crate::interpreter::Fault;
 use crate::interpreter::{FaultMode, PageMapping};
 use crate::program::{MemoryMap, ADDRESS_SPACE_BOTTOM, MIN_PAGE_SIZE};
-use crate::{Interrupt, Segfault};
 use core::fmt;
 use core::ptr::NonNull;
 use std::io;
@@ -31,24 +31,6 @@ const _: () =
     assert!(TRAILING_GUARD_SIZE >= 16 && TRAILING_GUARD_SIZE.is_multiple_of(HOST_PAGE_SIZE));
 const _: () = assert!(CONTEXT_SIZE.is_multiple_of(HOST_PAGE_SIZE));
 const _: () = assert!((MIN_PAGE_SIZE as usize).is_multiple_of(HOST_PAGE_SIZE));
-
-/// What a faulting guest access means, as the interpreter reports it.
-#[derive(Copy, Clone, PartialEq, Eq, Debug)]
-pub enum Fault {
-    /// The guest traps (standard layout, or an address below 0x10000).
-    Trap,
-    /// The guest page-faults on the 4 KiB page starting at this address (custom layout).
-    PageFault(u32),
-}
-
-impl From<Fault> for Interrupt {
-    fn from(fault: Fault) -> Interrupt {
-        match fault {
-            Fault::Trap => Interrupt::Trap,
-            Fault::PageFault(page_address) => Interrupt::Segfault(Segfault { page_address }),
-        }
-    }
-}
 
 /// Why an address space cannot be built or reset.
 #[derive(Debug)]
