@@ -32,9 +32,12 @@ impl BackendKind {
 pub struct Config {
     /// The backend modules compile for.
     pub backend: BackendKind,
-    /// The most host memory one instance may use for guest memory, in bytes. Part of the
-    /// consensus configuration: instantiation fails when the initial image does not fit,
-    /// and a guest access that would need more (touching fresh heap pages) traps.
+    /// The most guest memory one instance may map, in bytes. Part of the consensus
+    /// configuration: instantiation fails when the initial image does not fit, and `sbrk`
+    /// fails (the guest sees 0) when growing would pass it. Mapped pages are backed by host
+    /// memory only when written, so this also bounds the host memory an instance uses. The
+    /// default, the whole 32-bit address space, never refuses what PolkaVM grants; lower it
+    /// to bound what an untrusted guest can make the host allocate.
     pub memory_limit: u64,
 }
 
@@ -42,7 +45,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             backend: BackendKind::Interpreter,
-            memory_limit: 1 << 30,
+            memory_limit: 1 << 32,
         }
     }
 }

@@ -62,8 +62,10 @@ pub struct GuestMemory {
     cold: Vec<Region>,
     heap: Option<Heap>,
     fault_mode: FaultMode,
+    /// Bytes that may be mapped at most (heap growth past it fails).
     limit: u64,
-    allocated: u64,
+    /// Bytes mapped now; committed memory never exceeds it.
+    mapped: u64,
 }
 
 /// A region to map in a custom layout.
@@ -132,7 +134,7 @@ impl GuestMemory {
             }),
             fault_mode: FaultMode::Trap,
             limit,
-            allocated: required,
+            mapped: required,
         })
     }
 
@@ -196,7 +198,7 @@ impl GuestMemory {
             heap: None,
             fault_mode: FaultMode::PageFault,
             limit,
-            allocated: required,
+            mapped: required,
         })
     }
 
@@ -280,16 +282,10 @@ impl GuestMemory {
         }
         match write {
             Some(bytes) => {
-                // Commit everything the store touches before writing any of it, so a store
-                // that traps on the memory limit changes nothing.
-                for n in 0..length {
-                    let (index, offset) =
-                        self.locate(address + n as u32, 1).expect("checked above");
-                    self.commit(index, offset + 1)?;
-                }
                 for (n, byte) in bytes.iter().enumerate() {
                     let (index, offset) =
                         self.locate(address + n as u32, 1).expect("checked above");
+                    self.commit(index, offset + 1);
                     self.region_mut(index).data[offset] = *byte;
                 }
             }
@@ -305,27 +301,19 @@ impl GuestMemory {
         Ok(())
     }
 
-    /// Backs region `index` with host memory up to at least `end` bytes; a trap when the
-    /// memory limit would be passed (as PolkaVM traps when it cannot grow its memory).
-    fn commit(&mut self, index: usize, end: usize) -> Result<(), Fault> {
-        let (committed, size) = {
-            let region = self.region(index);
-            (region.data.len(), region.size)
-        };
+    /// Backs region `index` with host memory up to at least `end` bytes (never past its
+    /// mapped size, so never past the memory limit).
+    fn commit(&mut self, index: usize, end: usize) {
+        let region = self.region_mut(index);
+        let committed = region.data.len();
         if end <= committed {
-            return Ok(());
+            return;
         }
         let new_len = end
             .max(committed * 2)
             .max(committed + COMMIT_STEP)
-            .min(size);
-        let growth = (new_len - committed) as u64;
-        if self.allocated + growth > self.limit {
-            return Err(Fault::Trap);
-        }
-        self.allocated += growth;
-        self.region_mut(index).data.resize(new_len, 0);
-        Ok(())
+            .min(region.size);
+        region.data.resize(new_len, 0);
     }
 
     fn fault_at(&self, address: u32) -> Fault {
@@ -402,7 +390,7 @@ impl GuestMemory {
     }
 
     /// Host write; may write read-only memory (the host initialises it). `Err(address)`
-    /// names the first unmapped byte, or the first byte past the memory limit.
+    /// names the first unmapped byte.
     pub fn write(&mut self, address: u32, data: &[u8]) -> Result<(), u32> {
         for n in 0..data.len() {
             let at = address.checked_add(n as u32).ok_or(u32::MAX)?;
@@ -410,16 +398,16 @@ impl GuestMemory {
         }
         for (n, byte) in data.iter().enumerate() {
             let (index, offset) = self.locate(address + n as u32, 1).expect("checked above");
-            self.commit(index, offset + 1)
-                .map_err(|_| address + n as u32)?;
+            self.commit(index, offset + 1);
             self.region_mut(index).data[offset] = *byte;
         }
         Ok(())
     }
 
     /// Grows the heap by `size` bytes and returns the new heap top, or `None` when the
-    /// heap would pass its maximum (the guest sees 0). New pages are mapped at once but
-    /// backed by host memory only when first touched.
+    /// heap would pass its maximum or the mapped memory the memory limit (the guest sees
+    /// 0). New pages are mapped at once but backed by host memory only when first written,
+    /// so committed memory stays within the limit and no access traps on it.
     pub fn sbrk(&mut self, size: u32) -> Option<u32> {
         let heap = self.heap.as_mut()?;
         let new_size = heap.size.checked_add(size)?;
@@ -432,8 +420,13 @@ impl GuestMemory {
             0 | 1 => &mut self.hot[heap.region],
             _ => unreachable!("the heap is always a hot region"),
         };
-        let mapped_end = u64::from(top).div_ceil(page) * page - u64::from(region.base);
-        region.size = region.size.max(mapped_end as usize);
+        let mapped_end = (u64::from(top).div_ceil(page) * page - u64::from(region.base)) as usize;
+        let growth = mapped_end.saturating_sub(region.size) as u64;
+        if self.mapped + growth > self.limit {
+            return None;
+        }
+        self.mapped += growth;
+        region.size = region.size.max(mapped_end);
         heap.size = new_size;
         Some(top)
     }
