@@ -15,7 +15,8 @@
 //! 8 + 8       ro data, rw data
 //! 1 byte      jump-table entry count (raw modes)   then 2 bytes per entry
 //! 2 bytes     start selector          8 bytes cost-table seed
-//! 13 bytes    register selectors (+ payload bytes as selected)
+//! [1 byte]    aux data size / 256 (when flagged)
+//! 13 bytes    register selectors (+ payload bytes as selected, read later)
 //! [pages]     custom page map (when flagged)
 //! rest        code (raw modes) or instruction stream (structured mode)
 //! ```
@@ -53,17 +54,36 @@ fuzz_target!(|input: &[u8]| {
     let start_selector = d.u16();
     let cost_seed = d.u64();
     let page_size = [0x1000, 0x4000, 0x10000, 0x2000][usize::from(flags >> 5) & 3];
-    let aux = if flags & 0x10 != 0 { u32::from(d.u8()) * 0x100 } else { 0 };
+    let aux = if flags & 0x10 != 0 {
+        u32::from(d.u8()) * 0x100
+    } else {
+        0
+    };
     let register_selectors = d.take(13).to_vec();
-    let pages = if custom { custom_pages(&mut d) } else { Vec::new() };
+    let pages = if custom {
+        custom_pages(&mut d)
+    } else {
+        Vec::new()
+    };
 
-    let map = if custom { None } else { map_for(page_size, ro_size, rw_size, stack_size, aux) };
+    let map = if custom {
+        None
+    } else {
+        map_for(page_size, ro_size, rw_size, stack_size, aux)
+    };
     let mut addresses = standard_addresses(map.as_ref());
     addresses.extend(pages.iter().map(|p| p.address));
-    addresses.extend(pages.iter().map(|p| p.address.wrapping_add(p.length).wrapping_sub(8)));
+    addresses.extend(
+        pages
+            .iter()
+            .map(|p| p.address.wrapping_add(p.length).wrapping_sub(8)),
+    );
 
     let blob = if mode == 3 {
-        let mut header = format!(".isa {}\n.stack_size {stack_size}\n.ro_data_size {ro_size}\n.rw_data_size {rw_size}\n", isa.name());
+        let mut header = format!(
+            ".isa {}\n.stack_size {stack_size}\n.ro_data_size {ro_size}\n.rw_data_size {rw_size}\n",
+            isa.name()
+        );
         for (name, data) in [("ro_data", &ro_data), ("rw_data", &rw_data)] {
             if !data.is_empty() {
                 header.push('.');
@@ -145,7 +165,11 @@ fuzz_target!(|input: &[u8]| {
         page_size,
         aux_data_size: aux,
         cost_table: cost_table(flags & 2 != 0, cost_seed),
-        memory: if custom { MemoryLayout::Custom(pages) } else { MemoryLayout::Standard },
+        memory: if custom {
+            MemoryLayout::Custom(pages)
+        } else {
+            MemoryLayout::Standard
+        },
         ..ModuleConfig::default()
     };
     let Ok(module) = Module::from_blob(&engine, &config, blob.clone()) else {
@@ -153,7 +177,11 @@ fuzz_target!(|input: &[u8]| {
     };
     // Standard-layout modules must also accept the layout the harness computed.
     if !custom {
-        assert_eq!(module.memory_map().copied(), map, "memory map differs from MemoryMap::new");
+        assert_eq!(
+            module.memory_map().copied(),
+            map,
+            "memory map differs from MemoryMap::new"
+        );
     }
 
     let setup = Setup {

@@ -13,7 +13,9 @@ use pvm_core::ProgramBlob;
 use pvm_core_fuzz::*;
 
 fuzz_target!(|data: &[u8]| {
-    let seed = data.iter().fold(0u64, |h, &b| h.rotate_left(5) ^ u64::from(b));
+    let seed = data
+        .iter()
+        .fold(0u64, |h, &b| h.rotate_left(5) ^ u64::from(b));
     if let Ok(blob) = ProgramBlob::parse(data) {
         check_container_round_trip(&blob);
         smoke_blob(&blob, seed);

@@ -27,8 +27,11 @@ pub const ISAS: [InstructionSet; 4] = [
 ];
 
 /// The bitmask instruction sets (the ones `from_raw_code` accepts).
-pub const BITMASK_ISAS: [InstructionSet; 3] =
-    [InstructionSet::ReviveV1, InstructionSet::Graypaper, InstructionSet::JamV1];
+pub const BITMASK_ISAS: [InstructionSet; 3] = [
+    InstructionSet::ReviveV1,
+    InstructionSet::Graypaper,
+    InstructionSet::JamV1,
+];
 
 /// An engine with the fuzz memory limit.
 pub fn engine() -> Engine {
@@ -116,7 +119,11 @@ fn mix(mut x: u64) -> u64 {
 /// canonical (a second round trip writes identical bytes).
 pub fn check_container_round_trip(blob: &ProgramBlob) {
     let Some(bytes) = blob.to_bytes() else {
-        assert_eq!(blob.isa, InstructionSet::Graypaper, "only Graypaper lacks a container");
+        assert_eq!(
+            blob.isa,
+            InstructionSet::Graypaper,
+            "only Graypaper lacks a container"
+        );
         return;
     };
     let again = match ProgramBlob::parse(&bytes) {
@@ -124,7 +131,11 @@ pub fn check_container_round_trip(blob: &ProgramBlob) {
         Err(error) => panic!("to_bytes wrote a blob parse rejects: {error}\nblob: {blob:?}"),
     };
     assert_eq!(&again, blob, "parse(to_bytes(blob)) != blob");
-    assert_eq!(again.to_bytes().as_deref(), Some(&bytes[..]), "to_bytes is not canonical");
+    assert_eq!(
+        again.to_bytes().as_deref(),
+        Some(&bytes[..]),
+        "to_bytes is not canonical"
+    );
 }
 
 /// Checks a raw code section: its payload parses back to the same section.
@@ -133,10 +144,19 @@ pub fn check_raw_round_trip(isa: InstructionSet, code: &CodeSection) {
     let payload = code.container_payload(isa);
     let again = match ProgramBlob::from_raw_code(isa, &payload) {
         Ok(again) => again,
-        Err(error) => panic!("container_payload wrote a code blob from_raw_code rejects: {error}\ncode: {code:?}"),
+        Err(error) => panic!(
+            "container_payload wrote a code blob from_raw_code rejects: {error}\ncode: {code:?}"
+        ),
     };
-    assert_eq!(&again.code, code, "from_raw_code(container_payload(code)) != code");
-    assert_eq!(again.code.container_payload(isa), payload, "container_payload is not canonical");
+    assert_eq!(
+        &again.code, code,
+        "from_raw_code(container_payload(code)) != code"
+    );
+    assert_eq!(
+        again.code.container_payload(isa),
+        payload,
+        "container_payload is not canonical"
+    );
 }
 
 /// Disassembles, compiles and instantiates `blob`, then runs a few short calls (from
@@ -258,7 +278,10 @@ impl Outcome {
     }
 }
 
-fn instruction_at(stream: &InstructionStream, pc: u32) -> Option<&pvm_core::isa::DecodedInstruction> {
+fn instruction_at(
+    stream: &InstructionStream,
+    pc: u32,
+) -> Option<&pvm_core::isa::DecodedInstruction> {
     stream
         .instructions
         .binary_search_by_key(&pc, |i| i.pc)
@@ -307,7 +330,12 @@ fn host_call(instance: &mut Instance, n: u32, count: u32) -> Option<u32> {
 /// `run()` succeeds while the instance is runnable, gas never increases within a run and
 /// never goes below zero, the interrupt's pc makes sense for the decoded code, terminal
 /// interrupts leave nothing runnable, and page faults only happen in custom layouts.
-pub fn execute(module: &Module, stream: &InstructionStream, setup: &Setup, schedule: Schedule) -> Outcome {
+pub fn execute(
+    module: &Module,
+    stream: &InstructionStream,
+    setup: &Setup,
+    schedule: Schedule,
+) -> Outcome {
     let mut outcome = Outcome {
         instantiate_error: None,
         events: Vec::new(),
@@ -331,9 +359,18 @@ pub fn execute(module: &Module, stream: &InstructionStream, setup: &Setup, sched
     let code_length = module.blob().code.code.len() as u32;
     let custom_layout = matches!(module.config().memory, MemoryLayout::Custom(_));
     let step_tracing = module.config().step_tracing;
+    // With step tracing every instruction is visible, so gas can be checked against the
+    // documented model: entering a block charges the sum of its instructions' costs.
+    let gas_model = (step_tracing && module.config().gas_metering)
+        .then(|| GasModel::new(stream, &module.config().cost_table));
+    let mut previous_step: Option<u32> = None;
+    let mut skip_gas_model = false;
 
     instance
-        .prepare_call(setup.start_pc, &setup.args[..setup.args.len().min(Reg::ARG_REGS.len())])
+        .prepare_call(
+            setup.start_pc,
+            &setup.args[..setup.args.len().min(Reg::ARG_REGS.len())],
+        )
         .expect("at most 9 arguments");
     for &(reg, value) in &setup.regs {
         instance.set_reg(reg, value);
@@ -356,16 +393,51 @@ pub fn execute(module: &Module, stream: &InstructionStream, setup: &Setup, sched
             Err(error) => panic!("run() on a runnable instance failed: {error}"),
         };
         let after = instance.gas();
-        assert!(after <= before, "gas increased during run: {before} -> {after} ({interrupt:?})");
+        assert!(
+            after <= before,
+            "gas increased during run: {before} -> {after} ({interrupt:?})"
+        );
         assert!(after >= 0, "gas went below zero: {after} ({interrupt:?})");
 
         let pc = instance.program_counter();
         let next_pc = instance.next_program_counter();
         let pc_value = pc.expect("every interrupt has a program counter");
+        if let Some(model) = &gas_model {
+            let after_memset = previous_step
+                .and_then(|q| instruction_at(stream, q))
+                .and_then(|d| d.instruction)
+                .is_some_and(|i| i.opcode == Opcode::Memset);
+            if !skip_gas_model && !after_memset {
+                let charged = before - after;
+                let expected = match interrupt {
+                    Interrupt::Step => model.block_cost(pc_value).unwrap_or(0),
+                    _ => 0,
+                };
+                // A branch to a pc that starts no block steps onto a trap that reports the
+                // branch's own pc and costs nothing.
+                let repeated = previous_step == Some(pc_value) && charged == 0;
+                assert!(
+                    charged == expected || repeated,
+                    "gas model: {interrupt:?} at pc {pc_value} (previous step {previous_step:?}) charged {charged}, \
+                     the blocks entered cost {expected}"
+                );
+            }
+            skip_gas_model = interrupt == Interrupt::NotEnoughGas
+                && instruction_at(stream, pc_value)
+                    .and_then(|d| d.instruction)
+                    .is_some_and(|i| i.opcode == Opcode::Memset);
+            previous_step = (interrupt == Interrupt::Step).then_some(pc_value);
+        }
         let known_pc = instruction_at(stream, pc_value).is_some() || host_pc == Some(pc_value);
-        assert!(known_pc, "{interrupt:?} at pc {pc_value}, which starts no instruction");
+        assert!(
+            known_pc,
+            "{interrupt:?} at pc {pc_value}, which starts no instruction"
+        );
         if host_pc.is_none_or(|host| host <= code_length) {
-            assert!(pc_value <= code_length, "{interrupt:?} at pc {pc_value} past the code ({code_length})");
+            assert!(
+                pc_value <= code_length,
+                "{interrupt:?} at pc {pc_value} past the code ({code_length})"
+            );
         }
 
         match interrupt {
@@ -406,8 +478,15 @@ pub fn execute(module: &Module, stream: &InstructionStream, setup: &Setup, sched
             }
             Interrupt::Trap => {}
             Interrupt::Segfault(fault) => {
-                assert!(custom_layout, "page fault in the standard layout: {fault:?}");
-                assert_eq!(fault.page_address % 0x1000, 0, "unaligned fault page {fault:?}");
+                assert!(
+                    custom_layout,
+                    "page fault in the standard layout: {fault:?}"
+                );
+                assert_eq!(
+                    fault.page_address % 0x1000,
+                    0,
+                    "unaligned fault page {fault:?}"
+                );
             }
         }
         outcome.events.push(Event {
@@ -421,8 +500,16 @@ pub fn execute(module: &Module, stream: &InstructionStream, setup: &Setup, sched
         match interrupt {
             Interrupt::Step => unreachable!(),
             Interrupt::Finished | Interrupt::Trap | Interrupt::Segfault(_) => {
-                assert_eq!(instance.next_program_counter(), None, "runnable after {interrupt:?}");
-                assert_eq!(instance.run(), Err(Error::NotRunnable), "run() after {interrupt:?}");
+                assert_eq!(
+                    instance.next_program_counter(),
+                    None,
+                    "runnable after {interrupt:?}"
+                );
+                assert_eq!(
+                    instance.run(),
+                    Err(Error::NotRunnable),
+                    "run() after {interrupt:?}"
+                );
                 outcome.last = Some(interrupt);
                 outcome.last_pc = pc;
                 break;
@@ -475,10 +562,57 @@ pub fn execute(module: &Module, stream: &InstructionStream, setup: &Setup, sched
     outcome
 }
 
+/// Block costs computed from the decoded code and the cost table, independently of the
+/// interpreter's compiler.
+struct GasModel {
+    /// `(pc of the block's first instruction, cost)`, sorted by pc.
+    blocks: Vec<(u32, u32)>,
+}
+
+impl GasModel {
+    fn new(stream: &InstructionStream, costs: &CostTable) -> GasModel {
+        let mut blocks: Vec<(u32, u32)> = Vec::new();
+        for (decoded, &start) in stream.instructions.iter().zip(&stream.block_starts) {
+            let cost = decoded
+                .instruction
+                .map_or(costs.invalid, |i| costs.cost(i.opcode));
+            if start {
+                blocks.push((decoded.pc, cost));
+            } else if let Some(last) = blocks.last_mut() {
+                last.1 = last.1.saturating_add(cost);
+            }
+        }
+        GasModel { blocks }
+    }
+
+    fn block_cost(&self, pc: u32) -> Option<i64> {
+        let index = self.blocks.binary_search_by_key(&pc, |b| b.0).ok()?;
+        Some(i64::from(self.blocks[index].1))
+    }
+}
+
 /// The size of chunk `index` in the chunked schedule: between 1/256 and all of `total`.
 fn chunk(setup: &Setup, total: i64, index: usize) -> i64 {
-    let byte = if setup.chunks.is_empty() { 255 } else { setup.chunks[index % setup.chunks.len()] };
+    let byte = if setup.chunks.is_empty() {
+        255
+    } else {
+        setup.chunks[index % setup.chunks.len()]
+    };
     (total * (i64::from(byte) + 1) / 256).max(1)
+}
+
+/// Whether the environment variable `PVM_FUZZ_ALLOW` (a comma-separated list) names this
+/// known engine issue, so a long run can continue past it. Strict by default.
+pub fn known_issue_allowed(name: &str) -> bool {
+    static ALLOWED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    ALLOWED
+        .get_or_init(|| {
+            std::env::var("PVM_FUZZ_ALLOW")
+                .map(|v| v.split(',').map(|s| s.trim().to_string()).collect())
+                .unwrap_or_default()
+        })
+        .iter()
+        .any(|allowed| allowed == name)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -511,7 +645,12 @@ fn plausible_length(isa: InstructionSet, code: &[u8], pc: usize) -> usize {
 /// bitmask is made (0: from the input, 1: every byte starts an instruction, 2: derived
 /// from plausible instruction lengths), then `jump_table_selectors` pick entries (block
 /// starts, or arbitrary offsets).
-pub fn raw_code(isa: InstructionSet, bytes: &[u8], mode: u8, jump_table_selectors: &[u16]) -> CodeSection {
+pub fn raw_code(
+    isa: InstructionSet,
+    bytes: &[u8],
+    mode: u8,
+    jump_table_selectors: &[u16],
+) -> CodeSection {
     let (code, bitmask) = if !isa.has_bitmask() {
         (bytes.to_vec(), Vec::new())
     } else {
@@ -595,7 +734,15 @@ fn gen_imm(d: &mut Data, addresses: &[u32]) -> i64 {
         4 => i64::from(d.u32()),
         5 => i64::from(d.u32() as i32),
         6 => i64::from(d.u8() % 70),
-        7 => [-1, i64::from(i32::MIN), i64::from(i32::MAX), i64::from(u32::MAX), 0x80, 0xffff, 0x8000][usize::from(d.u8() % 7)],
+        7 => [
+            -1,
+            i64::from(i32::MIN),
+            i64::from(i32::MAX),
+            i64::from(u32::MAX),
+            0x80,
+            0xffff,
+            0x8000,
+        ][usize::from(d.u8() % 7)],
         _ => i64::from(d.u16()),
     }
 }
@@ -610,8 +757,18 @@ pub struct Generated {
 
 /// Generates a program of up to `max_instructions` instructions (plus a final `trap`)
 /// from the input, using operands that hit `addresses` and the program's own labels.
-pub fn generate(isa: InstructionSet, d: &mut Data, max_instructions: usize, addresses: &[u32], header: &str) -> Generated {
-    let opcodes: Vec<Opcode> = Opcode::ALL.iter().copied().filter(|&op| isa.supports(op)).collect();
+pub fn generate(
+    isa: InstructionSet,
+    d: &mut Data,
+    max_instructions: usize,
+    addresses: &[u32],
+    header: &str,
+) -> Generated {
+    let opcodes: Vec<Opcode> = Opcode::ALL
+        .iter()
+        .copied()
+        .filter(|&op| isa.supports(op))
+        .collect();
     let mut instructions = Vec::new();
     while d.remaining() > 0 && instructions.len() < max_instructions {
         let opcode = opcodes[usize::from(d.u8()) % opcodes.len()];
@@ -629,13 +786,18 @@ pub fn generate(isa: InstructionSet, d: &mut Data, max_instructions: usize, addr
         };
         let register_positions: &[usize] = match format {
             Format::RegImm | Format::RegImm64 | Format::RegImmOffset | Format::RegImmImm => &[0],
-            Format::RegRegImm | Format::RegRegOffset | Format::RegRegImmImm | Format::RegReg => &[0, 1],
+            Format::RegRegImm | Format::RegRegOffset | Format::RegRegImmImm | Format::RegReg => {
+                &[0, 1]
+            }
             Format::RegRegReg => &[0, 1, 2],
             _ => &[],
         };
         let takes_label = matches!(
             opcode,
-            Opcode::LoadImm | Opcode::LoadImm64 | Opcode::LoadImmAndJump | Opcode::LoadImmAndJumpIndirect
+            Opcode::LoadImm
+                | Opcode::LoadImm64
+                | Opcode::LoadImmAndJump
+                | Opcode::LoadImmAndJumpIndirect
         );
         let mut operands = Vec::with_capacity(count);
         for position in 0..count {
@@ -646,7 +808,11 @@ pub fn generate(isa: InstructionSet, d: &mut Data, max_instructions: usize, addr
             } else if takes_label && d.u8() % 3 == 0 {
                 GenOperand::Label(usize::from(d.u8()))
             } else if format == Format::RegImm64 {
-                GenOperand::Imm64(if d.u8() & 1 == 0 { d.u64() } else { gen_imm(d, addresses) as u64 })
+                GenOperand::Imm64(if d.u8() & 1 == 0 {
+                    d.u64()
+                } else {
+                    gen_imm(d, addresses) as u64
+                })
             } else if opcode == Opcode::JumpIndirect || opcode == Opcode::LoadImmAndJumpIndirect {
                 GenOperand::Imm(i64::from(d.u8() as i8))
             } else {
@@ -674,7 +840,10 @@ pub fn generate(isa: InstructionSet, d: &mut Data, max_instructions: usize, addr
     }
     let export = if instructions.is_empty() { "pub " } else { "" };
     let _ = writeln!(source, "{export}@L{}: trap", instructions.len());
-    Generated { source, instructions }
+    Generated {
+        source,
+        instructions,
+    }
 }
 
 impl Generated {
@@ -686,7 +855,10 @@ impl Generated {
         let blob = match assemble(&self.source) {
             Ok(blob) => blob,
             Err(error) if error.message.contains("macro block") => return None,
-            Err(error) => panic!("generated program does not assemble: {error}\n{}", self.source),
+            Err(error) => panic!(
+                "generated program does not assemble: {error}\n{}",
+                self.source
+            ),
         };
         let stream = decode_code(blob.isa, &blob.code.code, &blob.code.bitmask);
         let labels = self.instructions.len() + 1;
@@ -704,7 +876,9 @@ impl Generated {
             for (position, operand) in instruction.operands.iter().enumerate() {
                 if let GenOperand::Label(raw) = operand {
                     let label = raw % labels;
-                    if !is_target_position(instruction.opcode.format(), position) && !table.contains(&label) {
+                    if !is_target_position(instruction.opcode.format(), position)
+                        && !table.contains(&label)
+                    {
                         table.push(label);
                     }
                 }
@@ -713,7 +887,11 @@ impl Generated {
         let pc_of = |label: usize| stream.instructions[label].pc;
         assert_eq!(blob.code.jump_table_len as usize, table.len());
         for (slot, &label) in table.iter().enumerate() {
-            assert_eq!(blob.code.jump_table_entry(slot as u32), Some(pc_of(label)), "jump table slot {slot}");
+            assert_eq!(
+                blob.code.jump_table_entry(slot as u32),
+                Some(pc_of(label)),
+                "jump table slot {slot}"
+            );
         }
         for (index, instruction) in self.instructions.iter().enumerate() {
             let format = instruction.opcode.format();
@@ -726,7 +904,8 @@ impl Generated {
                         if is_target_position(format, position) {
                             pc_of(label)
                         } else {
-                            (table.iter().position(|&l| l == label).expect("collected") as u32 + 1) * 2
+                            (table.iter().position(|&l| l == label).expect("collected") as u32 + 1)
+                                * 2
                         }
                     }
                     GenOperand::Reg(_) => unreachable!(),
@@ -822,10 +1001,12 @@ pub fn cost_table(random: bool, seed: u64) -> CostTable {
 }
 
 /// Custom page mappings from the input: mostly sensible (page-aligned, above 64 KiB,
-/// around the places code tends to point), sometimes arbitrary page-aligned addresses.
+/// around the places code tends to point, overlaps removed), sometimes left as drawn,
+/// which includes overlapping, low and wrapping mappings the engine must refuse.
 pub fn custom_pages(d: &mut Data) -> Vec<PageMapping> {
-    let count = 1 + d.u8() % 4;
-    (0..count)
+    let header = d.u8();
+    let count = 1 + header % 4;
+    let mut pages: Vec<PageMapping> = (0..count)
         .map(|_| {
             let kind = d.u8();
             let index = u32::from(d.u8());
@@ -842,5 +1023,17 @@ pub fn custom_pages(d: &mut Data) -> Vec<PageMapping> {
                 writable: kind & 8 != 0,
             }
         })
-        .collect()
+        .collect();
+    if header & 0x80 == 0 {
+        pages.sort_by_key(|p| p.address);
+        let mut end = 0u64;
+        pages.retain(|p| {
+            let keep = u64::from(p.address) >= end;
+            if keep {
+                end = u64::from(p.address) + u64::from(p.length);
+            }
+            keep
+        });
+    }
+    pages
 }
