@@ -11,6 +11,7 @@
 //! Arguments arrive in `a0..a5` and results go to `a0`; pointers and `u32` lengths use the
 //! low 32 bits of their registers.
 
+use pvm_contracts_examples::host;
 use pvm_core::{Instance, Reg};
 use std::fmt;
 use std::ops::Range;
@@ -60,9 +61,6 @@ impl Function {
         Function::ALL.into_iter().find(|f| f.name() == name)
     }
 }
-
-/// Longest input `host_read_input` hands out per call.
-const MAX_INPUT: u32 = 64;
 
 /// The argument registers, in order.
 const ARG_REGS: [Reg; 6] = [Reg::A0, Reg::A1, Reg::A2, Reg::A3, Reg::A4, Reg::A5];
@@ -187,18 +185,15 @@ impl Host {
         };
         let mut emitted = None;
         let result = match function {
-            Function::Add => Some(args[0].wrapping_add(args[1])),
+            Function::Add => Some(host::add(args[0], args[1])),
             Function::ReadInput => {
                 let (ptr, len) = (args[0] as u32, args[1] as u32);
-                let n = len.min(MAX_INPUT);
-                let mut input = [0u8; MAX_INPUT as usize];
-                for (i, byte) in (0u32..).zip(&mut input[..n as usize]) {
-                    *byte = len.wrapping_mul(7).wrapping_add(i.wrapping_mul(13)) as u8;
-                }
+                let mut input = [0u8; host::MAX_INPUT as usize];
+                let n = host::input(len, &mut input);
                 instance
-                    .write_memory(ptr, &input[..n as usize])
+                    .write_memory(ptr, &input[..n])
                     .map_err(memory_error)?;
-                Some(u64::from(n))
+                Some(n as u64)
             }
             Function::Emit => {
                 let (ptr, len) = (args[0] as u32, args[1] as u32);
@@ -209,9 +204,7 @@ impl Host {
                 emitted = Some(start..self.emitted.len());
                 None
             }
-            Function::Mix6 => Some(args.iter().zip(1u64..).fold(0u64, |sum, (value, weight)| {
-                sum.wrapping_add(value.wrapping_mul(weight))
-            })),
+            Function::Mix6 => Some(host::mix6(args)),
         };
         if let Some(value) = result {
             instance.set_reg(Reg::A0, value);

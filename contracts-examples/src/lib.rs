@@ -126,3 +126,34 @@ mod tests {
         }
     }
 }
+
+/// What the `hostcalls` guest's host functions compute, written once for every host that
+/// runs the guest (the CLI, the differential tests, the benchmarks); each host only moves
+/// the values between these functions and its VM's registers and memory.
+pub mod host {
+    /// The most bytes `host_read_input` writes.
+    pub const MAX_INPUT: u32 = 64;
+
+    /// `host_add(a, b)`: the wrapping sum.
+    pub fn add(a: u64, b: u64) -> u64 {
+        a.wrapping_add(b)
+    }
+
+    /// `host_read_input(ptr, len)`: fills the first `min(len, 64)` bytes of `out` (byte `i`
+    /// is `len * 7 + i * 13`, truncated) and returns how many; the host writes them at
+    /// `ptr` and returns the count in A0.
+    pub fn input(len: u32, out: &mut [u8; MAX_INPUT as usize]) -> usize {
+        let n = len.min(MAX_INPUT);
+        for (i, byte) in (0u32..).zip(&mut out[..n as usize]) {
+            *byte = len.wrapping_mul(7).wrapping_add(i.wrapping_mul(13)) as u8;
+        }
+        n as usize
+    }
+
+    /// `host_mix6(a, b, c, d, e, f)`: `a + 2b + 3c + 4d + 5e + 6f`, wrapping.
+    pub fn mix6(args: [u64; 6]) -> u64 {
+        args.iter().zip(1u64..).fold(0, |sum, (value, weight)| {
+            sum.wrapping_add(value.wrapping_mul(weight))
+        })
+    }
+}

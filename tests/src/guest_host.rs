@@ -3,6 +3,7 @@
 //! get exactly the same host.
 
 use crate::differential::{Host, Vm};
+use pvm_contracts_examples::host;
 use pvm_core::Reg;
 
 /// Host state for one VM running an example guest.
@@ -45,18 +46,16 @@ impl Host for GuestHost {
         self.calls[number as usize] += 1;
         match symbol.as_str() {
             "host_add" => {
-                let sum = vm.reg(Reg::A0).wrapping_add(vm.reg(Reg::A1));
+                let sum = host::add(vm.reg(Reg::A0), vm.reg(Reg::A1));
                 vm.set_reg(Reg::A0, sum);
             }
             "host_read_input" => {
                 let (ptr, len) = (low32(vm, Reg::A0), low32(vm, Reg::A1));
-                let n = len.min(64);
-                let bytes: Vec<u8> = (0..n)
-                    .map(|i| len.wrapping_mul(7).wrapping_add(i.wrapping_mul(13)) as u8)
-                    .collect();
-                vm.write_memory(ptr, &bytes)
+                let mut bytes = [0u8; host::MAX_INPUT as usize];
+                let n = host::input(len, &mut bytes);
+                vm.write_memory(ptr, &bytes[..n])
                     .map_err(|e| format!("host_read_input: {e}"))?;
-                vm.set_reg(Reg::A0, u64::from(n));
+                vm.set_reg(Reg::A0, n as u64);
             }
             "host_emit" => {
                 let (ptr, len) = (low32(vm, Reg::A0), low32(vm, Reg::A1));
@@ -67,12 +66,8 @@ impl Host for GuestHost {
                 self.emit_calls += 1;
             }
             "host_mix6" => {
-                let value = [Reg::A0, Reg::A1, Reg::A2, Reg::A3, Reg::A4, Reg::A5]
-                    .iter()
-                    .enumerate()
-                    .fold(0u64, |acc, (i, reg)| {
-                        acc.wrapping_add((i as u64 + 1).wrapping_mul(vm.reg(*reg)))
-                    });
+                let regs = [Reg::A0, Reg::A1, Reg::A2, Reg::A3, Reg::A4, Reg::A5];
+                let value = host::mix6(regs.map(|reg| vm.reg(reg)));
                 vm.set_reg(Reg::A0, value);
             }
             other => return Err(format!("ecalli {number}: unknown import {other:?}")),

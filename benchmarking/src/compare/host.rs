@@ -5,6 +5,7 @@
 //! table lookup and the same code on both sides; only the [`GuestIo`] accessors differ.
 
 use anyhow::{bail, Result};
+use pvm_contracts_examples::host;
 
 /// Register and memory access a host function needs, implemented by each VM's instance.
 pub trait GuestIo {
@@ -64,20 +65,13 @@ impl HostState {
     pub fn call(&mut self, function: HostFn, io: &mut impl GuestIo) -> Result<()> {
         self.calls += 1;
         match function {
-            HostFn::Add => io.set_result(io.arg(0).wrapping_add(io.arg(1))),
+            HostFn::Add => io.set_result(host::add(io.arg(0), io.arg(1))),
             HostFn::ReadInput => {
                 let ptr = guest_address(io.arg(0));
-                let len = io.arg(1) as u32;
-                let n = len.min(64);
-                let mut buffer = [0u8; 64];
-                for (i, byte) in buffer[..n as usize].iter_mut().enumerate() {
-                    *byte = len
-                        .wrapping_mul(7)
-                        .wrapping_add((i as u32).wrapping_mul(13))
-                        as u8;
-                }
-                io.write(ptr, &buffer[..n as usize])?;
-                io.set_result(u64::from(n));
+                let mut buffer = [0u8; host::MAX_INPUT as usize];
+                let n = host::input(io.arg(1) as u32, &mut buffer);
+                io.write(ptr, &buffer[..n])?;
+                io.set_result(n as u64);
             }
             HostFn::Emit => {
                 let ptr = guest_address(io.arg(0));
@@ -90,9 +84,7 @@ impl HostState {
                 self.emitted.extend_from_slice(&self.scratch);
             }
             HostFn::Mix6 => {
-                let value = (0..6).fold(0u64, |acc, i| {
-                    acc.wrapping_add(io.arg(i).wrapping_mul(i as u64 + 1))
-                });
+                let value = host::mix6(core::array::from_fn(|i| io.arg(i)));
                 io.set_result(value);
             }
         }
