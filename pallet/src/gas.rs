@@ -1,0 +1,64 @@
+//! Gas: the engine counts it, the pallet turns it into weight at every syscall.
+
+use frame_support::weights::Weight;
+
+/// The weight one call may spend, and what it has spent.
+#[derive(Clone, Copy, Debug)]
+pub struct GasMeter {
+    limit: Weight,
+    consumed: Weight,
+    ref_time_per_gas: u64,
+}
+
+/// The meter ran dry.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct OutOfGas;
+
+impl GasMeter {
+    /// A meter allowing `limit`, with `ref_time_per_gas` picoseconds of `ref_time` per
+    /// unit of engine gas.
+    pub fn new(limit: Weight, ref_time_per_gas: u64) -> GasMeter {
+        GasMeter {
+            limit,
+            consumed: Weight::zero(),
+            ref_time_per_gas: ref_time_per_gas.max(1),
+        }
+    }
+
+    /// Charges `weight`; on failure everything is consumed (an out-of-gas call pays all
+    /// it was allowed).
+    pub fn charge(&mut self, weight: Weight) -> Result<(), OutOfGas> {
+        let consumed = self.consumed.saturating_add(weight);
+        if consumed.any_gt(self.limit) {
+            self.consumed = self.limit;
+            return Err(OutOfGas);
+        }
+        self.consumed = consumed;
+        Ok(())
+    }
+
+    /// Marks all of the limit consumed.
+    pub fn exhaust(&mut self) {
+        self.consumed = self.limit;
+    }
+
+    /// Engine gas the remaining `ref_time` buys.
+    pub fn gas_left(&self) -> u64 {
+        self.limit.ref_time().saturating_sub(self.consumed.ref_time()) / self.ref_time_per_gas
+    }
+
+    /// Charges `gas` units of engine gas.
+    pub fn charge_gas(&mut self, gas: u64) -> Result<(), OutOfGas> {
+        self.charge(Weight::from_parts(gas.saturating_mul(self.ref_time_per_gas), 0))
+    }
+
+    /// Weight consumed so far.
+    pub fn consumed(&self) -> Weight {
+        self.consumed
+    }
+
+    /// The limit.
+    pub fn limit(&self) -> Weight {
+        self.limit
+    }
+}
