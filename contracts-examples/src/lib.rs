@@ -1,5 +1,5 @@
-//! Pre-built PolkaVM guest programs ("blobs") for differential tests against polkavm 0.37 and
-//! for benchmarks.
+//! Pre-built PolkaVM guest programs ("blobs"): guests for differential tests against polkavm
+//! 0.37 and for benchmarks ([`ALL`]), and example contracts for `pallet-pvm` ([`CONTRACTS`]).
 //!
 //! Each blob is linked by `polkavm-linker` 0.37 (`Config::default()` + `set_strip(true)`) from a
 //! guest crate in `contracts-examples/guests/` (its own cargo workspace, pinned nightly, built
@@ -16,9 +16,16 @@
 //! `latest64`: `revive_v1` and `jam_v1` have no `sbrk` instruction, so polkavm-linker refuses
 //! to link it for them.
 //!
-//! All exports take and return integers in registers (`u32` arguments arrive zero-extended in
-//! `a0`, results are returned in `a0`). Results below were checked against the polkavm 0.37
-//! interpreter; each guest's source documents the exact algorithm.
+//! The exports of the VM test guests take and return integers in registers (`u32` arguments
+//! arrive zero-extended in `a0`, results are returned in `a0`). Results below were checked
+//! against the polkavm 0.37 interpreter; each guest's source documents the exact algorithm.
+//!
+//! The contracts ([`FLIPPER`], [`COUNTER`], [`TOKEN`], [`HASHER`]) are written with the
+//! guest SDK `pvm-contract-api` (`guests/api/`) against the contract ABI of
+//! `pallet/src/abi.md`: they export `deploy` and `call` without arguments, read call data and
+//! end with `return_data` through syscalls, and exist only as `latest64`. Their interfaces are
+//! documented on each constant; integers in call data and output are little-endian and
+//! accounts 32 bytes. Unknown selectors and malformed call data revert with empty output.
 //!
 //! This crate has no dependencies and is `no_std`: it only contains the bytes.
 
@@ -96,7 +103,103 @@ pub const COMPUTE_JAM_V1: &[u8] = include_bytes!("../blobs/compute.jam_v1.polkav
 /// * `heap_base() -> u64` — `polkavm_derive::heap_base()`; `0x30010`.
 pub const ALLOC_LATEST64: &[u8] = include_bytes!("../blobs/alloc.latest64.polkavm");
 
-/// Every blob as `(file name, bytes)`, e.g. `("compute.jam_v1.polkavm", COMPUTE_JAM_V1)`.
+/// `flipper` contract (Latest64): one boolean in storage.
+///
+/// Storage key `b"flip"` holds one byte, 0 (false) or 1 (true).
+///
+/// | export | call data | effect | output |
+/// |---|---|---|---|
+/// | `deploy` | empty, or `[init]` with `init` 0 or 1 | stores `b"flip"` = `[init]` (empty = 0) | empty |
+/// | `call` | `[0]` | flip | empty |
+/// | `call` | `[1]` | get | `[0]` or `[1]` |
+///
+/// Anything else (another selector, extra bytes, `init` > 1) reverts with empty output.
+/// Syscalls used: `call_data_size`, `call_data_copy`, `get_storage`, `set_storage`,
+/// `return_data`.
+pub const FLIPPER: &[u8] = include_bytes!("../blobs/flipper.latest64.polkavm");
+
+/// `counter` contract (Latest64): a checked `u64` counter.
+///
+/// Storage key `b"count"` holds the counter, `u64` as 8 little-endian bytes.
+///
+/// | export | call data | effect | output |
+/// |---|---|---|---|
+/// | `deploy` | empty, or `initial: u64` | stores `b"count"` = `initial` (empty = 0) | empty |
+/// | `call` | `[0] ++ by: u64` | increment; past `u64::MAX` reverts | new value, `u64` |
+/// | `call` | `[1] ++ by: u64` | decrement; below zero reverts | new value, `u64` |
+/// | `call` | `[2]` | get | value, `u64` |
+///
+/// Reverts (overflow, underflow, unknown selector, wrong length) have empty output.
+pub const COUNTER: &[u8] = include_bytes!("../blobs/counter.latest64.polkavm");
+
+/// `token` contract (Latest64): a fungible token in the style of ERC-20.
+///
+/// Storage (a missing value counts as 0; values the contract writes stay stored, also when
+/// they become 0):
+///
+/// | key | value |
+/// |---|---|
+/// | `b"total"` | total supply, `u128` |
+/// | `b"bal:" ++ account` (36 bytes) | balance, `u128` |
+/// | `b"alw:" ++ owner ++ spender` (68 bytes) | allowance, `u128` |
+///
+/// | export | call data | effect | output |
+/// |---|---|---|---|
+/// | `deploy` | `total_supply: u128` | all of it to the caller; emits Transfer(`[0; 32]`, caller, total_supply) | empty |
+/// | `call` | `[0]` | total_supply | `u128` |
+/// | `call` | `[1] ++ account` | balance_of | `u128` |
+/// | `call` | `[2] ++ to ++ amount: u128` | transfer from the caller; emits Transfer(caller, to, amount) | empty |
+/// | `call` | `[3] ++ spender ++ amount: u128` | approve (sets the allowance); emits Approval(caller, spender, amount) | empty |
+/// | `call` | `[4] ++ owner ++ spender` | allowance | `u128` |
+/// | `call` | `[5] ++ from ++ to ++ amount: u128` | transfer_from: spends the caller's allowance from `from` (decremented), moves `from` → `to`; emits Transfer(from, to, amount) | empty |
+///
+/// Too low a balance or allowance, an unknown selector or call data of the wrong length
+/// revert with empty output. Events: topics `[token::TRANSFER_TOPIC, from, to]` or
+/// `[token::APPROVAL_TOPIC, owner, spender]`, data the amount (`u128`, 16 bytes).
+pub const TOKEN: &[u8] = include_bytes!("../blobs/token.latest64.polkavm");
+
+/// `hasher` contract (Latest64): iterated hashing, compute-heavy.
+///
+/// | export | call data | output |
+/// |---|---|---|
+/// | `deploy` | ignored | empty; stores nothing |
+/// | `call` | `[0] ++ rounds: u32 ++ seed` | `h_rounds` with Keccak-256 computed in the guest (no syscall) |
+/// | `call` | `[1] ++ rounds: u32 ++ seed` | `h_rounds` with the `hash_blake2_256` syscall (BLAKE2b-256) |
+///
+/// `h_0 = seed` (at most 64 bytes), `h_i = H(h_(i-1))`: round 1 hashes the seed, later rounds
+/// the previous 32-byte digest; the output is 32 bytes for `rounds >= 1` and the seed itself
+/// for `rounds = 0`. A longer seed, another selector or fewer than 5 bytes revert with empty
+/// output. Keccak-256 is the original-padding variant (as Ethereum and `hash_keccak_256`).
+pub const HASHER: &[u8] = include_bytes!("../blobs/hasher.latest64.polkavm");
+
+/// Constants of the [`TOKEN`] contract's events.
+pub mod token {
+    /// First topic of a Transfer event: keccak256(`b"Transfer"`), the bare name.
+    pub const TRANSFER_TOPIC: [u8; 32] = [
+        0xf0, 0x99, 0xcd, 0x8b, 0xde, 0x55, 0x78, 0x14, 0x84, 0x2a, 0x31, 0x21, 0xe8, 0xdd, 0xfd,
+        0x43, 0x3a, 0x53, 0x9b, 0x8c, 0x9f, 0x14, 0xbf, 0x31, 0xeb, 0xf1, 0x08, 0xd1, 0x2e, 0x61,
+        0x96, 0xe9,
+    ];
+
+    /// First topic of an Approval event: keccak256(`b"Approval"`), the bare name.
+    pub const APPROVAL_TOPIC: [u8; 32] = [
+        0x71, 0x34, 0x69, 0x2b, 0x23, 0x0b, 0x9e, 0x1f, 0xfa, 0x39, 0x09, 0x89, 0x04, 0x72, 0x21,
+        0x34, 0x15, 0x96, 0x52, 0xb0, 0x9c, 0x5b, 0xc4, 0x1d, 0x88, 0xd6, 0x69, 0x87, 0x79, 0xd2,
+        0x28, 0xff,
+    ];
+}
+
+/// The example contracts as `(name, bytes)`: `("flipper", FLIPPER)`, `("counter", COUNTER)`,
+/// `("token", TOKEN)`, `("hasher", HASHER)`. Their files are `blobs/<name>.latest64.polkavm`.
+pub const CONTRACTS: &[(&str, &[u8])] = &[
+    ("flipper", FLIPPER),
+    ("counter", COUNTER),
+    ("token", TOKEN),
+    ("hasher", HASHER),
+];
+
+/// Every VM test guest blob (not the [`CONTRACTS`], which need the contract ABI's host) as
+/// `(file name, bytes)`, e.g. `("compute.jam_v1.polkavm", COMPUTE_JAM_V1)`.
 pub const ALL: &[(&str, &[u8])] = &[
     ("alloc.latest64.polkavm", ALLOC_LATEST64),
     ("compute.jam_v1.polkavm", COMPUTE_JAM_V1),
@@ -109,7 +212,15 @@ pub const ALL: &[(&str, &[u8])] = &[
 
 #[cfg(test)]
 mod tests {
-    use super::ALL;
+    use super::{ALL, CONTRACTS};
+
+    #[test]
+    fn contracts_are_latest64() {
+        for (name, bytes) in CONTRACTS {
+            assert_eq!(&bytes[..4], b"PVM\0", "{name}");
+            assert_eq!(bytes[4], 2, "{name}: blob version byte");
+        }
+    }
 
     #[test]
     fn blobs_have_polkavm_magic_and_expected_isa_version() {

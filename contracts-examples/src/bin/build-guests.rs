@@ -47,6 +47,11 @@ const GUESTS: &[(&str, &str, &[Isa])] = &[
     ),
     // ReviveV1 and JamV1 have no `sbrk`/`memset`, which the allocator guest needs.
     ("alloc", "guest_alloc", &[Isa::Latest64]),
+    // Contracts for pallet-pvm, whose ABI accepts Latest64 (blob version 2) only.
+    ("flipper", "contract_flipper", &[Isa::Latest64]),
+    ("counter", "contract_counter", &[Isa::Latest64]),
+    ("token", "contract_token", &[Isa::Latest64]),
+    ("hasher", "contract_hasher", &[Isa::Latest64]),
 ];
 
 #[derive(Copy, Clone, Debug)]
