@@ -1,3 +1,278 @@
-//! A construct_runtime! test runtime with pallet-pvm, and helpers.
+//! A test runtime with `pallet-pvm`: System, Balances, Timestamp and the pallet in
+//! `construct_runtime!`, externalities with the native engine registered, and helpers to
+//! upload, instantiate and call contracts. Tests, benchmarks and the demo use it.
 //!
-//! Filled in by a later issue; see ../shared/ARCHITECTURE.md for what lives here.
+//! ```
+//! use pvm_runtime_mock::*;
+//! new_test_ext().execute_with(|| {
+//!     let code_hash = upload(&ALICE, pvm_contracts_examples::FLIPPER).unwrap();
+//!     let flipper = instantiate(&ALICE, code_hash, &[1], &[]).unwrap();
+//!     assert_eq!(call(&ALICE, &flipper, &[1]).unwrap(), vec![1]);
+//! });
+//! ```
+
+#![deny(missing_docs)]
+
+use core::cell::Cell;
+use frame_support::{
+    derive_impl,
+    dispatch::DispatchResultWithPostInfo,
+    traits::{ConstU32, ConstU64},
+    weights::Weight,
+};
+use pallet_pvm::{InRuntimeEngine, NativeEngine, VmBackend};
+use pvm_host_functions::{Compiled, HostError, InstanceId, ModuleId, RunOutcome};
+use sp_core::H256;
+use sp_runtime::{traits::IdentityLookup, AccountId32, BuildStorage, DispatchError};
+
+/// Balances are `u128`.
+pub type Balance = u128;
+
+type Block = frame_system::mocking::MockBlock<Runtime>;
+
+// The runtime and its aggregate types are generated; their items carry no docs of their own.
+#[allow(missing_docs)]
+mod runtime {
+    frame_support::construct_runtime!(
+        pub enum Runtime {
+            System: frame_system,
+            Balances: pallet_balances,
+            Timestamp: pallet_timestamp,
+            Pvm: pallet_pvm,
+        }
+    );
+}
+pub use runtime::*;
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Runtime {
+    type Block = Block;
+    type AccountId = AccountId32;
+    type Lookup = IdentityLookup<AccountId32>;
+    type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+/// The existential deposit.
+pub const EXISTENTIAL_DEPOSIT: Balance = 1_000;
+
+frame_support::parameter_types! {
+    /// See [`EXISTENTIAL_DEPOSIT`].
+    pub const ExistentialDeposit: Balance = EXISTENTIAL_DEPOSIT;
+    /// Deposit per byte of code or storage.
+    pub const DepositPerByte: Balance = 10;
+    /// Deposit per stored item.
+    pub const DepositPerItem: Balance = 1_000;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Runtime {
+    type Balance = Balance;
+    type ExistentialDeposit = ExistentialDeposit;
+    type AccountStore = System;
+}
+
+#[derive_impl(pallet_timestamp::config_preludes::TestDefaultConfig)]
+impl pallet_timestamp::Config for Runtime {}
+
+impl pallet_pvm::Config for Runtime {
+    type Currency = Balances;
+    type RuntimeHoldReason = RuntimeHoldReason;
+    type Time = Timestamp;
+    type Engine = MockEngine;
+    type WeightInfo = pallet_pvm::weights::SubstrateWeight<Runtime>;
+    type MaxCodeLen = ConstU32<{ 128 * 1024 }>;
+    type MaxBasicBlockLen = ConstU32<1024>;
+    type DepositPerByte = DepositPerByte;
+    type DepositPerItem = DepositPerItem;
+    type RefTimePerGas = ConstU64<{ pallet_pvm::weights::MEASURED_REF_TIME_PER_GAS }>;
+}
+
+thread_local! {
+    static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with contracts executed by the runtime's own interpreter
+/// ([`InRuntimeEngine`]) instead of the native engine, to show both agree.
+pub fn with_in_runtime_engine<R>(f: impl FnOnce() -> R) -> R {
+    IN_RUNTIME.with(|flag| flag.set(true));
+    let result = f();
+    IN_RUNTIME.with(|flag| flag.set(false));
+    result
+}
+
+/// The mock's engine: the native one through the host functions, or (inside
+/// [`with_in_runtime_engine`]) the in-runtime interpreter.
+pub enum MockEngine {
+    /// Through `pvm-host-functions`.
+    Native(NativeEngine),
+    /// Inside the runtime.
+    InRuntime(InRuntimeEngine),
+}
+
+macro_rules! forward {
+    ($self:ident, $engine:ident => $call:expr) => {
+        match $self {
+            MockEngine::Native($engine) => $call,
+            MockEngine::InRuntime($engine) => $call,
+        }
+    };
+}
+
+impl VmBackend for MockEngine {
+    fn open() -> Self {
+        if IN_RUNTIME.with(Cell::get) {
+            MockEngine::InRuntime(InRuntimeEngine::open())
+        } else {
+            MockEngine::Native(NativeEngine::open())
+        }
+    }
+    fn compile(&mut self, code: &[u8], cache_key: [u8; 32]) -> Result<Compiled, HostError> {
+        forward!(self, engine => engine.compile(code, cache_key))
+    }
+    fn instantiate(&mut self, module: ModuleId) -> Result<InstanceId, HostError> {
+        forward!(self, engine => engine.instantiate(module))
+    }
+    fn prepare_call(&mut self, instance: InstanceId, symbol: &str) -> Result<(), HostError> {
+        forward!(self, engine => engine.prepare_call(instance, symbol))
+    }
+    fn run(&mut self, instance: InstanceId, gas: u64, a0: u64) -> Result<RunOutcome, HostError> {
+        forward!(self, engine => engine.run(instance, gas, a0))
+    }
+    fn read_memory(
+        &mut self,
+        instance: InstanceId,
+        address: u32,
+        out: &mut [u8],
+    ) -> Result<(), HostError> {
+        forward!(self, engine => engine.read_memory(instance, address, out))
+    }
+    fn write_memory(
+        &mut self,
+        instance: InstanceId,
+        address: u32,
+        data: &[u8],
+    ) -> Result<(), HostError> {
+        forward!(self, engine => engine.write_memory(instance, address, data))
+    }
+    fn destroy(&mut self, instance: InstanceId) -> Result<(), HostError> {
+        forward!(self, engine => engine.destroy(instance))
+    }
+}
+
+/// Endowed test account.
+pub const ALICE: AccountId32 = AccountId32::new([1; 32]);
+/// Endowed test account.
+pub const BOB: AccountId32 = AccountId32::new([2; 32]);
+/// Endowed test account.
+pub const CHARLIE: AccountId32 = AccountId32::new([3; 32]);
+/// What each test account starts with.
+pub const INITIAL_BALANCE: Balance = 1_000_000_000_000;
+/// The weight limit the helpers give a call: generous, far below a block.
+pub const GAS_LIMIT: Weight = Weight::from_parts(500_000_000_000, 1 << 20);
+/// The storage deposit limit the helpers give a call.
+pub const DEPOSIT_LIMIT: Balance = 1_000_000_000;
+/// The timestamp of block 1, in milliseconds.
+pub const GENESIS_TIMESTAMP: u64 = 1_700_000_000_000;
+
+/// Externalities with the test accounts endowed, block 1 at [`GENESIS_TIMESTAMP`], and
+/// the native engine extension registered.
+pub fn new_test_ext() -> sp_io::TestExternalities {
+    let mut storage = frame_system::GenesisConfig::<Runtime>::default()
+        .build_storage()
+        .expect("the mock genesis builds");
+    pallet_balances::GenesisConfig::<Runtime> {
+        balances: [ALICE, BOB, CHARLIE]
+            .into_iter()
+            .map(|account| (account, INITIAL_BALANCE))
+            .collect(),
+        ..Default::default()
+    }
+    .assimilate_storage(&mut storage)
+    .expect("the balances genesis builds");
+    let mut ext = sp_io::TestExternalities::new(storage);
+    pvm_host_functions::register_extension(&mut ext);
+    ext.execute_with(|| {
+        System::set_block_number(1);
+        pallet_timestamp::Now::<Runtime>::put(GENESIS_TIMESTAMP);
+    });
+    ext
+}
+
+/// A signed origin.
+pub fn signed(who: &AccountId32) -> RuntimeOrigin {
+    RuntimeOrigin::signed(who.clone())
+}
+
+/// `upload_code` by `who`; the code's hash.
+pub fn upload(who: &AccountId32, code: &[u8]) -> Result<H256, DispatchError> {
+    Pvm::upload_code(signed(who), code.to_vec(), DEPOSIT_LIMIT)?;
+    Ok(H256(sp_io::hashing::blake2_256(code)))
+}
+
+/// `instantiate` by `who` with the default limits; the contract's address.
+pub fn instantiate(
+    who: &AccountId32,
+    code_hash: H256,
+    data: &[u8],
+    salt: &[u8],
+) -> Result<AccountId32, DispatchError> {
+    Pvm::instantiate(
+        signed(who),
+        0,
+        GAS_LIMIT,
+        DEPOSIT_LIMIT,
+        code_hash,
+        data.to_vec(),
+        salt.to_vec(),
+    )
+    .map_err(|error| error.error)?;
+    Ok(Pvm::contract_address(who, &code_hash, salt))
+}
+
+/// A `call` extrinsic by `who` with the default limits.
+pub fn call_extrinsic(
+    who: &AccountId32,
+    contract: &AccountId32,
+    data: &[u8],
+) -> DispatchResultWithPostInfo {
+    Pvm::call(
+        signed(who),
+        contract.clone(),
+        0,
+        GAS_LIMIT,
+        DEPOSIT_LIMIT,
+        data.to_vec(),
+    )
+}
+
+/// Calls `contract` as `who` through `bare_call`; its output, or the error (a revert is
+/// `ContractReverted`).
+pub fn call(
+    who: &AccountId32,
+    contract: &AccountId32,
+    data: &[u8],
+) -> Result<Vec<u8>, DispatchError> {
+    let result = Pvm::bare_call(
+        who.clone(),
+        contract.clone(),
+        0,
+        GAS_LIMIT,
+        DEPOSIT_LIMIT,
+        data.to_vec(),
+    );
+    match result.result? {
+        outcome if outcome.reverted => Err(pallet_pvm::Error::<Runtime>::ContractReverted.into()),
+        outcome => Ok(outcome.output),
+    }
+}
+
+/// The pallet's events so far, oldest first.
+pub fn pvm_events() -> Vec<pallet_pvm::Event<Runtime>> {
+    System::events()
+        .into_iter()
+        .filter_map(|record| match record.event {
+            RuntimeEvent::Pvm(event) => Some(event),
+            _ => None,
+        })
+        .collect()
+}
