@@ -1,0 +1,287 @@
+//! End to end on the mock runtime: every example contract uploaded, instantiated and
+//! called through the extrinsics, with balances, deposits, events and storage checked.
+
+use frame_support::traits::fungible::{Inspect, InspectHold};
+use pallet_pvm::{CodeInfoOf, ContractInfoOf, Error, Event, HoldReason};
+use pvm_contracts_examples::{token, COUNTER, FLIPPER, HASHER, TOKEN};
+use pvm_runtime_mock::*;
+use sp_core::H256;
+use sp_runtime::AccountId32;
+
+fn held(reason: HoldReason, who: &AccountId32) -> Balance {
+    Balances::balance_on_hold(&RuntimeHoldReason::Pvm(reason), who)
+}
+
+fn storage(contract: &AccountId32, key: &[u8]) -> Option<Vec<u8>> {
+    Pvm::get_storage(contract, key)
+}
+
+/// The deposit a contract holds for `items` entries of `bytes` bytes in total.
+fn contract_deposit(items: u32, bytes: u32) -> Balance {
+    use frame_support::pallet_prelude::MaxEncodedLen;
+    let info_len = pallet_pvm::ContractInfo::<Runtime>::max_encoded_len() as Balance;
+    DepositPerItem::get() * (items as Balance + 1)
+        + DepositPerByte::get() * (bytes as Balance + info_len)
+}
+
+fn emitted(contract: &AccountId32) -> Vec<(Vec<H256>, Vec<u8>)> {
+    pvm_events()
+        .into_iter()
+        .filter_map(|event| match event {
+            Event::ContractEmitted {
+                contract: from,
+                topics,
+                data,
+            } if &from == contract => Some((topics, data)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn flipper_upload_instantiate_call() {
+    new_test_ext().execute_with(|| {
+        let code_hash = upload(&ALICE, FLIPPER).unwrap();
+        let code_deposit = Pvm::code_deposit(FLIPPER.len() as u32);
+        assert_eq!(held(HoldReason::CodeUploadDepositReserve, &ALICE), code_deposit);
+        assert!(pvm_events().contains(&Event::CodeStored {
+            code_hash,
+            deposit: code_deposit,
+            uploader: ALICE,
+        }));
+        let info = CodeInfoOf::<Runtime>::get(code_hash).unwrap();
+        assert_eq!((info.refcount, info.code_len, info.blob_version), (0, FLIPPER.len() as u32, 2));
+
+        let flipper = instantiate(&ALICE, code_hash, &[0], b"salt").unwrap();
+        assert!(pvm_events().contains(&Event::Instantiated {
+            deployer: ALICE,
+            contract: flipper.clone(),
+            code_hash,
+        }));
+        assert_eq!(CodeInfoOf::<Runtime>::get(code_hash).unwrap().refcount, 1);
+        assert_eq!(storage(&flipper, b"flip"), Some(vec![0]));
+
+        // The contract account: the existential deposit free, its storage deposit held.
+        let deposit = contract_deposit(1, 4 + 1);
+        assert_eq!(held(HoldReason::StorageDepositReserve, &flipper), deposit);
+        assert_eq!(Balances::balance(&flipper), EXISTENTIAL_DEPOSIT);
+        assert_eq!(
+            Balances::total_balance(&ALICE),
+            INITIAL_BALANCE - deposit - EXISTENTIAL_DEPOSIT
+        );
+
+        let post = call_extrinsic(&BOB, &flipper, &[0]).unwrap();
+        assert!(post.actual_weight.unwrap().ref_time() > 0);
+        assert!(pvm_events().contains(&Event::Called {
+            caller: BOB,
+            contract: flipper.clone(),
+        }));
+        assert_eq!(storage(&flipper, b"flip"), Some(vec![1]));
+        assert_eq!(call(&BOB, &flipper, &[1]).unwrap(), vec![1]);
+        call_extrinsic(&BOB, &flipper, &[0]).unwrap();
+        assert_eq!(call(&BOB, &flipper, &[1]).unwrap(), vec![0]);
+        // Flipping stores no more bytes: no further deposit.
+        assert_eq!(held(HoldReason::StorageDepositReserve, &flipper), deposit);
+        assert_eq!(Balances::total_balance(&BOB), INITIAL_BALANCE);
+
+        // An unknown selector reverts, and the extrinsic fails with that.
+        let error = call_extrinsic(&BOB, &flipper, &[7]).unwrap_err();
+        assert_eq!(error.error, Error::<Runtime>::ContractReverted.into());
+    });
+}
+
+#[test]
+fn remove_code_is_refused_while_in_use_and_releases_the_deposit_after() {
+    new_test_ext().execute_with(|| {
+        let flipper_hash = upload(&ALICE, FLIPPER).unwrap();
+        instantiate(&ALICE, flipper_hash, &[], &[]).unwrap();
+        assert_eq!(
+            Pvm::remove_code(signed(&ALICE), flipper_hash),
+            Err(Error::<Runtime>::CodeInUse.into())
+        );
+
+        let counter_hash = upload(&ALICE, COUNTER).unwrap();
+        assert_eq!(
+            Pvm::remove_code(signed(&BOB), counter_hash),
+            Err(Error::<Runtime>::NotCodeOwner.into())
+        );
+        let held_before = held(HoldReason::CodeUploadDepositReserve, &ALICE);
+        Pvm::remove_code(signed(&ALICE), counter_hash).unwrap();
+        let released = Pvm::code_deposit(COUNTER.len() as u32);
+        assert_eq!(
+            held(HoldReason::CodeUploadDepositReserve, &ALICE),
+            held_before - released
+        );
+        assert!(pvm_events().contains(&Event::CodeRemoved {
+            code_hash: counter_hash,
+            deposit_released: released,
+            remover: ALICE,
+        }));
+        assert!(CodeInfoOf::<Runtime>::get(counter_hash).is_none());
+        assert_eq!(
+            Pvm::remove_code(signed(&ALICE), counter_hash),
+            Err(Error::<Runtime>::CodeNotFound.into())
+        );
+    });
+}
+
+#[test]
+fn counter_counts_and_reverts_on_underflow() {
+    new_test_ext().execute_with(|| {
+        let code_hash = upload(&ALICE, COUNTER).unwrap();
+        let counter = instantiate(&ALICE, code_hash, &5u64.to_le_bytes(), &[]).unwrap();
+        let op = |selector: u8, by: u64| [&[selector][..], &by.to_le_bytes()].concat();
+        assert_eq!(call(&BOB, &counter, &op(0, 10)).unwrap(), 15u64.to_le_bytes());
+        assert_eq!(call(&BOB, &counter, &op(1, 3)).unwrap(), 12u64.to_le_bytes());
+        assert_eq!(call(&BOB, &counter, &[2]).unwrap(), 12u64.to_le_bytes());
+        assert_eq!(
+            call(&BOB, &counter, &op(1, 13)),
+            Err(Error::<Runtime>::ContractReverted.into())
+        );
+        assert_eq!(storage(&counter, b"count"), Some(12u64.to_le_bytes().to_vec()));
+        assert_eq!(
+            call(&BOB, &counter, &op(0, u64::MAX)),
+            Err(Error::<Runtime>::ContractReverted.into())
+        );
+        call_extrinsic(&CHARLIE, &counter, &op(0, 1)).unwrap();
+        assert_eq!(call(&BOB, &counter, &[2]).unwrap(), 13u64.to_le_bytes());
+    });
+}
+
+#[test]
+fn token_transfers_approvals_and_events() {
+    new_test_ext().execute_with(|| {
+        let code_hash = upload(&ALICE, TOKEN).unwrap();
+        let supply: u128 = 1_000_000;
+        let token_account = instantiate(&ALICE, code_hash, &supply.to_le_bytes(), &[]).unwrap();
+        let account = |who: &AccountId32| -> [u8; 32] { who.clone().into() };
+        let balance_of = |who: &AccountId32| {
+            let out = call(&CHARLIE, &token_account, &[&[1u8][..], &account(who)].concat()).unwrap();
+            u128::from_le_bytes(out.try_into().unwrap())
+        };
+        let transfer_topic = H256(token::TRANSFER_TOPIC);
+        let approval_topic = H256(token::APPROVAL_TOPIC);
+        let topic = |who: &AccountId32| H256(account(who));
+
+        assert_eq!(call(&BOB, &token_account, &[0]).unwrap(), supply.to_le_bytes());
+        assert_eq!(balance_of(&ALICE), supply);
+        assert_eq!(
+            emitted(&token_account),
+            vec![(
+                vec![transfer_topic, H256([0; 32]), topic(&ALICE)],
+                supply.to_le_bytes().to_vec()
+            )]
+        );
+
+        // transfer 300 ALICE -> BOB
+        let transfer = [&[2u8][..], &account(&BOB), &300u128.to_le_bytes()].concat();
+        call_extrinsic(&ALICE, &token_account, &transfer).unwrap();
+        assert_eq!((balance_of(&ALICE), balance_of(&BOB)), (supply - 300, 300));
+        assert_eq!(
+            emitted(&token_account).last().unwrap(),
+            &(
+                vec![transfer_topic, topic(&ALICE), topic(&BOB)],
+                300u128.to_le_bytes().to_vec()
+            )
+        );
+
+        // BOB cannot send more than he has; nothing changes.
+        let too_much = [&[2u8][..], &account(&CHARLIE), &301u128.to_le_bytes()].concat();
+        let events_before = pvm_events().len();
+        let error = call_extrinsic(&BOB, &token_account, &too_much).unwrap_err();
+        assert_eq!(error.error, Error::<Runtime>::ContractReverted.into());
+        assert_eq!(pvm_events().len(), events_before);
+        assert_eq!((balance_of(&BOB), balance_of(&CHARLIE)), (300, 0));
+
+        // ALICE approves CHARLIE for 50; CHARLIE moves 40 of ALICE's to BOB.
+        let approve = [&[3u8][..], &account(&CHARLIE), &50u128.to_le_bytes()].concat();
+        call_extrinsic(&ALICE, &token_account, &approve).unwrap();
+        assert_eq!(
+            emitted(&token_account).last().unwrap(),
+            &(
+                vec![approval_topic, topic(&ALICE), topic(&CHARLIE)],
+                50u128.to_le_bytes().to_vec()
+            )
+        );
+        let allowance_query = [&[4u8][..], &account(&ALICE), &account(&CHARLIE)].concat();
+        assert_eq!(call(&BOB, &token_account, &allowance_query).unwrap(), 50u128.to_le_bytes());
+        let transfer_from =
+            |amount: u128| [&[5u8][..], &account(&ALICE), &account(&BOB), &amount.to_le_bytes()].concat();
+        call_extrinsic(&CHARLIE, &token_account, &transfer_from(40)).unwrap();
+        assert_eq!((balance_of(&ALICE), balance_of(&BOB)), (supply - 340, 340));
+        assert_eq!(call(&BOB, &token_account, &allowance_query).unwrap(), 10u128.to_le_bytes());
+        // Over the remaining allowance: reverted.
+        assert_eq!(
+            call_extrinsic(&CHARLIE, &token_account, &transfer_from(11)).unwrap_err().error,
+            Error::<Runtime>::ContractReverted.into()
+        );
+
+        // The contract's deposit covers its storage: total, three balances, one allowance.
+        let info = ContractInfoOf::<Runtime>::get(&token_account).unwrap();
+        assert_eq!(info.storage_items, 5);
+        assert_eq!(info.storage_bytes, (5 + 16) + 3 * (36 + 16) + (68 + 16));
+        assert_eq!(
+            held(HoldReason::StorageDepositReserve, &token_account),
+            contract_deposit(info.storage_items, info.storage_bytes)
+        );
+    });
+}
+
+fn iterate(rounds: u32, seed: &[u8], hash: fn(&[u8]) -> [u8; 32]) -> Vec<u8> {
+    let mut state = seed.to_vec();
+    for _ in 0..rounds {
+        state = hash(&state).to_vec();
+    }
+    state
+}
+
+#[test]
+fn hasher_in_guest_and_by_syscall() {
+    new_test_ext().execute_with(|| {
+        let code_hash = upload(&ALICE, HASHER).unwrap();
+        let hasher = instantiate(&ALICE, code_hash, &[], &[]).unwrap();
+        let request = |mode: u8, rounds: u32| [&[mode][..], &rounds.to_le_bytes(), b"seed"].concat();
+
+        let keccak = Pvm::bare_call(ALICE, hasher.clone(), 0, GAS_LIMIT, DEPOSIT_LIMIT, request(0, 100));
+        let blake = Pvm::bare_call(ALICE, hasher.clone(), 0, GAS_LIMIT, DEPOSIT_LIMIT, request(1, 100));
+        assert_eq!(
+            keccak.result.unwrap().output,
+            iterate(100, b"seed", sp_io::hashing::keccak_256)
+        );
+        assert_eq!(
+            blake.result.unwrap().output,
+            iterate(100, b"seed", sp_io::hashing::blake2_256)
+        );
+        // Hashing in the guest is the compute-heavy path.
+        assert!(keccak.weight_consumed.ref_time() > 5 * blake.weight_consumed.ref_time());
+    });
+}
+
+#[test]
+fn in_runtime_engine_gives_the_same_results_and_weight() {
+    let run = || {
+        new_test_ext().execute_with(|| {
+            let token_hash = upload(&ALICE, TOKEN).unwrap();
+            let token_account =
+                instantiate(&ALICE, token_hash, &1_000u128.to_le_bytes(), &[]).unwrap();
+            let bob: [u8; 32] = BOB.into();
+            let transfer = [&[2u8][..], &bob, &7u128.to_le_bytes()].concat();
+            let hasher_hash = upload(&ALICE, HASHER).unwrap();
+            let hasher = instantiate(&ALICE, hasher_hash, &[], &[]).unwrap();
+            let mut outcomes = Vec::new();
+            for (contract, data) in [
+                (&token_account, transfer),
+                (&hasher, [&[0u8][..], &20u32.to_le_bytes(), b"x"].concat()),
+                (&hasher, [&[1u8][..], &20u32.to_le_bytes(), b"x"].concat()),
+            ] {
+                let result =
+                    Pvm::bare_call(ALICE, contract.clone(), 0, GAS_LIMIT, DEPOSIT_LIMIT, data);
+                outcomes.push((result.result.unwrap().output, result.weight_consumed));
+            }
+            (outcomes, sp_io::storage::root(sp_runtime::StateVersion::V1))
+        })
+    };
+    let native = run();
+    let in_runtime = with_in_runtime_engine(run);
+    assert_eq!(native, in_runtime);
+}
