@@ -216,10 +216,11 @@ fn token_transfers_approvals_and_events() {
             Error::<Runtime>::ContractReverted.into()
         );
 
-        // The contract's deposit covers its storage: total, three balances, one allowance.
+        // The contract's deposit covers its storage: the total, ALICE's and BOB's balances
+        // and one allowance (the reverted transfer to CHARLIE stored nothing).
         let info = ContractInfoOf::<Runtime>::get(&token_account).unwrap();
-        assert_eq!(info.storage_items, 5);
-        assert_eq!(info.storage_bytes, (5 + 16) + 3 * (36 + 16) + (68 + 16));
+        assert_eq!(info.storage_items, 4);
+        assert_eq!(info.storage_bytes, (5 + 16) + 2 * (36 + 16) + (68 + 16));
         assert_eq!(
             held(HoldReason::StorageDepositReserve, &token_account),
             contract_deposit(info.storage_items, info.storage_bytes)
