@@ -1,5 +1,5 @@
 //! `pvm`: run, disassemble, assemble, benchmark and conformance-test PolkaVM programs on
-//! `pvm-core`.
+//! `pvm-core`, and demonstrate contracts on a mock chain (`pvm demo`).
 //!
 //! Exit codes: 0 on success (a guest trap or running out of gas is a normal outcome of
 //! `pvm run`), 1 when a command fails (bad input, an import the CLI host does not provide,
@@ -41,6 +41,8 @@ enum Command {
     Conformance(cmd::conformance::ConformanceArgs),
     /// Time compiling and calling a program; prints one JSON line.
     Bench(cmd::bench::BenchArgs),
+    /// Deploy and call every example contract on the mock runtime, printing each call.
+    Demo(cmd::demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Asm(args) => cmd::asm::run(&args),
         Command::Conformance(args) => cmd::conformance::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
+        Command::Demo(args) => cmd::demo::run(&args),
     };
     match result {
         Ok(code) => code,

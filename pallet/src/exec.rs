@@ -36,6 +36,8 @@ pub struct ExecResult<R> {
     pub result: Result<R, DispatchError>,
     /// Weight consumed by loading code and running it (gas and syscalls).
     pub weight_consumed: Weight,
+    /// Engine gas used: the instructions run (part of `weight_consumed`).
+    pub gas_consumed: u64,
     /// Storage deposit the origin paid.
     pub deposit_charged: u128,
     /// Storage deposit refunded to the origin.
@@ -129,6 +131,7 @@ impl<T: Config> Stack<T> {
         ExecResult {
             result,
             weight_consumed: self.gas.consumed(),
+            gas_consumed: self.gas.engine_gas(),
             // A failed call rolled its deposit movements back.
             deposit_charged: if ok { to_u128::<T>(self.deposit_charged) } else { 0 },
             deposit_refunded: if ok { to_u128::<T>(self.deposit_refunded) } else { 0 },

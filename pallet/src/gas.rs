@@ -8,6 +8,7 @@ pub struct GasMeter {
     limit: Weight,
     consumed: Weight,
     ref_time_per_gas: u64,
+    engine_gas: u64,
 }
 
 /// The meter ran dry.
@@ -22,6 +23,7 @@ impl GasMeter {
             limit,
             consumed: Weight::zero(),
             ref_time_per_gas: ref_time_per_gas.max(1),
+            engine_gas: 0,
         }
     }
 
@@ -39,6 +41,7 @@ impl GasMeter {
 
     /// Marks all of the limit consumed.
     pub fn exhaust(&mut self) {
+        self.engine_gas = self.engine_gas.saturating_add(self.gas_left());
         self.consumed = self.limit;
     }
 
@@ -49,7 +52,13 @@ impl GasMeter {
 
     /// Charges `gas` units of engine gas.
     pub fn charge_gas(&mut self, gas: u64) -> Result<(), OutOfGas> {
+        self.engine_gas = self.engine_gas.saturating_add(gas);
         self.charge(Weight::from_parts(gas.saturating_mul(self.ref_time_per_gas), 0))
+    }
+
+    /// Engine gas charged so far (the instructions run, without syscall weights).
+    pub fn engine_gas(&self) -> u64 {
+        self.engine_gas
     }
 
     /// Weight consumed so far.

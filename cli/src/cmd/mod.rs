@@ -5,5 +5,6 @@ pub mod asm;
 pub mod bench;
 pub mod call;
 pub mod conformance;
+pub mod demo;
 pub mod disasm;
 pub mod run;
