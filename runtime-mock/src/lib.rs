@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 use core::cell::Cell;
+use std::time::{Duration, Instant};
 use frame_support::{
     derive_impl,
     dispatch::DispatchResultWithPostInfo,
@@ -89,6 +90,18 @@ impl pallet_pvm::Config for Runtime {
 
 thread_local! {
     static IN_RUNTIME: Cell<bool> = const { Cell::new(false) };
+    /// Time spent inside engine calls, while [`measure_engine_time`] runs.
+    static ENGINE_TIME: Cell<Option<Duration>> = const { Cell::new(None) };
+}
+
+/// Runs `f` and returns, with its result, the time spent inside the engine's calls
+/// (compile, instantiate, run, memory access, destroy) during it: the engine's share of an
+/// extrinsic, for benchmarks.
+pub fn measure_engine_time<R>(f: impl FnOnce() -> R) -> (R, Duration) {
+    ENGINE_TIME.with(|time| time.set(Some(Duration::ZERO)));
+    let result = f();
+    let spent = ENGINE_TIME.with(|time| time.take()).unwrap_or_default();
+    (result, spent)
 }
 
 /// Runs `f` with contracts executed by the runtime's own interpreter
@@ -110,12 +123,19 @@ pub enum MockEngine {
 }
 
 macro_rules! forward {
-    ($self:ident, $engine:ident => $call:expr) => {
-        match $self {
+    ($self:ident, $engine:ident => $call:expr) => {{
+        let profiling = ENGINE_TIME.with(Cell::get).is_some();
+        let start = profiling.then(Instant::now);
+        let result = match $self {
             MockEngine::Native($engine) => $call,
             MockEngine::InRuntime($engine) => $call,
+        };
+        if let Some(start) = start {
+            let spent = start.elapsed();
+            ENGINE_TIME.with(|time| time.set(time.get().map(|total| total + spent)));
         }
-    };
+        result
+    }};
 }
 
 impl VmBackend for MockEngine {

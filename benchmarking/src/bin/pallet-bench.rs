@@ -1,0 +1,104 @@
+//! pallet-pvm figures, natively on this machine:
+//!
+//! 1. **ref_time per gas**: nanoseconds per unit of engine gas on the compute workloads
+//!    (the interpreter, naive cost table: one gas per instruction). The slowest workload
+//!    sets the pallet's `MEASURED_REF_TIME_PER_GAS` with a safety factor.
+//! 2. **A flipper `call` extrinsic end to end** on the mock runtime (dispatch, storage,
+//!    syscalls, engine), and the part of it spent inside the engine.
+//!
+//! ```text
+//! cargo run --release -p pvm-benchmarking --bin pallet-bench
+//! ```
+
+use pvm_contracts_examples::{COMPUTE_LATEST64, FLIPPER};
+use pvm_core::{Engine, Interrupt, Module, ModuleConfig};
+use pvm_runtime_mock::*;
+use std::time::{Duration, Instant};
+
+/// Safety factor between the slowest measured ns/gas and the ref_time charged per gas.
+const SAFETY_FACTOR: f64 = 2.5;
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    samples[samples.len() / 2]
+}
+
+fn ns_per_gas(export: &str, arg: u64) -> (u64, f64) {
+    let engine = Engine::new(&Default::default()).unwrap();
+    let module = Module::new(&engine, &ModuleConfig::default(), COMPUTE_LATEST64).unwrap();
+    let mut samples = Vec::new();
+    let mut gas_used = 0;
+    for _ in 0..7 {
+        let mut instance = module.instantiate().unwrap();
+        instance.prepare_call_export(export, &[arg]).unwrap();
+        let gas = i64::MAX / 2;
+        instance.set_gas(gas);
+        let start = Instant::now();
+        let interrupt = instance.run().unwrap();
+        let elapsed = start.elapsed();
+        assert_eq!(interrupt, Interrupt::Finished, "{export}({arg})");
+        gas_used = (gas - instance.gas()) as u64;
+        samples.push(elapsed.as_nanos() as f64 / gas_used as f64);
+    }
+    (gas_used, median(samples))
+}
+
+fn main() {
+    println!("## ref_time per gas (interpreter, naive costs)\n");
+    println!("| workload | gas | ns per gas (median of 7) |");
+    println!("|---|---:|---:|");
+    let mut slowest: f64 = 0.0;
+    for (export, arg) in [("sieve", 1_000_000), ("hash", 20_000), ("fib", 30), ("sort", 50_000)] {
+        let (gas, ns) = ns_per_gas(export, arg);
+        slowest = slowest.max(ns);
+        println!("| compute.latest64 {export}({arg}) | {gas} | {ns:.3} |");
+    }
+    println!(
+        "\nslowest {slowest:.3} ns per gas; x{SAFETY_FACTOR} = {:.0} ps of ref_time per gas (pallet: {})\n",
+        slowest * SAFETY_FACTOR * 1000.0,
+        pallet_pvm::weights::MEASURED_REF_TIME_PER_GAS
+    );
+
+    println!("## flipper `call` extrinsic on the mock runtime\n");
+    new_test_ext().execute_with(|| {
+        let code_hash = upload(&ALICE, FLIPPER).unwrap();
+        let flipper = instantiate(&ALICE, code_hash, &[0], &[]).unwrap();
+        let flip = || call_extrinsic(&BOB, &flipper, &[0]).unwrap();
+        for _ in 0..200 {
+            flip();
+        }
+        const BATCH: u32 = 200;
+        let mut totals = Vec::new();
+        let mut engine_shares = Vec::new();
+        for _ in 0..25 {
+            let start = Instant::now();
+            let ((), engine) = measure_engine_time(|| {
+                for _ in 0..BATCH {
+                    flip();
+                }
+            });
+            let total = start.elapsed();
+            totals.push(total.as_nanos() as f64 / BATCH as f64 / 1000.0);
+            engine_shares.push(engine.as_secs_f64() / total.as_secs_f64());
+        }
+        let (total_without_profiling, _) = {
+            let mut samples = Vec::new();
+            for _ in 0..25 {
+                let start = Instant::now();
+                for _ in 0..BATCH {
+                    flip();
+                }
+                samples.push(start.elapsed().as_nanos() as f64 / BATCH as f64 / 1000.0);
+            }
+            (median(samples), Duration::ZERO)
+        };
+        let total = median(totals);
+        let share = median(engine_shares);
+        println!("| measure | median of 25 batches of {BATCH} |");
+        println!("|---|---:|");
+        println!("| end to end per call (no profiling) | {total_without_profiling:.2} us |");
+        println!("| end to end per call (profiling engine calls) | {total:.2} us |");
+        println!("| of which inside the engine | {:.2} us ({:.0}%) |", total * share, share * 100.0);
+        println!("\ngoal: under 50 us end to end");
+    });
+}
