@@ -58,6 +58,9 @@ pub enum ExitKind {
     Sbrk = 5,
     /// A page fault at `CTX_PC` on the page `CTX_EXIT_ARG` (written by the fault handler).
     PageFault = 6,
+    /// Block number `CTX_EXIT_ARG` does not fit in the gas; its cost has been subtracted
+    /// and the host gives it back (then reports `NotEnoughGas` at the block).
+    BlockOutOfGas = 7,
 }
 
 impl ExitKind {
@@ -70,6 +73,7 @@ impl ExitKind {
             4 => ExitKind::NotEnoughGas,
             5 => ExitKind::Sbrk,
             6 => ExitKind::PageFault,
+            7 => ExitKind::BlockOutOfGas,
             _ => return None,
         })
     }

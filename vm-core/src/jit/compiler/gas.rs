@@ -3,26 +3,23 @@
 //!
 //! A block's stub subtracts the block's cost from the counter in the context and leaves
 //! when the result is negative in true signed arithmetic (`jl` reads the overflow flag
-//! too, so it is exactly the interpreter's `gas < cost`). The exit path adds the cost back,
-//! so gas is unchanged, and records the block's stub as the place to resume: the block is
-//! charged again when the host has added gas.
+//! too, so it is exactly the interpreter's `gas < cost`). The exit names the block by its
+//! number; the host adds the cost back, so gas is unchanged, and resumes at the block's
+//! stub: the block is charged again when the host has added gas.
 
 use super::{Compiler, Stub};
-use crate::jit::abi::{ExitKind, CTX_EXIT_KIND, CTX_GAS, CTX_PC, CTX_RESUME, SCRATCH};
-use crate::jit::x64::{Cond, Label, Size};
+use crate::jit::abi::{
+    ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_PC, CTX_RESUME, SCRATCH,
+};
+use crate::jit::x64::{Cond, Size};
 
 impl Compiler<'_> {
-    /// The gas check at the start of the block labelled `block` (at `pc`).
-    pub(super) fn gas_stub(&mut self, block: Label, pc: u32, cost: u32) {
+    /// The gas check at the start of block number `block`.
+    pub(super) fn gas_stub(&mut self, block: u32, cost: u32) {
         let entry = self.asm.label();
         self.sub_gas(cost);
         self.asm.jcc(Cond::L, entry);
-        self.stubs.push(Stub::OutOfGas {
-            entry,
-            resume: block,
-            pc,
-            cost,
-        });
+        self.stubs.push(Stub::OutOfGas { entry, block });
     }
 
     fn sub_gas(&mut self, cost: u32) {
@@ -35,32 +32,15 @@ impl Compiler<'_> {
         }
     }
 
-    fn add_gas(&mut self, cost: u32) {
-        match i32::try_from(cost) {
-            Ok(cost) => self.asm.add_mi(Size::B64, Self::ctx(CTX_GAS), cost),
-            Err(_) => {
-                self.asm.mov_ri(Size::B64, SCRATCH, i64::from(cost));
-                self.asm.add_mr(Size::B64, Self::ctx(CTX_GAS), SCRATCH);
-            }
-        }
-    }
-
     /// Emits every out-of-line stub, then the shared exit paths.
     pub(super) fn emit_stubs(&mut self) {
         let stubs = core::mem::take(&mut self.stubs);
         for stub in stubs {
             match stub {
-                Stub::OutOfGas {
-                    entry,
-                    resume,
-                    pc,
-                    cost,
-                } => {
+                Stub::OutOfGas { entry, block } => {
                     self.asm.bind(entry);
-                    self.add_gas(cost);
-                    self.asm.mov_mi(Size::B32, Self::ctx(CTX_PC), pc as i32);
-                    self.asm.lea_label(SCRATCH, resume);
-                    self.asm.jmp(self.exits.out_of_gas);
+                    self.asm.mov_ri(Size::B32, SCRATCH, i64::from(block));
+                    self.asm.jmp(self.exits.block_out_of_gas);
                 }
                 Stub::MemsetOutOfGas { entry, resume, pc } => {
                     self.asm.bind(entry);
@@ -82,12 +62,21 @@ impl Compiler<'_> {
         }
 
         let exits = &self.exits;
-        let (trap, finished, out_of_gas, save) = (
+        let (trap, finished, out_of_gas, block_out_of_gas, save) = (
             exits.trap,
             exits.finished,
             exits.out_of_gas,
+            exits.block_out_of_gas,
             exits.save_and_exit,
         );
+        self.asm.bind(block_out_of_gas);
+        self.asm.mov_mr(Size::B32, Self::ctx(CTX_EXIT_ARG), SCRATCH);
+        self.asm.mov_mi(
+            Size::B32,
+            Self::ctx(CTX_EXIT_KIND),
+            ExitKind::BlockOutOfGas as i32,
+        );
+        self.asm.jmp(save);
         self.asm.bind(trap);
         self.asm
             .mov_mi(Size::B32, Self::ctx(CTX_EXIT_KIND), ExitKind::Trap as i32);

@@ -21,7 +21,6 @@ use super::x64::{Assembler, EncodeError, Label, Mem, Reg as HostReg};
 use crate::gas::CostTable;
 use crate::isa::{Args, Flow, InstructionSet, InstructionStream, Opcode, Reg};
 use crate::program::CodeSection;
-use alloc::vec;
 use alloc::vec::Vec;
 
 /// Marks a jump-table entry whose target starts no basic block.
@@ -52,8 +51,11 @@ pub struct CompiledProgram {
     /// the entry trampoline. A fault handler sends a faulting guest access here after
     /// writing the exit kind, pc and argument.
     pub exit_offset: u32,
-    /// `(pc, code offset)` of every basic block's gas stub, sorted by pc.
+    /// `(pc, code offset)` of every basic block's gas stub, sorted by pc; a block's index
+    /// here is its number in out-of-gas exits.
     pub blocks: Vec<(u32, u32)>,
+    /// The gas cost of each block in [`blocks`](Self::blocks) (empty without metering).
+    pub block_costs: Vec<u32>,
     /// Code offset of each jump-table entry's block, or [`INVALID_ENTRY`].
     pub jump_table: Vec<u32>,
     /// `(code offset, pc)` of every instruction that accesses guest memory, sorted by
@@ -80,14 +82,10 @@ impl CompiledProgram {
 
 /// An out-of-line stub, emitted after the last block.
 enum Stub {
-    /// Gas ran out before the block at `pc` (whose stub is `resume`): give back `cost` and
-    /// exit with `NotEnoughGas`.
-    OutOfGas {
-        entry: Label,
-        resume: Label,
-        pc: u32,
-        cost: u32,
-    },
+    /// Gas ran out before block number `block`: exit with its number, and the host gives
+    /// back its cost and resumes at its stub (ten bytes per block rather than a full
+    /// exit sequence).
+    OutOfGas { entry: Label, block: u32 },
     /// `memset` at `pc` ran out of gas; resume at `resume` (the memset again).
     MemsetOutOfGas {
         entry: Label,
@@ -105,14 +103,17 @@ struct Exits {
     trap: Label,
     finished: Label,
     out_of_gas: Label,
+    block_out_of_gas: Label,
     save_and_exit: Label,
 }
 
 pub(super) struct Compiler<'a> {
     asm: Assembler,
     options: CompileOptions<'a>,
-    /// The label of the block at each pc that a branch may target (dense, by pc).
-    block_labels: Vec<Option<Label>>,
+    /// `(pc, label)` of every block a branch may target, sorted by pc. (Searched rather
+    /// than indexed by pc: a dense table would cost 4-8 bytes per code byte to allocate
+    /// and clear, more than the searches for typical branch densities.)
+    targets: Vec<(u32, Label)>,
     stubs: Vec<Stub>,
     exits: Exits,
     fault_sites: Vec<(u32, u32)>,
@@ -126,19 +127,19 @@ pub fn compile(
     options: &CompileOptions<'_>,
 ) -> Result<CompiledProgram, EncodeError> {
     let instructions = &stream.instructions;
-    let code_len = code.code.len();
     // Rough size: most instructions take well under 16 bytes, plus stubs per block.
     let mut asm = Assembler::with_capacity(instructions.len() * 16 + 256);
     let exits = Exits {
         trap: asm.label(),
         finished: asm.label(),
         out_of_gas: asm.label(),
+        block_out_of_gas: asm.label(),
         save_and_exit: asm.label(),
     };
     let mut compiler = Compiler {
         asm,
         options: options.clone(),
-        block_labels: vec![None; code_len + 1],
+        targets: Vec::new(),
         stubs: Vec::new(),
         exits,
         fault_sites: Vec::new(),
@@ -156,9 +157,7 @@ pub fn compile(
             block_costs.push(0);
             // The implicit trap at the end is a block but no valid target.
             if decoded.length != 0 {
-                if let Some(slot) = compiler.block_labels.get_mut(decoded.pc as usize) {
-                    *slot = Some(label);
-                }
+                compiler.targets.push((decoded.pc, label));
             }
         }
         let cost = decoded
@@ -180,7 +179,7 @@ pub fn compile(
             compiler.asm.bind(label);
             blocks.push((decoded.pc, compiler.asm.offset() as u32));
             if options.gas_metering {
-                compiler.gas_stub(label, decoded.pc, cost);
+                compiler.gas_stub(block_number as u32 - 1, cost);
             }
         }
         let pc = decoded.pc;
@@ -239,6 +238,11 @@ pub fn compile(
         entry_offset,
         exit_offset,
         blocks,
+        block_costs: if options.gas_metering {
+            block_costs
+        } else {
+            Vec::new()
+        },
         jump_table,
         fault_sites,
     })
@@ -247,7 +251,8 @@ pub fn compile(
 impl Compiler<'_> {
     /// The label of the block a branch to `pc` enters, or `None` if no block starts there.
     fn target(&self, pc: u32) -> Option<Label> {
-        self.block_labels.get(pc as usize).copied().flatten()
+        let index = self.targets.binary_search_by_key(&pc, |t| t.0).ok()?;
+        Some(self.targets[index].1)
     }
 
     /// A context field as a memory operand.

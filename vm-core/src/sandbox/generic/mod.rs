@@ -192,7 +192,8 @@ impl JitInstance {
         }
         self.write(CTX_GAS, self.gas);
         self.write(CTX_JUMP_TABLE, self.module.jump_table.as_ptr() as u64);
-        let program = &self.module.program;
+        let module = Arc::clone(&self.module);
+        let program = &module.program;
         let active = ActiveRun {
             code_start,
             code_end: code_start + self.module.code.len(),
@@ -240,6 +241,19 @@ impl JitInstance {
                     self.next_pc = self.read(CTX_NEXT_PC);
                     self.exit_pc = pc;
                     break JitExit::Ecalli(self.read(CTX_EXIT_ARG));
+                }
+                Some(ExitKind::BlockOutOfGas) => {
+                    let block = self.read::<u32>(CTX_EXIT_ARG) as usize;
+                    let (pc, offset) = program.blocks[block];
+                    let gas: i64 = self.read(CTX_GAS);
+                    self.write(
+                        CTX_GAS,
+                        gas.wrapping_add(i64::from(program.block_costs[block])),
+                    );
+                    self.resume = Some(offset as usize);
+                    self.next_pc = pc;
+                    self.exit_pc = pc;
+                    break JitExit::NotEnoughGas;
                 }
                 Some(ExitKind::NotEnoughGas) => {
                     self.resume = Some(native_resume - code_start);
