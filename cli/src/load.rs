@@ -71,9 +71,10 @@ pub fn parse_gas(text: &str) -> Result<i64, String> {
 /// Parses a backend name with [`BackendKind::from_name`].
 pub fn parse_backend(name: &str) -> Result<BackendKind, String> {
     BackendKind::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = BackendKind::ALL.iter().map(|b| b.name()).collect();
         format!(
-            "unknown backend {name:?} (\"{}\" is always available)",
-            BackendKind::Interpreter.name()
+            "unknown backend {name:?}: one of {} (\"jit\" and \"crosscheck\" interpret where the JIT cannot run)",
+            names.join(", ")
         )
     })
 }

@@ -65,6 +65,53 @@ fn conformance_vectors_all_pass() {
 }
 
 #[test]
+fn conformance_vectors_all_pass_on_the_jit_and_in_crosscheck_mode() {
+    for backend in ["jit", "crosscheck"] {
+        let output = pvm(&["conformance", "--backend", backend, VECTORS]);
+        let out = success(&output);
+        assert_eq!(
+            out.lines().last(),
+            Some("307 passed, 0 failed"),
+            "{backend} stdout:\n{out}"
+        );
+    }
+}
+
+#[test]
+fn run_and_bench_take_the_jit_backend() {
+    let output = pvm(&[
+        "bench",
+        &blob("compute.latest64.polkavm"),
+        "--export",
+        "sieve",
+        "100",
+        "--runs",
+        "3",
+        "--backend",
+        "jit",
+    ]);
+    let out = success(&output);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("bench prints JSON");
+    let expected = if pvm_core::BackendKind::jit_supported() {
+        "jit"
+    } else {
+        "interpreter"
+    };
+    assert_eq!(json["backend"], expected);
+    assert_eq!(json["result"], 25);
+    let output = pvm(&[
+        "run",
+        &blob("compute.latest64.polkavm"),
+        "--export",
+        "sieve",
+        "100",
+        "--backend",
+        "jit",
+    ]);
+    success(&output);
+}
+
+#[test]
 fn conformance_reports_a_failing_vector_with_its_diff() {
     let dir = scratch("conformance_failure");
     let mut files: Vec<PathBuf> = std::fs::read_dir(VECTORS)

@@ -147,7 +147,20 @@ impl PvmCoreVm {
 
     /// Parses, compiles and instantiates `bytes` with `config`.
     pub fn with_config(bytes: &[u8], config: &ModuleConfig) -> Result<PvmCoreVm, String> {
-        let engine = Engine::new(&Config::default()).map_err(|e| e.to_string())?;
+        Self::with_backend(bytes, pvm_core::BackendKind::Interpreter, config)
+    }
+
+    /// Parses, compiles and instantiates `bytes` for `backend` with `config`.
+    pub fn with_backend(
+        bytes: &[u8],
+        backend: pvm_core::BackendKind,
+        config: &ModuleConfig,
+    ) -> Result<PvmCoreVm, String> {
+        let engine = Engine::new(&Config {
+            backend,
+            ..Config::default()
+        })
+        .map_err(|e| e.to_string())?;
         let module = Module::new(&engine, config, bytes).map_err(|e| e.to_string())?;
         let instance = module.instantiate().map_err(|e| e.to_string())?;
         Ok(PvmCoreVm { instance })

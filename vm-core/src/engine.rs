@@ -8,6 +8,21 @@ pub enum BackendKind {
     /// The reference interpreter (available everywhere, including `no_std`).
     #[default]
     Interpreter,
+    /// The x86-64 JIT in the in-process sandbox (guest memory isolated by the address
+    /// space, faults caught by a signal handler).
+    ///
+    /// Falls back to the interpreter, silently and with identical results, where the JIT
+    /// cannot run: builds without `std`, hosts other than x86-64 Linux, CPUs without
+    /// `lzcnt`, `bmi1` and `popcnt`, and modules with `step_tracing` (the JIT does not stop
+    /// between instructions). [`Module::backend`](crate::Module::backend) says which
+    /// backend a module got.
+    Jit,
+    /// The JIT and the interpreter in lockstep, for tests and debugging: every `run()`
+    /// runs both and compares the interrupt, pc, next pc, gas, registers, heap size and all
+    /// accessible memory, failing with [`Error::Divergence`] on the first difference. The
+    /// interpreter's state is the one reported. Falls back as [`BackendKind::Jit`] does,
+    /// to the interpreter alone.
+    Crosscheck,
 }
 
 impl BackendKind {
@@ -15,6 +30,31 @@ impl BackendKind {
     pub fn name(self) -> &'static str {
         match self {
             BackendKind::Interpreter => "interpreter",
+            BackendKind::Jit => "jit",
+            BackendKind::Crosscheck => "crosscheck",
+        }
+    }
+
+    /// Every backend, in the order the CLI lists them.
+    pub const ALL: [BackendKind; 3] = [
+        BackendKind::Interpreter,
+        BackendKind::Jit,
+        BackendKind::Crosscheck,
+    ];
+
+    /// Whether the JIT can run here: `std` on x86-64 Linux with `lzcnt`, `bmi1` (for
+    /// `tzcnt`) and `popcnt`. Where it cannot, [`BackendKind::Jit`] and
+    /// [`BackendKind::Crosscheck`] run the interpreter.
+    pub fn jit_supported() -> bool {
+        #[cfg(jit_sandbox)]
+        {
+            std::is_x86_feature_detected!("lzcnt")
+                && std::is_x86_feature_detected!("bmi1")
+                && std::is_x86_feature_detected!("popcnt")
+        }
+        #[cfg(not(jit_sandbox))]
+        {
+            false
         }
     }
 
@@ -22,6 +62,8 @@ impl BackendKind {
     pub fn from_name(name: &str) -> Option<BackendKind> {
         match name {
             "interpreter" => Some(BackendKind::Interpreter),
+            "jit" => Some(BackendKind::Jit),
+            "crosscheck" => Some(BackendKind::Crosscheck),
             _ => None,
         }
     }

@@ -50,6 +50,12 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The JIT backend could not compile, map or run a module (an OS call failed, or the
+    /// guest address space could not be built); the message says which and why.
+    Jit(String),
+    /// Crosscheck mode: the JIT and the interpreter disagreed; the message names the first
+    /// difference (interrupt, pc, gas, a register or a memory byte) and both values.
+    Divergence(String),
 }
 
 impl fmt::Display for Error {
@@ -79,6 +85,10 @@ impl fmt::Display for Error {
                 length,
                 reason,
             } => write!(f, "page mapping of {length:#x} bytes at {address:#x}: {reason}"),
+            Error::Jit(message) => write!(f, "JIT backend: {message}"),
+            Error::Divergence(message) => {
+                write!(f, "crosscheck: the JIT diverged from the interpreter: {message}")
+            }
         }
     }
 }

@@ -5,8 +5,14 @@ use crate::interpreter::{ExecState, Exit, GuestMemory};
 use crate::isa::Reg;
 use crate::module::Module;
 use crate::program::RETURN_TO_HOST;
+use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
+
+#[cfg(jit_sandbox)]
+mod crosscheck;
+#[cfg(jit_sandbox)]
+use crate::sandbox::generic::{JitExit, JitInstance};
 
 /// Why `run()` returned.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -38,8 +44,9 @@ pub struct Segfault {
 /// A guest program's execution state.
 pub struct Instance {
     module: Module,
-    state: ExecState,
-    /// Op index to resume at; `None` when nothing is runnable.
+    backend: Backend,
+    /// Whether `run()` may continue (an interrupt other than `Finished`, `Trap` or a page
+    /// fault, or a pc the host set).
     resumable: bool,
     /// Set when `set_next_program_counter` named a pc that starts no basic block: the next
     /// run traps there.
@@ -49,20 +56,100 @@ pub struct Instance {
     after_ecalli: bool,
 }
 
+/// The backend-specific half of an instance.
+enum Backend {
+    Interpreter(Box<ExecState>),
+    #[cfg(jit_sandbox)]
+    Jit(Box<JitInstance>),
+    #[cfg(jit_sandbox)]
+    Crosscheck(Box<(ExecState, JitInstance)>),
+}
+
+fn fresh_exec_state(memory: GuestMemory) -> ExecState {
+    ExecState {
+        regs: [0; 16],
+        gas: 0,
+        next_op: 0,
+        entry_pending: false,
+        resume_pc: 0,
+        exit_op: 0,
+        stepped: false,
+        memory,
+    }
+}
+
+/// The interpreter's side of the instance logic, shared by the interpreter and crosscheck
+/// backends.
+mod interp {
+    use super::*;
+    use crate::interpreter::CompiledCode;
+
+    /// Runs the interpreter; returns the interrupt and its pc.
+    pub(super) fn run(module: &Module, state: &mut ExecState) -> (Interrupt, u32) {
+        let config = &module.0.config;
+        let code = &module.0.code;
+        let exit = match (config.gas_metering, config.step_tracing) {
+            (true, false) => state.run::<true, false>(code),
+            (false, false) => state.run::<false, false>(code),
+            (true, true) => state.run::<true, true>(code),
+            (false, true) => state.run::<false, true>(code),
+        };
+        let pc = op_pc(code, state, state.exit_op);
+        let interrupt = match exit {
+            Exit::Finished => Interrupt::Finished,
+            Exit::Trap => Interrupt::Trap,
+            Exit::Ecalli(n) => Interrupt::Ecalli(n),
+            Exit::PageFault(page_address) => Interrupt::Segfault(Segfault { page_address }),
+            Exit::NotEnoughGas => Interrupt::NotEnoughGas,
+            Exit::Step => Interrupt::Step,
+        };
+        (interrupt, pc)
+    }
+
+    /// The pc an op stands for: a block's own pc when the op is a block entry still to be
+    /// charged (the block may begin with dropped `unlikely` instructions).
+    pub(super) fn op_pc(code: &CompiledCode, state: &ExecState, op: u32) -> u32 {
+        let block_pc = state.entry_pending.then(|| code.block_pc(op)).flatten();
+        block_pc.unwrap_or(code.op_pcs[op as usize])
+    }
+
+    /// Where a resumable interpreter continues.
+    pub(super) fn next_pc(module: &Module, state: &ExecState, after_ecalli: bool) -> u32 {
+        if after_ecalli {
+            return state.resume_pc;
+        }
+        op_pc(&module.0.code, state, state.next_op)
+    }
+
+    /// Points the interpreter at the block at `pc`; `false` if none starts there.
+    pub(super) fn set_next_pc(module: &Module, state: &mut ExecState, pc: u32) -> bool {
+        state.stepped = false;
+        match module.0.code.block_op(pc) {
+            Some(op) => {
+                state.next_op = op;
+                state.entry_pending = true;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 impl Instance {
-    pub(crate) fn new(module: Module, memory: GuestMemory) -> Result<Instance, Error> {
+    pub(crate) fn new(module: Module) -> Result<Instance, Error> {
+        let backend = match module.backend() {
+            #[cfg(jit_sandbox)]
+            crate::BackendKind::Jit => Backend::Jit(Box::new(module.fresh_jit_instance()?)),
+            #[cfg(jit_sandbox)]
+            crate::BackendKind::Crosscheck => Backend::Crosscheck(Box::new((
+                fresh_exec_state(module.fresh_memory()?),
+                module.fresh_jit_instance()?,
+            ))),
+            _ => Backend::Interpreter(Box::new(fresh_exec_state(module.fresh_memory()?))),
+        };
         Ok(Instance {
             module,
-            state: ExecState {
-                regs: [0; 16],
-                gas: 0,
-                next_op: 0,
-                entry_pending: false,
-                resume_pc: 0,
-                exit_op: 0,
-                stepped: false,
-                memory,
-            },
+            backend,
             resumable: false,
             pending_bad_pc: None,
             last_pc: None,
@@ -85,23 +172,26 @@ impl Instance {
         if !self.resumable {
             return Err(Error::NotRunnable);
         }
-        let config = &self.module.0.config;
-        let code = &self.module.0.code;
-        let exit = match (config.gas_metering, config.step_tracing) {
-            (true, false) => self.state.run::<true, false>(code),
-            (false, false) => self.state.run::<false, false>(code),
-            (true, true) => self.state.run::<true, true>(code),
-            (false, true) => self.state.run::<false, true>(code),
+        let (interrupt, pc) = match &mut self.backend {
+            Backend::Interpreter(state) => interp::run(&self.module, state),
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => run_jit(jit),
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => {
+                let (state, jit) = &mut **pair;
+                let left = interp::run(&self.module, state);
+                let right = run_jit(jit);
+                let after_ecalli = matches!(left.0, Interrupt::Ecalli(_));
+                if let Some(difference) =
+                    crosscheck::compare(&self.module, state, left, after_ecalli, jit, right)
+                {
+                    self.resumable = false;
+                    return Err(Error::Divergence(difference));
+                }
+                left
+            }
         };
-        self.last_pc = Some(self.op_pc(self.state.exit_op));
-        let interrupt = match exit {
-            Exit::Finished => Interrupt::Finished,
-            Exit::Trap => Interrupt::Trap,
-            Exit::Ecalli(n) => Interrupt::Ecalli(n),
-            Exit::PageFault(page_address) => Interrupt::Segfault(Segfault { page_address }),
-            Exit::NotEnoughGas => Interrupt::NotEnoughGas,
-            Exit::Step => Interrupt::Step,
-        };
+        self.last_pc = Some(pc);
         self.resumable = matches!(
             interrupt,
             Interrupt::Ecalli(_) | Interrupt::NotEnoughGas | Interrupt::Step
@@ -125,40 +215,41 @@ impl Instance {
         if !self.resumable {
             return None;
         }
-        if self.after_ecalli {
-            return Some(self.state.resume_pc);
+        match &self.backend {
+            Backend::Interpreter(state) => {
+                Some(interp::next_pc(&self.module, state, self.after_ecalli))
+            }
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.next_program_counter(),
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => {
+                Some(interp::next_pc(&self.module, &pair.0, self.after_ecalli))
+            }
         }
-        Some(self.op_pc(self.state.next_op))
-    }
-
-    /// The pc an op stands for: a block's own pc when the op is a block entry still to be
-    /// charged (the block may begin with dropped `unlikely` instructions).
-    fn op_pc(&self, op: u32) -> u32 {
-        let code = &self.module.0.code;
-        let block_pc = self
-            .state
-            .entry_pending
-            .then(|| code.block_pc(op))
-            .flatten();
-        block_pc.unwrap_or(code.op_pcs[op as usize])
     }
 
     /// Continues execution at `pc` on the next `run()`. A pc where no basic block starts
     /// makes that run trap there.
     pub fn set_next_program_counter(&mut self, pc: u32) {
-        self.state.stepped = false;
         self.after_ecalli = false;
-        match self.module.0.code.block_op(pc) {
-            Some(op) => {
-                self.state.next_op = op;
-                self.state.entry_pending = true;
-                self.resumable = true;
-                self.pending_bad_pc = None;
+        let found = match &mut self.backend {
+            Backend::Interpreter(state) => interp::set_next_pc(&self.module, state, pc),
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.set_next_program_counter(pc),
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => {
+                let left = interp::set_next_pc(&self.module, &mut pair.0, pc);
+                let right = pair.1.set_next_program_counter(pc);
+                debug_assert_eq!(left, right, "block starts differ at {pc}");
+                left && right
             }
-            None => {
-                self.resumable = false;
-                self.pending_bad_pc = Some(pc);
-            }
+        };
+        if found {
+            self.resumable = true;
+            self.pending_bad_pc = None;
+        } else {
+            self.resumable = false;
+            self.pending_bad_pc = Some(pc);
         }
     }
 
@@ -172,7 +263,9 @@ impl Instance {
             });
         }
         // A fresh call sees no registers of the previous one (as in PolkaVM).
-        self.state.regs = [0; 16];
+        for reg in Reg::ALL {
+            self.set_reg(reg, 0);
+        }
         self.set_reg(Reg::RA, u64::from(RETURN_TO_HOST));
         if let Some(map) = self.module.memory_map() {
             self.set_reg(Reg::SP, u64::from(map.stack_address_high));
@@ -196,42 +289,74 @@ impl Instance {
     /// A register's value.
     #[inline]
     pub fn reg(&self, reg: Reg) -> u64 {
-        self.state.regs[reg.index()]
+        match &self.backend {
+            Backend::Interpreter(state) => state.regs[reg.index()],
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.regs[reg.index()],
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => pair.0.regs[reg.index()],
+        }
     }
 
     /// Sets a register.
     #[inline]
     pub fn set_reg(&mut self, reg: Reg, value: u64) {
-        self.state.regs[reg.index()] = value;
+        match &mut self.backend {
+            Backend::Interpreter(state) => state.regs[reg.index()] = value,
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.regs[reg.index()] = value,
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => {
+                pair.0.regs[reg.index()] = value;
+                pair.1.regs[reg.index()] = value;
+            }
+        }
     }
 
     /// All 13 registers.
     pub fn regs(&self) -> [u64; 13] {
-        let mut out = [0; 13];
-        out.copy_from_slice(&self.state.regs[..13]);
-        out
+        Reg::ALL.map(|reg| self.reg(reg))
     }
 
     /// Remaining gas.
     pub fn gas(&self) -> i64 {
-        self.state.gas
+        match &self.backend {
+            Backend::Interpreter(state) => state.gas,
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.gas,
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => pair.0.gas,
+        }
     }
 
     /// Sets the remaining gas.
     pub fn set_gas(&mut self, gas: i64) {
-        self.state.gas = gas;
+        match &mut self.backend {
+            Backend::Interpreter(state) => state.gas = gas,
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.gas = gas,
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => {
+                pair.0.gas = gas;
+                pair.1.gas = gas;
+            }
+        }
     }
 
     /// Reads guest memory into `out`.
     pub fn read_memory_into(&self, address: u32, out: &mut [u8]) -> Result<(), Error> {
-        self.state
-            .memory
-            .read(address, out)
-            .map_err(|first_unmapped| Error::MemoryAccess {
-                address,
-                length: out.len(),
-                first_unmapped,
-            })
+        let result = match &self.backend {
+            Backend::Interpreter(state) => state.memory.read(address, out),
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.memory.read(address, out),
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => pair.0.memory.read(address, out),
+        };
+        result.map_err(|first_unmapped| Error::MemoryAccess {
+            address,
+            length: out.len(),
+            first_unmapped,
+        })
     }
 
     /// Reads `length` bytes of guest memory. The whole range is checked to be mapped, and
@@ -243,10 +368,14 @@ impl Instance {
             length: length as usize,
             first_unmapped,
         };
-        self.state
-            .memory
-            .check_mapped(address, u64::from(length))
-            .map_err(unmapped)?;
+        let mapped = match &self.backend {
+            Backend::Interpreter(state) => state.memory.check_mapped(address, u64::from(length)),
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.memory.check_mapped(address, u64::from(length)),
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => pair.0.memory.check_mapped(address, u64::from(length)),
+        };
+        mapped.map_err(unmapped)?;
         if u64::from(length) > self.module.0.memory_limit {
             return Err(Error::MemoryLimit {
                 required: u64::from(length),
@@ -260,14 +389,23 @@ impl Instance {
 
     /// Writes guest memory (the host may write read-only regions).
     pub fn write_memory(&mut self, address: u32, data: &[u8]) -> Result<(), Error> {
-        self.state
-            .memory
-            .write(address, data)
-            .map_err(|first_unmapped| Error::MemoryAccess {
-                address,
-                length: data.len(),
-                first_unmapped,
-            })
+        let result = match &mut self.backend {
+            Backend::Interpreter(state) => state.memory.write(address, data),
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.memory.write(address, data),
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => {
+                let left = pair.0.memory.write(address, data);
+                let right = pair.1.memory.write(address, data);
+                debug_assert_eq!(left, right, "host write at {address:#x}");
+                left
+            }
+        };
+        result.map_err(|first_unmapped| Error::MemoryAccess {
+            address,
+            length: data.len(),
+            first_unmapped,
+        })
     }
 
     /// Reads a little-endian `u32`.
@@ -286,22 +424,77 @@ impl Instance {
 
     /// Grows the heap as the guest's `sbrk` would; returns the new heap top.
     pub fn sbrk(&mut self, size: u32) -> Option<u32> {
-        self.state.memory.sbrk(size)
+        match &mut self.backend {
+            Backend::Interpreter(state) => state.memory.sbrk(size),
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.memory.sbrk(size),
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => {
+                let left = pair.0.memory.sbrk(size);
+                let right = pair.1.memory.sbrk(size);
+                debug_assert_eq!(left, right, "host sbrk({size})");
+                left
+            }
+        }
     }
 
     /// Bytes handed out by `sbrk`.
     pub fn heap_size(&self) -> u32 {
-        self.state.memory.heap_size()
+        match &self.backend {
+            Backend::Interpreter(state) => state.memory.heap_size(),
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.memory.heap_size(),
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => pair.0.memory.heap_size(),
+        }
     }
 
-    /// The mapped memory regions as `(address, bytes, writable)`.
+    /// The mapped memory regions as `(address, bytes, writable)`. The interpreter lists
+    /// the parts backed by host memory (a heap may extend past them with zeros); the JIT
+    /// lists every accessible region whole.
     pub fn memory_regions(&self) -> impl Iterator<Item = (u32, &[u8], bool)> {
-        self.state.memory.regions()
+        let regions: Vec<(u32, &[u8], bool)> = match &self.backend {
+            Backend::Interpreter(state) => state.memory.regions().collect(),
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.regions(),
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => pair.0.memory.regions().collect(),
+        };
+        regions.into_iter()
     }
 
     /// Restores memory to the module's initial image (registers and gas stay).
     pub fn reset_memory(&mut self) -> Result<(), Error> {
-        self.state.memory = self.module.fresh_memory()?;
+        match &mut self.backend {
+            Backend::Interpreter(state) => state.memory = self.module.fresh_memory()?,
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => reset_jit(jit)?,
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => {
+                pair.0.memory = self.module.fresh_memory()?;
+                reset_jit(&mut pair.1)?;
+            }
+        }
         Ok(())
     }
+}
+
+#[cfg(jit_sandbox)]
+fn reset_jit(jit: &mut JitInstance) -> Result<(), Error> {
+    jit.memory
+        .reset()
+        .map_err(|e| Error::Jit(alloc::format!("resetting memory: {e}")))
+}
+
+/// Runs the JIT; returns the interrupt and its pc.
+#[cfg(jit_sandbox)]
+fn run_jit(jit: &mut JitInstance) -> (Interrupt, u32) {
+    let interrupt = match jit.run() {
+        JitExit::Finished => Interrupt::Finished,
+        JitExit::Trap => Interrupt::Trap,
+        JitExit::Ecalli(n) => Interrupt::Ecalli(n),
+        JitExit::PageFault(page_address) => Interrupt::Segfault(Segfault { page_address }),
+        JitExit::NotEnoughGas => Interrupt::NotEnoughGas,
+    };
+    (interrupt, jit.exit_program_counter())
 }

@@ -46,7 +46,7 @@ pub mod isa;
 pub mod jit;
 mod module;
 pub mod program;
-#[cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
+#[cfg(jit_sandbox)]
 pub mod sandbox;
 
 pub use engine::{BackendKind, Config, Engine};

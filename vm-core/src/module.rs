@@ -1,6 +1,6 @@
 //! A validated, compiled program, ready to instantiate.
 
-use crate::engine::Engine;
+use crate::engine::{BackendKind, Engine};
 use crate::error::Error;
 use crate::gas::CostTable;
 use crate::instance::Instance;
@@ -56,8 +56,13 @@ pub(crate) struct ModuleInner {
     pub(crate) blob: ProgramBlob,
     pub(crate) config: ModuleConfig,
     pub(crate) memory_map: Option<MemoryMap>,
+    /// The interpreter's code (empty when only the JIT runs this module).
     pub(crate) code: CompiledCode,
     pub(crate) memory_limit: u64,
+    /// The backend instances run on.
+    pub(crate) backend: BackendKind,
+    #[cfg(jit_sandbox)]
+    pub(crate) jit: Option<Arc<crate::sandbox::generic::JitModule>>,
 }
 
 /// A compiled program; cheap to clone and share between instances.
@@ -100,25 +105,111 @@ impl Module {
             }
         };
         let stream = decode_code(blob.isa, &blob.code.code, &blob.code.bitmask);
-        let code = compile(
-            &stream,
-            &blob.code,
-            &config.cost_table,
-            config.step_tracing,
-            blob.isa,
-        );
+        let requested = engine.config().backend;
+        // The JIT does not stop between instructions: step tracing always interprets.
+        let backend = match requested {
+            BackendKind::Jit | BackendKind::Crosscheck
+                if config.step_tracing || !BackendKind::jit_supported() =>
+            {
+                BackendKind::Interpreter
+            }
+            other => other,
+        };
+        #[cfg(jit_sandbox)]
+        let jit = match backend {
+            BackendKind::Jit | BackendKind::Crosscheck => {
+                let program = crate::jit::compile(
+                    &stream,
+                    &blob.code,
+                    &crate::jit::CompileOptions {
+                        gas_metering: config.gas_metering,
+                        costs: &config.cost_table,
+                        isa: blob.isa,
+                    },
+                )
+                .map_err(|e| Error::Jit(alloc::format!("compiling: {e}")))?;
+                let module = crate::sandbox::generic::JitModule::new(program)
+                    .map_err(|e| Error::Jit(alloc::format!("mapping the code: {e}")))?;
+                Some(Arc::new(module))
+            }
+            BackendKind::Interpreter => None,
+        };
+        let code = if backend == BackendKind::Jit {
+            CompiledCode::default()
+        } else {
+            compile(
+                &stream,
+                &blob.code,
+                &config.cost_table,
+                config.step_tracing,
+                blob.isa,
+            )
+        };
         Ok(Module(Arc::new(ModuleInner {
             blob,
             config: config.clone(),
             memory_map,
             code,
             memory_limit: engine.config().memory_limit,
+            backend,
+            #[cfg(jit_sandbox)]
+            jit,
         })))
+    }
+
+    /// The backend this module's instances run on: the engine's, or the interpreter where
+    /// the JIT cannot run (see [`BackendKind::Jit`]).
+    pub fn backend(&self) -> BackendKind {
+        self.0.backend
+    }
+
+    /// Bytes of machine code the JIT generated for this module (0 when it is interpreted).
+    pub fn jit_code_size(&self) -> usize {
+        #[cfg(jit_sandbox)]
+        if let Some(jit) = &self.0.jit {
+            return jit.code_len();
+        }
+        0
+    }
+
+    /// A fresh JIT instance with the module's initial image.
+    #[cfg(jit_sandbox)]
+    pub(crate) fn fresh_jit_instance(&self) -> Result<crate::sandbox::generic::JitInstance, Error> {
+        let jit = self.0.jit.clone().expect("JIT modules carry their code");
+        Ok(crate::sandbox::generic::JitInstance::new(
+            jit,
+            self.fresh_address_space()?,
+        ))
+    }
+
+    /// A fresh JIT address space with the module's initial image.
+    #[cfg(jit_sandbox)]
+    pub(crate) fn fresh_address_space(&self) -> Result<crate::sandbox::GuestAddressSpace, Error> {
+        use crate::sandbox::{AddressSpaceError, GuestAddressSpace};
+        let inner = &self.0;
+        let space = match (&inner.config.memory, &inner.memory_map) {
+            (MemoryLayout::Standard, Some(map)) => GuestAddressSpace::standard(
+                map,
+                &inner.blob.ro_data,
+                &inner.blob.rw_data,
+                inner.memory_limit,
+            ),
+            (MemoryLayout::Custom(pages), _) => {
+                GuestAddressSpace::custom(pages, &[], inner.memory_limit)
+            }
+            (MemoryLayout::Standard, None) => unreachable!("standard layouts always have a map"),
+        };
+        space.map_err(|e| match e {
+            AddressSpaceError::MemoryLimitExceeded { required, limit } => {
+                Error::MemoryLimit { required, limit }
+            }
+            other => Error::Jit(alloc::format!("building the guest address space: {other}")),
+        })
     }
 
     /// Instantiates with fresh memory.
     pub fn instantiate(&self) -> Result<Instance, Error> {
-        Instance::new(self.clone(), self.fresh_memory()?)
+        Instance::new(self.clone())
     }
 
     pub(crate) fn fresh_memory(&self) -> Result<GuestMemory, Error> {
@@ -176,6 +267,10 @@ impl Module {
 
     /// Whether a basic block starts at `pc` (a valid place to start execution).
     pub fn is_block_start(&self, pc: u32) -> bool {
+        #[cfg(jit_sandbox)]
+        if let Some(jit) = &self.0.jit {
+            return jit.program().block_offset(pc).is_some();
+        }
         self.0.code.block_op(pc).is_some()
     }
 }

@@ -1,10 +1,22 @@
 //! Instruction semantics, gas and control flow, checked on small assembled programs in
-//! every instruction set that has the instructions used.
+//! every instruction set that has the instructions used, on every backend (the JIT and
+//! crosscheck mode fall back to the interpreter where the JIT cannot run).
 
 use pvm_core::asm::assemble;
-use pvm_core::{Config, Engine, Instance, InstructionSet, Interrupt, Module, ModuleConfig, Reg};
+use pvm_core::{
+    BackendKind, Config, Engine, Instance, InstructionSet, Interrupt, Module, ModuleConfig, Reg,
+};
 
 fn instance_for(isa: InstructionSet, body: &str, config: &ModuleConfig) -> Option<Instance> {
+    instance_on(BackendKind::Interpreter, isa, body, config)
+}
+
+fn instance_on(
+    backend: BackendKind,
+    isa: InstructionSet,
+    body: &str,
+    config: &ModuleConfig,
+) -> Option<Instance> {
     let source = format!(
         ".isa {}\n.rw_data_size 8192\n.ro_data 11 22 33 44 55 66 77 88\n.stack_size 4096\n{body}",
         isa.name()
@@ -14,7 +26,11 @@ fn instance_for(isa: InstructionSet, body: &str, config: &ModuleConfig) -> Optio
         Err(error) if error.message.contains("does not exist in") => return None,
         Err(error) => panic!("{error}\n{source}"),
     };
-    let engine = Engine::new(&Config::default()).unwrap();
+    let engine = Engine::new(&Config {
+        backend,
+        ..Config::default()
+    })
+    .unwrap();
     Some(
         Module::from_blob(&engine, config, blob)
             .unwrap()
@@ -30,20 +46,23 @@ fn run(body: &str, args: &[u64]) -> (Interrupt, Instance) {
 }
 
 fn run_with(body: &str, args: &[u64], config: &ModuleConfig, gas: i64) -> (Interrupt, Instance) {
-    let mut results: Vec<(InstructionSet, Interrupt, [u64; 13], i64, Instance)> = Vec::new();
-    for isa in [
-        InstructionSet::ReviveV1,
-        InstructionSet::JamV1,
-        InstructionSet::Latest64,
-        InstructionSet::Graypaper,
-    ] {
-        let Some(mut instance) = instance_for(isa, body, config) else {
-            continue;
-        };
-        instance.set_gas(gas);
-        instance.prepare_call_export("main", args).unwrap();
-        let interrupt = instance.run().unwrap();
-        results.push((isa, interrupt, instance.regs(), instance.gas(), instance));
+    let mut results: Vec<(String, Interrupt, [u64; 13], i64, Instance)> = Vec::new();
+    for backend in BackendKind::ALL {
+        for isa in [
+            InstructionSet::ReviveV1,
+            InstructionSet::JamV1,
+            InstructionSet::Latest64,
+            InstructionSet::Graypaper,
+        ] {
+            let Some(mut instance) = instance_on(backend, isa, body, config) else {
+                continue;
+            };
+            instance.set_gas(gas);
+            instance.prepare_call_export("main", args).unwrap();
+            let interrupt = instance.run().unwrap();
+            let name = format!("{isa} on the {}", backend.name());
+            results.push((name, interrupt, instance.regs(), instance.gas(), instance));
+        }
     }
     assert!(
         !results.is_empty(),

@@ -10,6 +10,8 @@
 //! * [`run`] — the measurement loop: check both VMs agree, then time compilation and
 //!   execution, alternating between the VMs.
 //! * [`report`] — the console table and the `BENCHMARKS.md` section.
+//! * [`scaling`] — generated programs of a chosen code size and a linear fit, for compile
+//!   time against code size (`compare-jit`).
 //!
 //! Both VMs run with synchronous gas metering and PolkaVM's naive cost model (every
 //! instruction costs 1), as production does; metering can also be switched off to see its
@@ -18,6 +20,7 @@
 pub mod host;
 pub mod report;
 pub mod run;
+pub mod scaling;
 pub mod stats;
 pub mod vm;
 pub mod workloads;

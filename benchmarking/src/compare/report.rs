@@ -287,9 +287,19 @@ pub fn markdown_section(env: &Environment, tables: &[Table]) -> String {
 
 /// Replaces the generated section in `existing` (or appends it when there is none).
 pub fn splice_section(existing: &str, section: &str) -> Result<String> {
-    match (existing.find(START_MARKER), existing.find(END_MARKER)) {
+    splice_between(existing, section, START_MARKER, END_MARKER)
+}
+
+/// [`splice_section`] for the section between `start_marker` and `end_marker`.
+pub fn splice_between(
+    existing: &str,
+    section: &str,
+    start_marker: &str,
+    end_marker: &str,
+) -> Result<String> {
+    match (existing.find(start_marker), existing.find(end_marker)) {
         (Some(start), Some(end)) if start < end => {
-            let mut after = end + END_MARKER.len();
+            let mut after = end + end_marker.len();
             if existing[after..].starts_with('\n') {
                 after += 1;
             }
@@ -307,18 +317,28 @@ pub fn splice_section(existing: &str, section: &str) -> Result<String> {
             out += section;
             Ok(out)
         }
-        _ => bail!("unbalanced {START_MARKER} / {END_MARKER} markers; fix the file by hand"),
+        _ => bail!("unbalanced {start_marker} / {end_marker} markers; fix the file by hand"),
     }
 }
 
 /// Writes `section` into the markdown file at `path`, creating it (with a title) if missing.
 pub fn update_markdown_file(path: &Path, section: &str) -> Result<()> {
+    update_markdown_between(path, section, START_MARKER, END_MARKER)
+}
+
+/// [`update_markdown_file`] for the section between `start_marker` and `end_marker`.
+pub fn update_markdown_between(
+    path: &Path,
+    section: &str,
+    start_marker: &str,
+    end_marker: &str,
+) -> Result<()> {
     let existing = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => "# Benchmarks\n\n".to_string(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    let updated = splice_section(&existing, section)?;
+    let updated = splice_between(&existing, section, start_marker, end_marker)?;
     std::fs::write(path, updated).with_context(|| format!("writing {}", path.display()))
 }
 

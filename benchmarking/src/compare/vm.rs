@@ -1,4 +1,5 @@
-//! The two interpreters behind one trait.
+//! The two VMs behind one trait, each with a selectable backend (the interpreters for
+//! `compare-interpreters`, pvm-core's JIT and polkavm's recompiler for `compare-jit`).
 //!
 //! [`Vm::compile`] is module creation from the blob's bytes (what the compile-time columns
 //! measure). [`Vm::execute`] instantiates a fresh instance and resolves exports and imports
@@ -61,8 +62,13 @@ impl Ours {
     /// An engine with the interpreter backend and the naive cost table; `gas_metering`
     /// selects synchronous per-block metering or none.
     pub fn new(gas_metering: bool) -> Result<Ours> {
+        Self::with_backend(gas_metering, pvm_core::BackendKind::Interpreter)
+    }
+
+    /// As [`Ours::new`], with `backend`.
+    pub fn with_backend(gas_metering: bool, backend: pvm_core::BackendKind) -> Result<Ours> {
         let engine = pvm_core::Engine::new(&pvm_core::Config {
-            backend: pvm_core::BackendKind::Interpreter,
+            backend,
             ..pvm_core::Config::default()
         })?;
         let config = pvm_core::ModuleConfig {
@@ -172,8 +178,14 @@ pub struct Polkavm {
 impl Polkavm {
     /// An interpreter engine; `gas_metering` selects `GasMeteringKind::Sync` or none.
     pub fn new(gas_metering: bool) -> Result<Polkavm> {
+        Self::with_backend(gas_metering, polkavm::BackendKind::Interpreter)
+    }
+
+    /// As [`Polkavm::new`], with `backend` (`Compiler` is its x86-64 recompiler, in its
+    /// default sandbox).
+    pub fn with_backend(gas_metering: bool, backend: polkavm::BackendKind) -> Result<Polkavm> {
         let mut config = polkavm::Config::new();
-        config.set_backend(Some(polkavm::BackendKind::Interpreter));
+        config.set_backend(Some(backend));
         let engine = polkavm::Engine::new(&config).map_err(|e| anyhow!("polkavm engine: {e}"))?;
         let mut module_config = polkavm::ModuleConfig::new();
         module_config.set_gas_metering(gas_metering.then_some(polkavm::GasMeteringKind::Sync));

@@ -22,7 +22,8 @@ pub struct BenchArgs {
 
 /// Compiles `runs` times (timing `Module::new`, parse included) and runs `runs` fresh
 /// instances (timing only the run loop, host calls included), then prints
-/// `{"backend", "compile_ns", "exec_ns_median", "gas_used", "result"}` with medians.
+/// `{"backend", "compile_ns", "exec_ns_median", "gas_used", "result"}` with medians;
+/// `backend` is the one that ran (`jit` falls back to `interpreter` where it cannot run).
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     ensure!(args.runs > 0, "--runs must be at least 1");
     let prepared = args.call.prepare(false)?;
@@ -62,7 +63,8 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     let (gas_used, result) = last.expect("at least one run");
 
     let line = serde_json::json!({
-        "backend": args.call.backend.name(),
+        // What ran: the JIT falls back to the interpreter where it cannot run.
+        "backend": module.backend().name(),
         "compile_ns": median(&mut compile_ns),
         "exec_ns_median": median(&mut exec_ns),
         "gas_used": gas_used,

@@ -28,7 +28,8 @@ pub struct CallArgs {
     /// Gas available to the call (metering is always on).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_GAS, value_parser = load::parse_gas)]
     pub gas: i64,
-    /// The backend executing the code.
+    /// The backend executing the code: `interpreter`, `jit` (x86-64 Linux; elsewhere it
+    /// interprets) or `crosscheck` (both in lockstep, stopping at the first divergence).
     #[arg(long, value_name = "NAME", default_value = "interpreter", value_parser = load::parse_backend)]
     pub backend: BackendKind,
     /// Stack size given to raw code blobs, which declare none (containers declare their own).

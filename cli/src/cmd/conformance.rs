@@ -14,7 +14,7 @@ use std::process::ExitCode;
 pub struct ConformanceArgs {
     /// Directory of `*.json` vectors (e.g. `jam-pvm-v0.4/programs`).
     pub dir: PathBuf,
-    /// The backend executing the vectors.
+    /// The backend executing the vectors: `interpreter`, `jit` or `crosscheck`.
     #[arg(long, value_name = "NAME", default_value = "interpreter", value_parser = load::parse_backend)]
     pub backend: BackendKind,
     /// Print every vector's result as it runs (to stderr).

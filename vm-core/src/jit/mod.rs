@@ -1,8 +1,15 @@
 //! The x86-64 JIT: compiles a validated PVM program into native x86-64 code.
 //!
-//! Built so far: the encoder, [`x64`], which turns typed instructions into machine code
-//! bytes with labels and rel8/rel32 fixups and needs no `unsafe`. The compiler and the
-//! sandbox that runs its output build on it; the plan they follow:
+//! Three parts, all safe code (the compiler only produces bytes; running them is the
+//! sandbox's business, in `crate::sandbox`):
+//!
+//! - [`x64`]: the encoder, which turns typed instructions into machine code bytes with
+//!   labels and rel8/rel32 fixups;
+//! - [`abi`]: the contract between generated code and its runner (register mapping,
+//!   context layout, exit reasons);
+//! - [`compile`]: the compiler, which turns a decoded program into a [`CompiledProgram`].
+//!
+//! How it works:
 //!
 //! - **One pass, O(n).** The decoded instruction stream is walked once; each basic block
 //!   becomes one stretch of code that starts with its gas stub, and branch targets are
@@ -25,4 +32,8 @@
 //!
 //! The module exists only with the `std` feature on x86-64 hosts.
 
+pub mod abi;
+mod compiler;
 pub mod x64;
+
+pub use compiler::{compile, CompileOptions, CompiledProgram, INVALID_ENTRY};

@@ -398,6 +398,17 @@ fn validate(regions: &[Region], heap: Option<&Heap>) -> Result<(), AddressSpaceE
     Ok(())
 }
 
+/// What a fault at guest `address` means under `mode` (see
+/// [`GuestAddressSpace::fault_kind`]); also used by the fault handler, which has no
+/// address space at hand.
+pub(crate) fn fault_kind(mode: FaultMode, address: u32) -> Fault {
+    match mode {
+        FaultMode::Trap => Fault::Trap,
+        FaultMode::PageFault if address < ADDRESS_SPACE_BOTTOM => Fault::Trap,
+        FaultMode::PageFault => Fault::PageFault(address & !(MIN_PAGE_SIZE - 1)),
+    }
+}
+
 fn guest_offset(address: u64) -> usize {
     CONTEXT_SIZE + address as usize
 }
@@ -697,6 +708,21 @@ impl GuestAddressSpace {
             .map(|r| (r.start, r.end - u64::from(r.start), r.writable))
     }
 
+    /// The accessible ranges with their current contents, as `(address, bytes,
+    /// writable)` in address order. The slices borrow the address space, so nothing can
+    /// change the memory or its protections while they live.
+    pub fn region_slices(&self) -> impl Iterator<Item = (u32, &[u8], bool)> + '_ {
+        self.regions().map(|(address, length, writable)| {
+            // SAFETY: an accessible region is at least readable, lies below 2^32 inside
+            // our reservation, and `&self` keeps every writer (host writes, `sbrk`,
+            // `reset`, guest code, which runs through `&mut self`) away while it lives.
+            let bytes = unsafe {
+                core::slice::from_raw_parts(self.guest_ptr(address).cast_const(), length as usize)
+            };
+            (address, bytes, writable)
+        })
+    }
+
     /// Checks that every byte of `address..address + length` is accessible (readable);
     /// `Err` names the first byte that is not, or `u32::MAX` when the range runs past the
     /// end of the address space (as the interpreter does).
@@ -857,11 +883,7 @@ impl GuestAddressSpace {
     /// standard layout and for addresses below 0x10000; otherwise a page fault naming the
     /// 4 KiB page.
     pub fn fault_kind(&self, address: u32) -> Fault {
-        match self.fault_mode {
-            FaultMode::Trap => Fault::Trap,
-            FaultMode::PageFault if address < ADDRESS_SPACE_BOTTOM => Fault::Trap,
-            FaultMode::PageFault => Fault::PageFault(address & !(MIN_PAGE_SIZE - 1)),
-        }
+        fault_kind(self.fault_mode, address)
     }
 
     /// The guest fault a faulting host address (a signal's `si_addr`) stands for, or `None`

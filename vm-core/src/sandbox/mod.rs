@@ -46,6 +46,7 @@
 //! Available with the `std` feature on x86-64 Linux.
 
 mod address_space;
+pub mod generic;
 
 pub use address_space::{
     AddressSpaceError, Fault, GuestAddressSpace, CONTEXT_SIZE, GUEST_ADDRESS_SPACE_SIZE,

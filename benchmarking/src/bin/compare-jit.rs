@@ -1,0 +1,302 @@
+//! `compare-jit`: times pvm-core's JIT against polkavm 0.37's recompiler on the
+//! `pvm-contracts-examples` guests (execution and compile time, synchronous gas metering on
+//! both), then compile time against code size on generated programs from 1 KiB to 1 MiB of
+//! code with a linear fit; prints the tables and optionally writes them to markdown.
+//!
+//! ```text
+//! cargo run --release -p pvm-benchmarking --bin compare-jit -- --write-markdown BENCHMARKS.md
+//! ```
+
+use anyhow::{bail, Context, Result};
+use pvm_benchmarking::compare::report::{self, Environment};
+use pvm_benchmarking::compare::run::{measure, RunConfig, WorkloadResult};
+use pvm_benchmarking::compare::scaling::{generated_program, linear_fit, Fit};
+use pvm_benchmarking::compare::stats::{self, format_duration};
+use pvm_benchmarking::compare::vm::{Ours, Polkavm, Vm};
+use pvm_benchmarking::compare::workloads::{default_workloads, WorkloadParams};
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const START_MARKER: &str = "<!-- jit-comparison:start -->";
+const END_MARKER: &str = "<!-- jit-comparison:end -->";
+/// The issue's goals: at most polkavm's time, for execution and for compilation.
+const GOAL_RATIO: f64 = 1.0;
+/// Code sizes of the generated programs.
+const SIZES: [usize; 6] = [1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20];
+
+const USAGE: &str = "\
+compare-jit: pvm-core's JIT vs polkavm 0.37's recompiler, same blobs, same host functions.
+
+USAGE:
+    cargo run --release -p pvm-benchmarking --bin compare-jit -- [OPTIONS]
+
+OPTIONS:
+    --runs N               timed executions per VM and workload (default 7)
+    --compile-runs N       timed compilations per VM and workload (default 21)
+    --scaling-runs N       timed compilations per VM and generated size (default 5)
+    --filter TEXT          only workloads whose name contains TEXT (repeatable)
+    --write-markdown PATH  write/replace the JIT comparison section of PATH
+    -h, --help             this text
+";
+
+struct Args {
+    runs: usize,
+    compile_runs: usize,
+    scaling_runs: usize,
+    filters: Vec<String>,
+    markdown: Option<PathBuf>,
+}
+
+fn parse_args(raw: &[String]) -> Result<Option<Args>> {
+    let mut args = Args {
+        runs: 7,
+        compile_runs: 21,
+        scaling_runs: 5,
+        filters: Vec::new(),
+        markdown: None,
+    };
+    let mut it = raw.iter();
+    while let Some(flag) = it.next() {
+        let mut value = |name: &str| -> Result<&String> {
+            it.next().with_context(|| format!("{name} needs a value"))
+        };
+        let number = |text: &String, name: &str| -> Result<usize> {
+            text.parse()
+                .with_context(|| format!("{name}: {text:?} is not a number"))
+        };
+        match flag.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--runs" => args.runs = number(value(flag)?, flag)?,
+            "--compile-runs" => args.compile_runs = number(value(flag)?, flag)?,
+            "--scaling-runs" => args.scaling_runs = number(value(flag)?, flag)?,
+            "--filter" => args.filters.push(value(flag)?.clone()),
+            "--write-markdown" => args.markdown = Some(PathBuf::from(value(flag)?)),
+            other => bail!("unknown argument {other:?}\n\n{USAGE}"),
+        }
+    }
+    if args.runs == 0 || args.compile_runs == 0 || args.scaling_runs == 0 {
+        bail!("run counts must be at least 1");
+    }
+    Ok(Some(args))
+}
+
+/// One generated size: code bytes and both VMs' median compile times.
+struct ScalingPoint {
+    code_bytes: usize,
+    ours: Duration,
+    polkavm: Duration,
+}
+
+fn measure_scaling(ours: &Ours, polkavm: &Polkavm, runs: usize) -> Result<Vec<ScalingPoint>> {
+    let mut points = Vec::new();
+    for size in SIZES {
+        let (bytes, code_bytes) = generated_program(size)?;
+        let mut our_times = Vec::new();
+        let mut their_times = Vec::new();
+        for _ in 0..runs {
+            let start = Instant::now();
+            let module = ours.compile(&bytes)?;
+            our_times.push(start.elapsed());
+            drop(module);
+            let start = Instant::now();
+            let module = polkavm.compile(&bytes)?;
+            their_times.push(start.elapsed());
+            drop(module);
+        }
+        let point = ScalingPoint {
+            code_bytes,
+            ours: stats::median(&our_times),
+            polkavm: stats::median(&their_times),
+        };
+        eprintln!(
+            "    {code_bytes} bytes: ours {} / polkavm {}",
+            format_duration(point.ours),
+            format_duration(point.polkavm)
+        );
+        points.push(point);
+    }
+    Ok(points)
+}
+
+fn fit(points: &[ScalingPoint], ours: bool) -> Fit {
+    let xy: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| {
+            let t = if ours { p.ours } else { p.polkavm };
+            (p.code_bytes as f64, t.as_nanos() as f64)
+        })
+        .collect();
+    linear_fit(&xy)
+}
+
+fn workload_table(results: &[WorkloadResult]) -> String {
+    let mut out = String::from(
+        "| workload | JIT exec median | JIT exec min | polkavm exec median | polkavm exec min | exec ours/polkavm | compile ours | compile polkavm | compile ours/polkavm | gas used |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in results {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {:.2} | {} |",
+            r.workload.name,
+            format_duration(r.ours.exec_median()),
+            format_duration(r.ours.exec_min()),
+            format_duration(r.polkavm.exec_median()),
+            format_duration(r.polkavm.exec_min()),
+            r.exec_ratio(),
+            format_duration(r.ours.compile_median()),
+            format_duration(r.polkavm.compile_median()),
+            r.compile_ratio(),
+            r.outcome
+                .gas_used
+                .map_or_else(|| "-".to_string(), |g| g.to_string()),
+        );
+    }
+    let exec = stats::geometric_mean(results.iter().map(WorkloadResult::exec_ratio));
+    let compile = stats::geometric_mean(results.iter().map(WorkloadResult::compile_ratio));
+    let verdict = |ratio: f64| {
+        if ratio <= GOAL_RATIO {
+            "goal met"
+        } else {
+            "goal NOT met"
+        }
+    };
+    let _ = write!(
+        out,
+        "\n**Geometric mean over {} workloads: exec ours/polkavm {exec:.3} ({}), compile \
+         ours/polkavm {compile:.3} ({}); goal <= {GOAL_RATIO} for both.**\n",
+        results.len(),
+        verdict(exec),
+        verdict(compile)
+    );
+    out
+}
+
+fn scaling_table(points: &[ScalingPoint]) -> String {
+    let mut out = String::from(
+        "| code bytes | compile ours | compile polkavm | ours/polkavm | ours ns/byte | polkavm ns/byte |\n\
+         |---:|---:|---:|---:|---:|---:|\n",
+    );
+    for p in points {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} |",
+            p.code_bytes,
+            format_duration(p.ours),
+            format_duration(p.polkavm),
+            stats::ratio(p.ours, p.polkavm),
+            p.ours.as_nanos() as f64 / p.code_bytes as f64,
+            p.polkavm.as_nanos() as f64 / p.code_bytes as f64,
+        );
+    }
+    for (name, f) in [("ours", fit(points, true)), ("polkavm", fit(points, false))] {
+        let _ = writeln!(
+            out,
+            "\nLinear fit, {name}: compile time = {:.3} ns/byte x code bytes + {:.1} µs (R² = {:.5})",
+            f.slope,
+            f.intercept / 1000.0,
+            f.r_squared
+        );
+    }
+    out
+}
+
+fn reproduce_command(raw: &[String]) -> String {
+    let mut command = "cargo run --release -p pvm-benchmarking --bin compare-jit".to_string();
+    if !raw.is_empty() {
+        command += " --";
+        for arg in raw {
+            command += &format!(" {arg}");
+        }
+    }
+    command
+}
+
+fn main() -> Result<()> {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    let Some(args) = parse_args(&raw)? else {
+        print!("{USAGE}");
+        return Ok(());
+    };
+    if cfg!(debug_assertions) {
+        eprintln!("warning: debug build; numbers are meaningless, use --release");
+    }
+    if !pvm_core::BackendKind::jit_supported() {
+        bail!("pvm-core's JIT cannot run on this host (it needs x86-64 Linux with lzcnt, bmi1, popcnt)");
+    }
+    let load_before = report::load_average();
+    let ours = Ours::with_backend(true, pvm_core::BackendKind::Jit)?;
+    let polkavm = Polkavm::with_backend(true, polkavm::BackendKind::Compiler)
+        .context("polkavm's recompiler (it needs its Linux sandbox)")?;
+    let workloads: Vec<_> = default_workloads(&WorkloadParams::default())
+        .into_iter()
+        .filter(|w| {
+            args.filters.is_empty() || args.filters.iter().any(|f| w.name.contains(f.as_str()))
+        })
+        .collect();
+    let config = RunConfig {
+        runs: args.runs,
+        compile_runs: args.compile_runs,
+    };
+    let mut results = Vec::new();
+    for workload in &workloads {
+        eprintln!("{} ...", workload.name);
+        let result = measure(workload, &ours, &polkavm, config)?;
+        eprintln!(
+            "    exec ours {} / polkavm {} = {:.2}; compile {:.2}",
+            format_duration(result.ours.exec_median()),
+            format_duration(result.polkavm.exec_median()),
+            result.exec_ratio(),
+            result.compile_ratio()
+        );
+        results.push(result);
+    }
+    eprintln!("compile time against code size ...");
+    let points = measure_scaling(&ours, &polkavm, args.scaling_runs)?;
+
+    let workloads_md = workload_table(&results);
+    let scaling_md = scaling_table(&points);
+    println!("\n{workloads_md}\n{scaling_md}");
+
+    if let Some(path) = &args.markdown {
+        let env = Environment::detect(
+            reproduce_command(&raw),
+            args.runs,
+            args.compile_runs,
+            load_before,
+        );
+        let mut section = format!("{START_MARKER}\n");
+        section += "## JIT comparison: pvm-core's JIT vs polkavm 0.37's recompiler\n\n";
+        section += "Generated by `compare-jit`; do not edit by hand, rerun instead.\n\n";
+        section += &format!("- Date: {}\n", env.date);
+        section += &format!(
+            "- Machine: {} logical CPUs (nproc), {}; load average {} when the run started\n",
+            env.nproc, env.cpu_model, env.load_average
+        );
+        section += &format!("- Toolchain: {}; commit {}\n", env.rustc, env.commit);
+        section += &format!("- Reproduce: `{}`\n", env.command);
+        section += &format!(
+            "- Method: as `compare-interpreters` (same blobs, host functions, outcome checks, \
+             alternating VMs), with pvm-core's `BackendKind::Jit` against polkavm's \
+             `BackendKind::Compiler` (its default sandbox), synchronous gas metering and the \
+             naive cost model on both. Exec: median and min of {} runs on fresh instances \
+             (instantiation untimed). Compile: module creation from the blob bytes, median of \
+             {} runs; both compile the whole program up front. Scaling: generated ReviveV1 \
+             programs of chained basic blocks (ALU, stack loads and stores, a branch), median \
+             of {} compilations per size, and a least-squares line per VM.\n",
+            env.runs, env.compile_runs, args.scaling_runs
+        );
+        section += &format!(
+            "- Goal: at most {GOAL_RATIO}x polkavm's time, for execution and for compilation.\n"
+        );
+        section += "\n### Guests (gas metering on)\n\n";
+        section += &workloads_md;
+        section += "\n### Compile time against code size\n\n";
+        section += &scaling_md;
+        section += &format!("{END_MARKER}\n");
+        report::update_markdown_between(path, &section, START_MARKER, END_MARKER)?;
+        eprintln!("wrote the JIT comparison section of {}", path.display());
+    }
+    Ok(())
+}

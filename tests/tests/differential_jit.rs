@@ -1,0 +1,281 @@
+//! Differential tests of pvm-core's JIT against its interpreter (the reference): every
+//! export of every example guest blob, and random (and randomly mutated) programs from
+//! `pvm_tests::program_gen`, with the same host answers and gas top-ups. After every
+//! interrupt and host call the harness compares the interrupt, all registers, the gas, the
+//! program counters, the heap size and the ro-data, rw-data+heap and stack memory; in the
+//! messages "pvm-core" is the interpreter and "polkavm" stands for the JIT.
+//!
+//! Environment (as `differential_random`):
+//!
+//! * `PVM_DIFF_PROGRAMS` — random programs per run, split over the three instruction sets
+//!   (default 10 000; mutated programs are a tenth of that). Locally, a million:
+//!   `PVM_DIFF_PROGRAMS=1000000 cargo test --release -p pvm-tests --test differential_jit`.
+//! * `PVM_DIFF_SEED`, `PVM_DIFF_FIRST` — seed and first program index, to reproduce.
+//!
+//! Where the JIT cannot run (not x86-64 Linux) both sides interpret and the test is moot.
+
+mod common;
+
+use common::env_u64;
+use pvm_core::isa::InstructionSet;
+use pvm_core::{BackendKind, ModuleConfig, Reg};
+use pvm_tests::differential::{
+    CallEnd, Differential, Divergence, Exit, Host, MixingHost, PvmCoreVm, Vm,
+};
+use pvm_tests::guest_host::GuestHost;
+use pvm_tests::program_gen::{generate, GenConfig, Program};
+use pvm_tests::rng::Rng;
+use std::collections::BTreeMap;
+
+const DEFAULT_SEED: u64 = 0x5eed_f00d;
+const DEFAULT_PROGRAMS: u64 = 10_000;
+const MAX_INTERRUPTS: u64 = 64;
+
+type Pair = Differential<PvmCoreVm, PvmCoreVm>;
+
+/// The interpreter and the JIT on the same bytes; `None` if pvm-core rejects them (on both
+/// backends alike: parsing and validation are shared).
+fn pair(bytes: &[u8]) -> Result<Option<Pair>, String> {
+    let config = ModuleConfig::default();
+    let interpreter = PvmCoreVm::with_backend(bytes, BackendKind::Interpreter, &config);
+    let jit = PvmCoreVm::with_backend(bytes, BackendKind::Jit, &config);
+    match (interpreter, jit) {
+        (Ok(a), Ok(b)) => {
+            if BackendKind::jit_supported() {
+                assert_eq!(b.instance.module().backend(), BackendKind::Jit);
+            }
+            let layout = a.layout();
+            Ok(Some(Differential::new(a, b, layout)))
+        }
+        (Err(_), Err(_)) => Ok(None),
+        (a, b) => Err(format!(
+            "acceptance differs: interpreter {:?}, JIT {:?}",
+            a.err(),
+            b.err()
+        )),
+    }
+}
+
+/// Runs `main` of a generated program to its end on both; `Err` on a divergence.
+fn run_program<H: Host + Default + Clone>(
+    bytes: &[u8],
+    program: &Program,
+    host: H,
+) -> Result<&'static str, String> {
+    let Some(mut vms) = pair(bytes)? else {
+        return Ok("rejected");
+    };
+    let main = vms
+        .a
+        .instance
+        .module()
+        .exports()
+        .first()
+        .map_or(0, |e| e.pc);
+    let mut hosts = (host.clone(), host);
+    let failed = |d: Divergence, vms: &Pair| format!("{d}\nsteps:\n{}", vms.recent_log(12));
+    vms.prepare_call(main, &program.args, program.gas)
+        .map_err(|d| failed(d, &vms))?;
+    let mut refills = program.refills.iter();
+    loop {
+        let remaining = MAX_INTERRUPTS.saturating_sub(vms.interrupts);
+        let end = vms
+            .run_call(&mut hosts.0, &mut hosts.1, remaining)
+            .map_err(|d| failed(d, &vms))?;
+        match end {
+            CallEnd::Exit(Exit::NotEnoughGas) => match refills.next() {
+                Some(refill) => {
+                    let gas = vms.a.instance.gas();
+                    vms.set_gas(gas + refill);
+                }
+                None => return Ok("NotEnoughGas"),
+            },
+            CallEnd::Exit(Exit::Finished) => return Ok("Finished"),
+            CallEnd::Exit(Exit::Trap) => return Ok("Trap"),
+            CallEnd::Exit(_) => return Ok("other"),
+            CallEnd::HostError(_) => return Ok("host error"),
+            CallEnd::TooManyInterrupts => return Ok("interrupt budget"),
+        }
+    }
+}
+
+fn mixing_host() -> MixingHost {
+    MixingHost {
+        host_sbrk: true,
+        ..MixingHost::default()
+    }
+}
+
+/// Flips random bits of the code and bitmask (as `differential_random` does).
+fn mutate(rng: &mut Rng, bytes: &[u8]) -> Vec<u8> {
+    let mut blob = pvm_core::ProgramBlob::parse(bytes).expect("we just assembled it");
+    let code = &mut blob.code;
+    for _ in 0..1 + rng.below(4) {
+        if code.code.is_empty() {
+            break;
+        }
+        let at = rng.below(code.code.len() as u64) as usize;
+        code.code[at] ^= 1 << rng.below(8);
+        if rng.chance(1, 4) {
+            code.code[at] = rng.next_u64() as u8;
+        }
+        if !code.bitmask.is_empty() && rng.chance(1, 3) {
+            let bit = rng.below(code.code.len() as u64) as usize;
+            if bit != 0 {
+                code.bitmask[bit / 8] ^= 1 << (bit % 8);
+            }
+        }
+    }
+    blob.to_bytes().expect("a container instruction set")
+}
+
+fn fuzz(isa_index: u64, isa: InstructionSet, mutated: bool) {
+    let seed = env_u64("PVM_DIFF_SEED", DEFAULT_SEED) ^ if mutated { 0x6a69_7400 } else { 0 };
+    let mut total = env_u64("PVM_DIFF_PROGRAMS", DEFAULT_PROGRAMS);
+    if mutated {
+        total /= 10;
+    }
+    let first = env_u64("PVM_DIFF_FIRST", 0);
+    let config = GenConfig::new(isa);
+    let mut outcomes: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut failures = Vec::new();
+    for index in (first..first + total).filter(|i| i % 3 == isa_index) {
+        let mut rng = Rng::for_item(seed, index);
+        let mut program = generate(&mut rng, &config);
+        let mut bytes = program
+            .assemble()
+            .unwrap_or_else(|e| panic!("the generator wrote a program the assembler rejects: {e}"));
+        if mutated {
+            bytes = mutate(&mut rng, &bytes);
+        }
+        match run_program(&bytes, &program, mixing_host()) {
+            Ok(end) => *outcomes.entry(end).or_default() += 1,
+            Err(divergence) => {
+                failures.push(format!(
+                    "{}program {index} ({isa}, PVM_DIFF_SEED={:#x} PVM_DIFF_FIRST={index} PVM_DIFF_PROGRAMS=1): {divergence}\n\
+                     args {:x?}, gas {}, refills {:?}\nsource:\n{}",
+                    if mutated { "mutated " } else { "" },
+                    seed,
+                    program.args,
+                    program.gas,
+                    program.refills,
+                    program.source()
+                ));
+                if failures.len() >= 3 {
+                    break;
+                }
+            }
+        }
+    }
+    println!(
+        "{isa}{}: {outcomes:?}",
+        if mutated { " (mutated)" } else { "" }
+    );
+    assert!(
+        failures.is_empty(),
+        "{} divergence(s) between the interpreter (\"pvm-core\") and the JIT (\"polkavm\"):\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn random_programs_revive_v1() {
+    fuzz(0, InstructionSet::ReviveV1, false);
+}
+
+#[test]
+fn random_programs_jam_v1() {
+    fuzz(1, InstructionSet::JamV1, false);
+}
+
+#[test]
+fn random_programs_latest64() {
+    fuzz(2, InstructionSet::Latest64, false);
+}
+
+#[test]
+fn mutated_programs() {
+    for (index, isa) in [
+        InstructionSet::ReviveV1,
+        InstructionSet::JamV1,
+        InstructionSet::Latest64,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        fuzz(index as u64, isa, true);
+    }
+}
+
+fn guest_arguments(export: &str) -> &'static [u64] {
+    match export {
+        "sieve" => &[0, 1, 2, 100, 20_000],
+        "hash" => &[0, 1, 7, 200],
+        "fib" => &[0, 1, 2, 10, 20],
+        "sort" => &[0, 1, 2, 100, 5_000],
+        "run" => &[0, 1, 17, 1_000],
+        "fill_output" => &[0, 1, 12_345],
+        "vec_work" => &[0, 1, 100, 2_000],
+        "grow" => &[0, 1, 64, 300],
+        "output_ptr" | "heap_top" | "heap_base" => &[0],
+        _ => &[0, 1, 100],
+    }
+}
+
+/// Every export of every guest blob, with plenty of gas and then with little gas and
+/// repeated top-ups (resuming after `NotEnoughGas` in the middle of everything).
+#[test]
+fn every_guest_export_matches_the_interpreter() {
+    let mut calls = 0;
+    for (name, bytes) in pvm_contracts_examples::ALL {
+        let exports: Vec<(String, u32)> = pair(bytes)
+            .unwrap()
+            .expect("guest blobs load")
+            .a
+            .instance
+            .module()
+            .exports()
+            .iter()
+            .map(|e| (e.symbol.clone(), e.pc))
+            .collect();
+        for (export, pc) in &exports {
+            for &argument in guest_arguments(export) {
+                for gas_step in [1i64 << 40, 977] {
+                    calls += 1;
+                    let mut vms = pair(bytes).unwrap().unwrap();
+                    let imports = vms.a.instance.module().imports().to_vec();
+                    let mut hosts = (GuestHost::new(imports.clone()), GuestHost::new(imports));
+                    let context = |d: Divergence, vms: &Pair| {
+                        format!(
+                            "{name} {export}({argument}), gas step {gas_step}: {d}\nsteps:\n{}",
+                            vms.recent_log(8)
+                        )
+                    };
+                    vms.prepare_call(*pc, &[argument], gas_step)
+                        .map_err(|d| context(d, &vms))
+                        .unwrap_or_else(|m| panic!("{m}"));
+                    let mut interrupts = 0u64;
+                    loop {
+                        let end = vms
+                            .run_call(&mut hosts.0, &mut hosts.1, 1_000_000)
+                            .map_err(|d| context(d, &vms))
+                            .unwrap_or_else(|m| panic!("{m}"));
+                        interrupts += 1;
+                        match end {
+                            CallEnd::Exit(Exit::NotEnoughGas) if interrupts < 1_000_000 => {
+                                let gas = vms.a.gas();
+                                vms.set_gas(gas + gas_step);
+                            }
+                            CallEnd::Exit(Exit::Finished) => break,
+                            other => panic!("{name} {export}({argument}): ended with {other:?}"),
+                        }
+                    }
+                    assert_eq!(hosts.0, hosts.1, "{name} {export}({argument}): host state");
+                    assert_eq!(vms.a.reg(Reg::A0), vms.b.reg(Reg::A0));
+                }
+            }
+        }
+    }
+    assert!(calls > 50, "only {calls} calls");
+}

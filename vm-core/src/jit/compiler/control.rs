@@ -1,0 +1,155 @@
+//! Control flow: traps, jumps, conditional branches, dynamic jumps through the jump
+//! table, and the exits to the host (`ecalli`, `sbrk`).
+
+use super::{Compiler, Stub};
+use crate::isa::{Opcode, Reg};
+use crate::jit::abi::{
+    ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_JUMP_TABLE, CTX_NEXT_PC, CTX_PC, CTX_RESUME, SCRATCH,
+};
+use crate::jit::x64::{Cond, Mem, ShiftOp, Size};
+use crate::program::RETURN_TO_HOST;
+
+impl Compiler<'_> {
+    /// Traps at `pc`.
+    pub(super) fn trap_here(&mut self, pc: u32) {
+        self.asm.mov_mi(Size::B32, Self::ctx(CTX_PC), pc as i32);
+        self.asm.jmp(self.exits.trap);
+    }
+
+    /// A label that traps at `pc` when jumped to (out of line).
+    fn trap_stub(&mut self, pc: u32) -> crate::jit::x64::Label {
+        let entry = self.asm.label();
+        self.stubs.push(Stub::Trap { entry, pc });
+        entry
+    }
+
+    /// An unconditional jump to the block at `target`; a target that starts no block
+    /// traps at the jump (after its block was charged, as in the interpreter).
+    pub(super) fn jump(&mut self, target: u32, pc: u32) {
+        match self.target(target) {
+            Some(label) => self.asm.jmp(label),
+            None => self.trap_here(pc),
+        }
+    }
+
+    /// `jump_indirect base, offset`, or with `load`, `load_imm_and_jump_indirect`, which
+    /// writes its register after computing the address.
+    pub(super) fn jump_indirect(
+        &mut self,
+        load: Option<(Reg, u32)>,
+        base: Reg,
+        offset: u32,
+        pc: u32,
+    ) {
+        // The address is 32-bit wrapping arithmetic.
+        self.asm.lea(
+            Size::B32,
+            SCRATCH,
+            Mem::base_disp(Self::r(base), offset as i32),
+        );
+        if let Some((d, x)) = load {
+            self.load_imm(d, x);
+        }
+        let finished = self.asm.label();
+        self.stubs.push(Stub::Finished {
+            entry: finished,
+            pc,
+        });
+        self.asm.cmp_ri(Size::B32, SCRATCH, RETURN_TO_HOST as i32);
+        self.asm.jcc(Cond::E, finished);
+        let trap = self.trap_stub(pc);
+        if self.jump_table_len == 0 {
+            self.asm.jmp(trap);
+            return;
+        }
+        // Entry `address / 2 - 1` for even, non-zero addresses: `(address - 2) ror 1`
+        // maps odd addresses to 2^31 and up and 0 to 2^31 - 1, both past any table.
+        self.asm.sub_ri(Size::B32, SCRATCH, 2);
+        self.asm.shift_ri(ShiftOp::Ror, Size::B32, SCRATCH, 1);
+        self.asm
+            .cmp_ri(Size::B32, SCRATCH, self.jump_table_len as i32);
+        self.asm.jcc(Cond::Ae, trap);
+        self.asm.shift_ri(ShiftOp::Shl, Size::B64, SCRATCH, 3);
+        self.asm
+            .add_rm(Size::B64, SCRATCH, Self::ctx(CTX_JUMP_TABLE));
+        self.asm.mov_rm(Size::B64, SCRATCH, Mem::base(SCRATCH));
+        // Entries of targets that start no block are 0.
+        self.asm.test_rr(Size::B64, SCRATCH, SCRATCH);
+        self.asm.jcc(Cond::E, trap);
+        self.asm.jmp_reg(SCRATCH);
+    }
+
+    /// Where a conditional branch goes when taken: the target block, or (Graypaper rules:
+    /// only a taken branch to a bad target traps) a trap at the branch.
+    fn branch_target(&mut self, target: u32, pc: u32) -> crate::jit::x64::Label {
+        match self.target(target) {
+            Some(label) => label,
+            None => self.trap_stub(pc),
+        }
+    }
+
+    pub(super) fn branch_imm(&mut self, opcode: Opcode, a: Reg, x: u32, target: u32, pc: u32) {
+        use Opcode as O;
+        let cond = match opcode {
+            O::BranchEqImm => Cond::E,
+            O::BranchNotEqImm => Cond::Ne,
+            O::BranchLessUnsignedImm => Cond::B,
+            O::BranchLessSignedImm => Cond::L,
+            O::BranchGreaterOrEqualUnsignedImm => Cond::Ae,
+            O::BranchGreaterOrEqualSignedImm => Cond::Ge,
+            O::BranchLessOrEqualSignedImm => Cond::Le,
+            O::BranchLessOrEqualUnsignedImm => Cond::Be,
+            O::BranchGreaterSignedImm => Cond::G,
+            O::BranchGreaterUnsignedImm => Cond::A,
+            _ => unreachable!("{opcode:?} is not a branch with an immediate"),
+        };
+        let label = self.branch_target(target, pc);
+        // The immediate is sign-extended to 64 bits, as `cmp r64, imm32` does.
+        self.asm.cmp_ri(Size::B64, Self::r(a), x as i32);
+        self.asm.jcc(cond, label);
+    }
+
+    pub(super) fn branch_reg(&mut self, opcode: Opcode, a: Reg, b: Reg, target: u32, pc: u32) {
+        use Opcode as O;
+        let cond = match opcode {
+            O::BranchEq => Cond::E,
+            O::BranchNotEq => Cond::Ne,
+            O::BranchLessUnsigned => Cond::B,
+            O::BranchLessSigned => Cond::L,
+            O::BranchGreaterOrEqualUnsigned => Cond::Ae,
+            O::BranchGreaterOrEqualSigned => Cond::Ge,
+            _ => unreachable!("{opcode:?} is not a register branch"),
+        };
+        let label = self.branch_target(target, pc);
+        self.asm.cmp_rr(Size::B64, Self::r(a), Self::r(b));
+        self.asm.jcc(cond, label);
+    }
+
+    /// Leaves with `kind` and `arg`, recording `pc`, `next_pc` and the code right after
+    /// this sequence as the place to resume.
+    fn exit_and_resume(&mut self, kind: ExitKind, arg: u32, pc: u32, next_pc: u32) {
+        let resume = self.asm.label();
+        self.asm.lea_label(SCRATCH, resume);
+        self.asm.mov_mr(Size::B64, Self::ctx(CTX_RESUME), SCRATCH);
+        self.asm
+            .mov_mi(Size::B32, Self::ctx(CTX_EXIT_KIND), kind as i32);
+        self.asm
+            .mov_mi(Size::B32, Self::ctx(CTX_EXIT_ARG), arg as i32);
+        self.asm.mov_mi(Size::B32, Self::ctx(CTX_PC), pc as i32);
+        self.asm
+            .mov_mi(Size::B32, Self::ctx(CTX_NEXT_PC), next_pc as i32);
+        self.asm.jmp(self.exits.save_and_exit);
+        self.asm.bind(resume);
+    }
+
+    /// `ecalli n`: exits to the host, which resumes after it.
+    pub(super) fn ecalli(&mut self, n: u32, pc: u32, next_pc: u32) {
+        self.exit_and_resume(ExitKind::Ecalli, n, pc, next_pc);
+    }
+
+    /// `sbrk d, s`: the host grows the heap (it owns the address space) and writes `d`.
+    pub(super) fn sbrk(&mut self, d: Reg, s: Reg, next_pc: u32) {
+        let arg = (d.index() as u32) << 8 | s.index() as u32;
+        self.exit_and_resume(ExitKind::Sbrk, arg, next_pc, next_pc);
+    }
+}

@@ -1,0 +1,102 @@
+//! Gas: the stub at the start of every basic block, and the out-of-line paths that leave
+//! when a block does not fit.
+//!
+//! A block's stub subtracts the block's cost from the counter in the context and leaves
+//! when the result is negative in true signed arithmetic (`jl` reads the overflow flag
+//! too, so it is exactly the interpreter's `gas < cost`). The exit names the block by its
+//! number; the host adds the cost back, so gas is unchanged, and resumes at the block's
+//! stub: the block is charged again when the host has added gas.
+
+use super::{Compiler, Stub};
+use crate::jit::abi::{
+    ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_PC, CTX_RESUME, SCRATCH,
+};
+use crate::jit::x64::{Cond, Size};
+
+impl Compiler<'_> {
+    /// The gas check at the start of block number `block`.
+    pub(super) fn gas_stub(&mut self, block: u32, cost: u32) {
+        let entry = self.asm.label();
+        self.sub_gas(cost);
+        self.asm.jcc(Cond::L, entry);
+        self.stubs.push(Stub::OutOfGas { entry, block });
+    }
+
+    fn sub_gas(&mut self, cost: u32) {
+        match i32::try_from(cost) {
+            Ok(cost) => self.asm.sub_mi(Size::B64, Self::ctx(CTX_GAS), cost),
+            Err(_) => {
+                self.asm.mov_ri(Size::B64, SCRATCH, i64::from(cost));
+                self.asm.sub_mr(Size::B64, Self::ctx(CTX_GAS), SCRATCH);
+            }
+        }
+    }
+
+    /// Emits every out-of-line stub, then the shared exit paths.
+    pub(super) fn emit_stubs(&mut self) {
+        let stubs = core::mem::take(&mut self.stubs);
+        for stub in stubs {
+            match stub {
+                Stub::OutOfGas { entry, block } => {
+                    self.asm.bind(entry);
+                    self.asm.mov_ri(Size::B32, SCRATCH, i64::from(block));
+                    self.asm.jmp(self.exits.block_out_of_gas);
+                }
+                Stub::MemsetOutOfGas { entry, resume, pc } => {
+                    self.asm.bind(entry);
+                    self.asm.mov_mi(Size::B32, Self::ctx(CTX_PC), pc as i32);
+                    self.asm.lea_label(SCRATCH, resume);
+                    self.asm.jmp(self.exits.out_of_gas);
+                }
+                Stub::Trap { entry, pc } => {
+                    self.asm.bind(entry);
+                    self.asm.mov_mi(Size::B32, Self::ctx(CTX_PC), pc as i32);
+                    self.asm.jmp(self.exits.trap);
+                }
+                Stub::Finished { entry, pc } => {
+                    self.asm.bind(entry);
+                    self.asm.mov_mi(Size::B32, Self::ctx(CTX_PC), pc as i32);
+                    self.asm.jmp(self.exits.finished);
+                }
+            }
+        }
+
+        let exits = &self.exits;
+        let (trap, finished, out_of_gas, block_out_of_gas, save) = (
+            exits.trap,
+            exits.finished,
+            exits.out_of_gas,
+            exits.block_out_of_gas,
+            exits.save_and_exit,
+        );
+        self.asm.bind(block_out_of_gas);
+        self.asm.mov_mr(Size::B32, Self::ctx(CTX_EXIT_ARG), SCRATCH);
+        self.asm.mov_mi(
+            Size::B32,
+            Self::ctx(CTX_EXIT_KIND),
+            ExitKind::BlockOutOfGas as i32,
+        );
+        self.asm.jmp(save);
+        self.asm.bind(trap);
+        self.asm
+            .mov_mi(Size::B32, Self::ctx(CTX_EXIT_KIND), ExitKind::Trap as i32);
+        self.asm.jmp(save);
+        self.asm.bind(finished);
+        self.asm.mov_mi(
+            Size::B32,
+            Self::ctx(CTX_EXIT_KIND),
+            ExitKind::Finished as i32,
+        );
+        self.asm.jmp(save);
+        self.asm.bind(out_of_gas);
+        self.asm.mov_mr(Size::B64, Self::ctx(CTX_RESUME), SCRATCH);
+        self.asm.mov_mi(
+            Size::B32,
+            Self::ctx(CTX_EXIT_KIND),
+            ExitKind::NotEnoughGas as i32,
+        );
+        self.asm.jmp(save);
+        self.asm.bind(save);
+        self.exit_trampoline();
+    }
+}

@@ -1,0 +1,167 @@
+//! Loads, stores and `memset`: every access is `[memory base + zero-extended 32-bit guest
+//! address]`, with no check; the MMU stops what the guest may not touch, and the fault
+//! handler finds the guest pc through [`CompiledProgram::fault_sites`](super::CompiledProgram).
+//!
+//! The guest address is formed with 32-bit wrapping arithmetic (`lea r32`, which also
+//! zero-extends), so whatever the guest computes, the access lands inside its own
+//! reservation: the sandbox's invariant.
+
+use super::{Compiler, Stub};
+use crate::isa::{Args, Opcode, Reg};
+use crate::jit::abi::{host, CTX_GAS, MEMORY_BASE, SCRATCH};
+use crate::jit::x64::{Cond, Mem, Scale, Size};
+
+/// How a load extends its value.
+#[derive(Copy, Clone)]
+enum Extend {
+    Zero,
+    Sign,
+}
+
+impl Compiler<'_> {
+    /// The memory operand for guest address `base + offset` (or `offset` alone), computing
+    /// the address into the scratch register when needed.
+    fn guest_address(&mut self, base: Option<Reg>, offset: u32) -> Mem {
+        match base {
+            // Below 2^31 the address fits a non-negative displacement.
+            None if (offset as i32) >= 0 => Mem::base_disp(MEMORY_BASE, offset as i32),
+            None => {
+                self.asm.mov_ri(Size::B32, SCRATCH, i64::from(offset));
+                Mem::indexed(MEMORY_BASE, SCRATCH, Scale::S1, 0)
+            }
+            Some(base) => {
+                self.asm.lea(
+                    Size::B32,
+                    SCRATCH,
+                    Mem::base_disp(host(base), offset as i32),
+                );
+                Mem::indexed(MEMORY_BASE, SCRATCH, Scale::S1, 0)
+            }
+        }
+    }
+
+    /// Records that the next instruction accesses guest memory for the instruction at `pc`.
+    fn fault_site(&mut self, pc: u32) {
+        self.fault_sites.push((self.asm.offset() as u32, pc));
+    }
+
+    fn load(
+        &mut self,
+        size: Size,
+        extend: Extend,
+        d: Reg,
+        base: Option<Reg>,
+        offset: u32,
+        pc: u32,
+    ) {
+        let mem = self.guest_address(base, offset);
+        self.fault_site(pc);
+        let d = host(d);
+        match (size, extend) {
+            (Size::B64, _) => self.asm.mov_rm(Size::B64, d, mem),
+            (_, Extend::Zero) => self.asm.movzx_rm(size, d, mem),
+            (_, Extend::Sign) => self.asm.movsx_rm(Size::B64, size, d, mem),
+        }
+    }
+
+    fn store(&mut self, size: Size, src: Reg, base: Option<Reg>, offset: u32, pc: u32) {
+        let mem = self.guest_address(base, offset);
+        self.fault_site(pc);
+        self.asm.mov_mr(size, mem, host(src));
+    }
+
+    fn store_imm(&mut self, size: Size, value: u32, base: Option<Reg>, offset: u32, pc: u32) {
+        let mem = self.guest_address(base, offset);
+        self.fault_site(pc);
+        // A 64-bit store sign-extends the 32-bit immediate, as the interpreter does.
+        self.asm.mov_mi(size, mem, value as i32);
+    }
+
+    /// Emits a load or store; `false` if `opcode` is neither.
+    pub(super) fn memory_instruction(&mut self, opcode: Opcode, args: Args, pc: u32) -> bool {
+        use self::Extend::{Sign, Zero};
+        use Args as A;
+        use Opcode as O;
+        use Size::{B16, B32, B64, B8};
+        match (opcode, args) {
+            (O::LoadU8, A::RegImm(d, x)) => self.load(B8, Zero, d, None, x, pc),
+            (O::LoadI8, A::RegImm(d, x)) => self.load(B8, Sign, d, None, x, pc),
+            (O::LoadU16, A::RegImm(d, x)) => self.load(B16, Zero, d, None, x, pc),
+            (O::LoadI16, A::RegImm(d, x)) => self.load(B16, Sign, d, None, x, pc),
+            (O::LoadU32, A::RegImm(d, x)) => self.load(B32, Zero, d, None, x, pc),
+            (O::LoadI32, A::RegImm(d, x)) => self.load(B32, Sign, d, None, x, pc),
+            (O::LoadU64, A::RegImm(d, x)) => self.load(B64, Zero, d, None, x, pc),
+            (O::StoreU8, A::RegImm(s, x)) => self.store(B8, s, None, x, pc),
+            (O::StoreU16, A::RegImm(s, x)) => self.store(B16, s, None, x, pc),
+            (O::StoreU32, A::RegImm(s, x)) => self.store(B32, s, None, x, pc),
+            (O::StoreU64, A::RegImm(s, x)) => self.store(B64, s, None, x, pc),
+            (O::StoreImmIndirectU8, A::RegImmImm(b, x, y)) => self.store_imm(B8, y, Some(b), x, pc),
+            (O::StoreImmIndirectU16, A::RegImmImm(b, x, y)) => {
+                self.store_imm(B16, y, Some(b), x, pc)
+            }
+            (O::StoreImmIndirectU32, A::RegImmImm(b, x, y)) => {
+                self.store_imm(B32, y, Some(b), x, pc)
+            }
+            (O::StoreImmIndirectU64, A::RegImmImm(b, x, y)) => {
+                self.store_imm(B64, y, Some(b), x, pc)
+            }
+            (O::StoreImmU8, A::ImmImm(x, y)) => self.store_imm(B8, y, None, x, pc),
+            (O::StoreImmU16, A::ImmImm(x, y)) => self.store_imm(B16, y, None, x, pc),
+            (O::StoreImmU32, A::ImmImm(x, y)) => self.store_imm(B32, y, None, x, pc),
+            (O::StoreImmU64, A::ImmImm(x, y)) => self.store_imm(B64, y, None, x, pc),
+            (O::StoreIndirectU8, A::RegRegImm(s, b, x)) => self.store(B8, s, Some(b), x, pc),
+            (O::StoreIndirectU16, A::RegRegImm(s, b, x)) => self.store(B16, s, Some(b), x, pc),
+            (O::StoreIndirectU32, A::RegRegImm(s, b, x)) => self.store(B32, s, Some(b), x, pc),
+            (O::StoreIndirectU64, A::RegRegImm(s, b, x)) => self.store(B64, s, Some(b), x, pc),
+            (O::LoadIndirectU8, A::RegRegImm(d, b, x)) => self.load(B8, Zero, d, Some(b), x, pc),
+            (O::LoadIndirectI8, A::RegRegImm(d, b, x)) => self.load(B8, Sign, d, Some(b), x, pc),
+            (O::LoadIndirectU16, A::RegRegImm(d, b, x)) => self.load(B16, Zero, d, Some(b), x, pc),
+            (O::LoadIndirectI16, A::RegRegImm(d, b, x)) => self.load(B16, Sign, d, Some(b), x, pc),
+            (O::LoadIndirectU32, A::RegRegImm(d, b, x)) => self.load(B32, Zero, d, Some(b), x, pc),
+            (O::LoadIndirectI32, A::RegRegImm(d, b, x)) => self.load(B32, Sign, d, Some(b), x, pc),
+            (O::LoadIndirectU64, A::RegRegImm(d, b, x)) => self.load(B64, Zero, d, Some(b), x, pc),
+            _ => return false,
+        }
+        true
+    }
+
+    /// `memset`: writes `a1`'s low byte to `a2` (as `u32`) bytes from `a0` (as `u32`),
+    /// one byte at a time, charging one gas per byte and leaving with `NotEnoughGas` when
+    /// the counter is 0 with bytes left; resuming runs the memset again with the registers
+    /// as they are then. A fault stops it with `a0` at the faulting byte and `a2` the
+    /// bytes left, as in the interpreter.
+    pub(super) fn memset(&mut self, pc: u32) {
+        let (dst, value, count) = (host(Reg::A0), host(Reg::A1), host(Reg::A2));
+        let start = self.asm.bound_label();
+        // The interpreter works on the 32-bit values and writes them back zero-extended.
+        self.asm.mov_rr(Size::B32, dst, dst);
+        self.asm.mov_rr(Size::B32, count, count);
+        let head = self.asm.bound_label();
+        let done = self.asm.label();
+        self.asm.test_rr(Size::B64, count, count);
+        self.asm.jcc(Cond::E, done);
+        if self.options.gas_metering {
+            let out_of_gas = self.asm.label();
+            self.stubs.push(Stub::MemsetOutOfGas {
+                entry: out_of_gas,
+                resume: start,
+                pc,
+            });
+            self.asm.cmp_mi(Size::B64, Self::ctx(CTX_GAS), 0);
+            self.asm.jcc(Cond::E, out_of_gas);
+        }
+        self.fault_site(pc);
+        self.asm.mov_mr(
+            Size::B8,
+            Mem::indexed(MEMORY_BASE, dst, Scale::S1, 0),
+            value,
+        );
+        if self.options.gas_metering {
+            self.asm.sub_mi(Size::B64, Self::ctx(CTX_GAS), 1);
+        }
+        self.asm.add_ri(Size::B32, dst, 1);
+        self.asm.sub_ri(Size::B64, count, 1);
+        self.asm.jmp(head);
+        self.asm.bind(done);
+    }
+}

@@ -1,0 +1,254 @@
+//! The JIT backend: that it is really used where it can run, that guest faults become the
+//! interpreter's interrupts without hurting the host, and the fallbacks.
+#![cfg(feature = "std")]
+
+use pvm_core::asm::assemble;
+use pvm_core::interpreter::PageMapping;
+use pvm_core::{
+    BackendKind, Config, Engine, Instance, InstructionSet, Interrupt, MemoryLayout, Module,
+    ModuleConfig, Reg, Segfault,
+};
+
+fn module(backend: BackendKind, source: &str, config: &ModuleConfig) -> Module {
+    let blob = assemble(source).unwrap_or_else(|e| panic!("{e}\n{source}"));
+    let engine = Engine::new(&Config {
+        backend,
+        ..Config::default()
+    })
+    .unwrap();
+    Module::from_blob(&engine, config, blob).unwrap()
+}
+
+fn standard(body: &str) -> String {
+    format!(".isa latest64\n.rw_data_size 4096\n.ro_data 1 2 3 4\n.stack_size 4096\n{body}")
+}
+
+/// Runs `main(args)` on both backends; returns the JIT instance after checking the
+/// interrupt, pc, gas and registers agree with the interpreter's.
+fn both(source: &str, args: &[u64]) -> (Interrupt, Instance) {
+    let config = ModuleConfig::default();
+    let mut results = Vec::new();
+    for backend in [BackendKind::Interpreter, BackendKind::Jit] {
+        let module = module(backend, source, &config);
+        let mut instance = module.instantiate().unwrap();
+        instance.set_gas(10_000);
+        instance.prepare_call_export("main", args).unwrap();
+        let interrupt = instance.run().unwrap();
+        results.push((interrupt, instance));
+    }
+    let (jit_interrupt, jit) = results.pop().unwrap();
+    let (interrupt, interpreter) = results.pop().unwrap();
+    assert_eq!(jit_interrupt, interrupt, "{source}");
+    assert_eq!(jit.program_counter(), interpreter.program_counter());
+    assert_eq!(
+        jit.next_program_counter(),
+        interpreter.next_program_counter()
+    );
+    assert_eq!(jit.gas(), interpreter.gas());
+    assert_eq!(jit.regs(), interpreter.regs());
+    (jit_interrupt, jit)
+}
+
+#[test]
+fn the_jit_is_used_where_it_can_run() {
+    let source = standard("pub @main:\n add_64 a0, a0, a1\n jump_indirect ra, 0\n");
+    let jit = module(BackendKind::Jit, &source, &ModuleConfig::default());
+    if cfg!(all(target_os = "linux", target_arch = "x86_64")) {
+        assert!(
+            BackendKind::jit_supported(),
+            "CI machines have lzcnt, bmi1, popcnt"
+        );
+    }
+    if BackendKind::jit_supported() {
+        assert_eq!(jit.backend(), BackendKind::Jit);
+        assert!(jit.jit_code_size() > 0);
+    } else {
+        assert_eq!(jit.backend(), BackendKind::Interpreter);
+    }
+    let (interrupt, instance) = both(&source, &[2, 40]);
+    assert_eq!(interrupt, Interrupt::Finished);
+    assert_eq!(instance.reg(Reg::A0), 42);
+}
+
+#[test]
+fn step_tracing_falls_back_to_the_interpreter() {
+    let config = ModuleConfig {
+        step_tracing: true,
+        ..ModuleConfig::default()
+    };
+    let source = standard("pub @main:\n add_64 a0, a0, a1\n jump_indirect ra, 0\n");
+    let module = module(BackendKind::Jit, &source, &config);
+    assert_eq!(module.backend(), BackendKind::Interpreter);
+    let mut instance = module.instantiate().unwrap();
+    instance.set_gas(100);
+    instance.prepare_call_export("main", &[1, 2]).unwrap();
+    assert_eq!(instance.run().unwrap(), Interrupt::Step);
+}
+
+#[test]
+fn guest_faults_trap_as_on_the_interpreter_and_the_host_keeps_running() {
+    let cases = [
+        // Reads and writes outside its memory: below 0x10000, in the gap, at the very top
+        // (the access wraps past 2^32 - 1), and a write to read-only data.
+        "pub @main:\n load_u64 a0, 0x100\n jump_indirect ra, 0\n",
+        "pub @main:\n load_imm a1, 0x7ff00000\n load_indirect_u32 a0, a1, 0\n jump_indirect ra, 0\n",
+        "pub @main:\n load_imm a1, -4\n store_indirect_u64 a0, a1, 0\n jump_indirect ra, 0\n",
+        "pub @main:\n load_imm a1, 0x10000\n store_indirect_u8 a0, a1, 0\n jump_indirect ra, 0\n",
+        // Jumping to garbage: an odd address, one past the jump table, and zero.
+        "pub @main:\n load_imm a1, 7\n jump_indirect a1, 0\n",
+        "pub @main:\n load_imm a1, 0x1000\n jump_indirect a1, 0\n",
+        "pub @main:\n load_imm a1, 0\n jump_indirect a1, 0\n",
+        // An explicit trap.
+        "pub @main:\n trap\n",
+    ];
+    for body in cases {
+        let (interrupt, _) = both(&standard(body), &[0x55]);
+        assert_eq!(interrupt, Interrupt::Trap, "{body}");
+    }
+    // Division by zero is defined (no trap) and the same on both.
+    let (interrupt, instance) = both(
+        &standard("pub @main:\n div_unsigned_64 a0, a0, a1\n rem_signed_32 a2, a0, a1\n jump_indirect ra, 0\n"),
+        &[7, 0],
+    );
+    assert_eq!(interrupt, Interrupt::Finished);
+    assert_eq!(instance.reg(Reg::A0), u64::MAX);
+}
+
+#[test]
+fn page_faults_name_the_first_inaccessible_page() {
+    // Raw Graypaper code with a custom page map: one writable page, one read-only page.
+    let pages = vec![
+        PageMapping {
+            address: 0x20000,
+            length: 0x1000,
+            writable: true,
+        },
+        PageMapping {
+            address: 0x21000,
+            length: 0x1000,
+            writable: false,
+        },
+    ];
+    let cases: [(&str, u32, Option<u32>); 5] = [
+        // (body, base address, expected fault page or None for a trap)
+        ("store_indirect_u64 a0, a1, 0", 0x21ffc, Some(0x21000)), // read-only page
+        ("store_indirect_u64 a0, a1, 0", 0x20ffc, Some(0x21000)), // straddles into it
+        ("load_indirect_u64 a0, a1, 0", 0x21ffc, Some(0x22000)),  // straddles past the end
+        ("load_indirect_u32 a0, a1, 0", 0xfffe, None),            // below 0x10000: trap
+        ("load_indirect_u64 a0, a1, 0", 0xfffffffc, Some(0xfffff000)), // wraps
+    ];
+    for (body, address, expected) in cases {
+        let source = format!(".isa graypaper\npub @main:\n {body}\n trap\n");
+        let assembled = assemble(&source).unwrap();
+        let mut outcomes = Vec::new();
+        for backend in [BackendKind::Interpreter, BackendKind::Jit] {
+            let engine = Engine::new(&Config {
+                backend,
+                ..Config::default()
+            })
+            .unwrap();
+            let blob = assembled.clone();
+            assert_eq!(blob.isa, InstructionSet::Graypaper);
+            let config = ModuleConfig {
+                memory: MemoryLayout::Custom(pages.clone()),
+                ..ModuleConfig::default()
+            };
+            let module = Module::from_blob(&engine, &config, blob).unwrap();
+            let mut instance = module.instantiate().unwrap();
+            instance.set_reg(Reg::A1, u64::from(address));
+            instance.set_reg(Reg::A0, 0x1122_3344_5566_7788);
+            instance.set_gas(100);
+            instance.set_next_program_counter(0);
+            let interrupt = instance.run().unwrap();
+            let mut memory = vec![0u8; 0x2000];
+            instance.read_memory_into(0x20000, &mut memory).unwrap();
+            outcomes.push((
+                interrupt,
+                instance.program_counter(),
+                instance.gas(),
+                memory,
+            ));
+        }
+        assert_eq!(outcomes[0], outcomes[1], "{body} at {address:#x}");
+        let expected = match expected {
+            Some(page_address) => Interrupt::Segfault(Segfault { page_address }),
+            None => Interrupt::Trap,
+        };
+        assert_eq!(outcomes[1].0, expected, "{body} at {address:#x}");
+        // A faulting store writes nothing, not even the bytes on the writable page.
+        assert!(
+            outcomes[1].3.iter().all(|&b| b == 0),
+            "{body} at {address:#x}"
+        );
+    }
+}
+
+#[test]
+fn many_threads_fault_at_once_without_disturbing_each_other() {
+    let source = standard(
+        "pub @main:\n\
+         load_imm a2, 0\n\
+         fallthrough\n\
+         @loop:\n\
+         add_imm_64 a2, a2, 1\n\
+         branch_less_unsigned_imm a2, 1000, @loop\n\
+         load_indirect_u64 a0, a1, 0\n\
+         jump_indirect ra, 0\n",
+    );
+    let module = module(BackendKind::Jit, &source, &ModuleConfig::default());
+    std::thread::scope(|scope| {
+        for thread in 0..4u64 {
+            let module = module.clone();
+            scope.spawn(move || {
+                for round in 0..200u64 {
+                    let mut instance = module.instantiate().unwrap();
+                    instance.set_gas(1_000_000);
+                    // Every other call reads unmapped memory.
+                    let address = if (thread + round) % 2 == 0 {
+                        0x100
+                    } else {
+                        0x50000
+                    };
+                    let ro = module.memory_map().unwrap().ro_data_address;
+                    let address = if address == 0x50000 {
+                        u64::from(ro)
+                    } else {
+                        address
+                    };
+                    instance.prepare_call_export("main", &[0, address]).unwrap();
+                    let interrupt = instance.run().unwrap();
+                    if address == 0x100 {
+                        assert_eq!(interrupt, Interrupt::Trap);
+                    } else {
+                        assert_eq!(interrupt, Interrupt::Finished);
+                        assert_eq!(instance.reg(Reg::A0), 0x0403_0201);
+                    }
+                    assert_eq!(instance.reg(Reg::A2), 1000);
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn crosscheck_runs_both_and_reports_nothing_when_they_agree() {
+    let source = standard(
+        "pub @main:\n\
+         ecalli 3\n\
+         load_imm a1, 0x20000\n\
+         store_indirect_u32 a0, a1, 0\n\
+         jump_indirect ra, 0\n",
+    );
+    let module = module(BackendKind::Crosscheck, &source, &ModuleConfig::default());
+    let mut instance = module.instantiate().unwrap();
+    instance.set_gas(100);
+    instance.prepare_call_export("main", &[9]).unwrap();
+    assert_eq!(instance.run().unwrap(), Interrupt::Ecalli(3));
+    instance.set_reg(Reg::A0, 77);
+    let result = instance.run();
+    // 0x20000 is not writable in this layout (the rw data starts higher): both trap.
+    assert!(
+        matches!(result, Ok(Interrupt::Trap) | Ok(Interrupt::Finished)),
+        "{result:?}"
+    );
+}
