@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: runs the JAM conformance vectors and the example guests on pvm-core.
+# The main job: deploys and calls the example contracts on the mock chain (`pvm demo`),
+# then runs the JAM conformance vectors and the example guests on pvm-core.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -8,6 +9,10 @@ cargo build --release -q -p pvm-cli
 pvm=target/release/pvm
 vectors=../shared/conformance/jam-pvm-v0.4/programs
 
+echo "== Contracts on chain: pallet-pvm on the mock runtime =="
+"$pvm" demo
+
+echo
 echo "== JAM PVM v0.4 conformance vectors =="
 "$pvm" conformance "$vectors"
 

@@ -15,5 +15,10 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 cargo test --workspace --release
 # pvm-core is no_std + alloc: prove it by building for a target without std.
 cargo build -q -p pvm-core --release --target wasm32-unknown-unknown
+# pallet-pvm (with pvm-core and the host-function declarations) builds as runtime code:
+# no_std, for wasm, with the cfg substrate-wasm-builder sets. Own target dir, so the
+# RUSTFLAGS do not invalidate the host build.
+RUSTFLAGS="--cfg substrate_runtime" CARGO_TARGET_DIR=target/wasm-runtime \
+    cargo build -q -p pallet-pvm --no-default-features --release --target wasm32-unknown-unknown
 cargo run --release -q -p pvm-contracts-examples --features build --bin build-guests -- --check
 echo "all checks passed"

@@ -91,7 +91,9 @@ pub trait Pvm {
         address: u32,
         data: PassFatPointerAndRead<&[u8]>,
     ) -> AllocateAndReturnByCodec<Result<(), HostError>> {
-        with_session(*self, |session| session.write_memory(instance, address, data))
+        with_session(*self, |session| {
+            session.write_memory(instance, address, data)
+        })
     }
 
     /// Drops an instance.

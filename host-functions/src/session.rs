@@ -91,12 +91,11 @@ impl EngineSession {
         if code.len() > self.limits.max_code_len as usize {
             return Err(HostError::CodeTooLarge);
         }
-        let module = Module::new(&self.engine, &self.module_config, code).map_err(|error| {
-            match error {
+        let module =
+            Module::new(&self.engine, &self.module_config, code).map_err(|error| match error {
                 Error::MemoryLimit { .. } => HostError::MemoryLimit,
                 _ => HostError::InvalidCode,
-            }
-        })?;
+            })?;
         if self.modules.len() >= self.limits.max_modules as usize {
             self.evict_oldest_module();
         }
@@ -167,7 +166,12 @@ impl EngineSession {
 
     /// Runs the prepared call, or resumes after a syscall, with `gas` to spend; `a0` goes
     /// into register `a0` first (the first argument, or the syscall's result).
-    pub fn run(&mut self, instance: InstanceId, gas: u64, a0: u64) -> Result<RunOutcome, HostError> {
+    pub fn run(
+        &mut self,
+        instance: InstanceId,
+        gas: u64,
+        a0: u64,
+    ) -> Result<RunOutcome, HostError> {
         let slot = self.slot(instance)?;
         if slot.state == State::Idle {
             return Err(HostError::WrongState);
@@ -208,7 +212,9 @@ impl EngineSession {
                 // An `ecalli` naming no import cannot be served: the guest is at fault.
                 None => (RunOutcome::Trap { gas_left }, State::Idle),
             },
-            Interrupt::Trap | Interrupt::Segfault(_) => (RunOutcome::Trap { gas_left }, State::Idle),
+            Interrupt::Trap | Interrupt::Segfault(_) => {
+                (RunOutcome::Trap { gas_left }, State::Idle)
+            }
             Interrupt::NotEnoughGas => (RunOutcome::OutOfGas, State::Idle),
             Interrupt::Step => unreachable!("step interrupts are consumed above"),
         };

@@ -9,8 +9,8 @@ use crate::abi;
 use crate::backend::VmBackend;
 use crate::gas::GasMeter;
 use crate::pallet::{
-    BalanceOf, CodeInfoOf, Config, ContractInfo, ContractInfoOf, Error, Event, HoldReason,
-    Pallet, PristineCode,
+    BalanceOf, CodeInfoOf, Config, ContractInfo, ContractInfoOf, Error, Event, HoldReason, Pallet,
+    PristineCode,
 };
 use crate::syscalls::{self, Flow};
 use crate::weights::WeightInfo;
@@ -133,8 +133,16 @@ impl<T: Config> Stack<T> {
             weight_consumed: self.gas.consumed(),
             gas_consumed: self.gas.engine_gas(),
             // A failed call rolled its deposit movements back.
-            deposit_charged: if ok { to_u128::<T>(self.deposit_charged) } else { 0 },
-            deposit_refunded: if ok { to_u128::<T>(self.deposit_refunded) } else { 0 },
+            deposit_charged: if ok {
+                to_u128::<T>(self.deposit_charged)
+            } else {
+                0
+            },
+            deposit_refunded: if ok {
+                to_u128::<T>(self.deposit_refunded)
+            } else {
+                0
+            },
         }
     }
 
@@ -239,7 +247,11 @@ impl<T: Config> Stack<T> {
     }
 
     /// Loads the code and runs the export to its end.
-    fn execute(&mut self, frame: &mut Frame<T>, export: &str) -> Result<FrameOutput, DispatchError> {
+    fn execute(
+        &mut self,
+        frame: &mut Frame<T>,
+        export: &str,
+    ) -> Result<FrameOutput, DispatchError> {
         let code_hash = frame.info.code_hash;
         let code_info = CodeInfoOf::<T>::get(code_hash).ok_or(Error::<T>::CodeNotFound)?;
         self.gas

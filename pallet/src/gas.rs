@@ -47,13 +47,19 @@ impl GasMeter {
 
     /// Engine gas the remaining `ref_time` buys.
     pub fn gas_left(&self) -> u64 {
-        self.limit.ref_time().saturating_sub(self.consumed.ref_time()) / self.ref_time_per_gas
+        self.limit
+            .ref_time()
+            .saturating_sub(self.consumed.ref_time())
+            / self.ref_time_per_gas
     }
 
     /// Charges `gas` units of engine gas.
     pub fn charge_gas(&mut self, gas: u64) -> Result<(), OutOfGas> {
         self.engine_gas = self.engine_gas.saturating_add(gas);
-        self.charge(Weight::from_parts(gas.saturating_mul(self.ref_time_per_gas), 0))
+        self.charge(Weight::from_parts(
+            gas.saturating_mul(self.ref_time_per_gas),
+            0,
+        ))
     }
 
     /// Engine gas charged so far (the instructions run, without syscall weights).

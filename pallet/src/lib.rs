@@ -174,19 +174,12 @@ pub mod pallet {
 
     /// Contracts by account.
     #[pallet::storage]
-    pub type ContractInfoOf<T: Config> =
-        StorageMap<_, Identity, T::AccountId, ContractInfo<T>>;
+    pub type ContractInfoOf<T: Config> = StorageMap<_, Identity, T::AccountId, ContractInfo<T>>;
 
     /// Each contract's own storage.
     #[pallet::storage]
-    pub type ContractStorage<T: Config> = StorageDoubleMap<
-        _,
-        Identity,
-        T::AccountId,
-        Blake2_128Concat,
-        StorageKey,
-        StorageValue,
-    >;
+    pub type ContractStorage<T: Config> =
+        StorageDoubleMap<_, Identity, T::AccountId, Blake2_128Concat, StorageKey, StorageValue>;
 
     /// Events.
     #[pallet::event]
@@ -375,8 +368,8 @@ pub mod pallet {
         ) -> DispatchResultWithPostInfo {
             let origin = ensure_signed(origin)?;
             let code_len = code.len() as u32;
-            let base = T::WeightInfo::upload_code(code_len)
-                .saturating_add(T::WeightInfo::instantiate());
+            let base =
+                T::WeightInfo::upload_code(code_len).saturating_add(T::WeightInfo::instantiate());
             let code_hash = H256(sp_io::hashing::blake2_256(&code));
             let mut deposit_left = storage_deposit_limit;
             if !CodeInfoOf::<T>::contains_key(code_hash) {
@@ -439,8 +432,14 @@ pub mod pallet {
             data: Vec<u8>,
         ) -> DispatchResultWithPostInfo {
             let origin = ensure_signed(origin)?;
-            let result =
-                exec::call::<T>(origin, dest, value, weight_limit, storage_deposit_limit, data);
+            let result = exec::call::<T>(
+                origin,
+                dest,
+                value,
+                weight_limit,
+                storage_deposit_limit,
+                data,
+            );
             into_post_dispatch::<T>(
                 T::WeightInfo::call(),
                 result.weight_consumed,
@@ -545,7 +544,14 @@ pub mod pallet {
             storage_deposit_limit: BalanceOf<T>,
             data: Vec<u8>,
         ) -> crate::ExecResult<crate::CallOutcome> {
-            exec::call::<T>(origin, dest, value, weight_limit, storage_deposit_limit, data)
+            exec::call::<T>(
+                origin,
+                dest,
+                value,
+                weight_limit,
+                storage_deposit_limit,
+                data,
+            )
         }
 
         /// Instantiates stored code without an extrinsic (dry runs, tests).

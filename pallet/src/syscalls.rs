@@ -7,7 +7,9 @@
 use crate::abi::{self, Syscall};
 use crate::backend::VmBackend;
 use crate::exec::{engine_error, out_of_gas, Frame, Stack};
-use crate::pallet::{BalanceOf, Config, ContractStorage, Error, Event, Pallet, StorageKey, StorageValue};
+use crate::pallet::{
+    BalanceOf, Config, ContractStorage, Error, Event, Pallet, StorageKey, StorageValue,
+};
 use crate::weights::WeightInfo;
 use alloc::{vec, vec::Vec};
 use frame_support::{
@@ -104,7 +106,9 @@ impl<T: Config> Context<'_, T> {
             info.storage_bytes = info
                 .storage_bytes
                 .saturating_add(key_len + value.len() as u32);
-            let value: StorageValue = value.try_into().expect("length checked against MAX_VALUE_LEN");
+            let value: StorageValue = value
+                .try_into()
+                .expect("length checked against MAX_VALUE_LEN");
             ContractStorage::<T>::insert(contract, &key, value);
         }
         previous.map_or(abi::KEY_NOT_FOUND.into(), |value| value.len() as u64)
@@ -218,18 +222,13 @@ pub(crate) fn dispatch<T: Config>(
             let amount = BalanceOf::<T>::unique_saturated_from(value);
             let fits = UniqueSaturatedInto::<u128>::unique_saturated_into(amount) == value;
             let done = fits
-                && T::Currency::transfer(
-                    &cx.frame.contract,
-                    &dest,
-                    amount,
-                    Preservation::Preserve,
-                )
-                .is_ok();
+                && T::Currency::transfer(&cx.frame.contract, &dest, amount, Preservation::Preserve)
+                    .is_ok();
             resume(if done { 0 } else { abi::TRANSFER_FAILED.into() })
         }
-        Syscall::BlockNumber => resume(
-            frame_system::Pallet::<T>::block_number().unique_saturated_into(),
-        ),
+        Syscall::BlockNumber => {
+            resume(frame_system::Pallet::<T>::block_number().unique_saturated_into())
+        }
         Syscall::Now => resume(T::Time::now().unique_saturated_into()),
         Syscall::GasLeft => resume(cx.stack.gas.gas_left()),
         Syscall::DepositEvent => {

@@ -152,7 +152,9 @@ pub fn validate(
     }
     let mut session = EngineSession::new(pvm_core::BackendKind::Interpreter, Limits::default())
         .map_err(|_| ValidationError::Engine(HostError::InvalidCode))?;
-    let module = session.compile(code, None).map_err(ValidationError::Engine)?;
+    let module = session
+        .compile(code, None)
+        .map_err(ValidationError::Engine)?;
     session
         .instantiate(module.module)
         .map_err(ValidationError::Engine)?;

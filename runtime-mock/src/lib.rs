@@ -14,7 +14,6 @@
 #![deny(missing_docs)]
 
 use core::cell::Cell;
-use std::time::{Duration, Instant};
 use frame_support::{
     derive_impl,
     dispatch::DispatchResultWithPostInfo,
@@ -25,6 +24,7 @@ use pallet_pvm::{InRuntimeEngine, NativeEngine, VmBackend};
 use pvm_host_functions::{Compiled, HostError, InstanceId, ModuleId, RunOutcome};
 use sp_core::H256;
 use sp_runtime::{traits::IdentityLookup, AccountId32, BuildStorage, DispatchError};
+use std::time::{Duration, Instant};
 
 /// Balances are `u128`.
 pub type Balance = u128;
@@ -119,7 +119,7 @@ pub enum MockEngine {
     /// Through `pvm-host-functions`.
     Native(NativeEngine),
     /// Inside the runtime.
-    InRuntime(InRuntimeEngine),
+    InRuntime(Box<InRuntimeEngine>),
 }
 
 macro_rules! forward {
@@ -141,7 +141,7 @@ macro_rules! forward {
 impl VmBackend for MockEngine {
     fn open() -> Self {
         if IN_RUNTIME.with(Cell::get) {
-            MockEngine::InRuntime(InRuntimeEngine::open())
+            MockEngine::InRuntime(Box::new(InRuntimeEngine::open()))
         } else {
             MockEngine::Native(NativeEngine::open())
         }

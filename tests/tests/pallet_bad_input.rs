@@ -132,13 +132,18 @@ fn misbehaving_guests_are_stopped_with_their_error() {
 #[test]
 fn out_of_gas_charges_the_whole_limit_and_changes_nothing() {
     new_test_ext().execute_with(|| {
-        let looping = deploy_asm(&format!("{RETURNING_DEPLOY}pub @call:\n@spin:\n    jump @spin\n"));
+        let looping = deploy_asm(&format!(
+            "{RETURNING_DEPLOY}pub @call:\n@spin:\n    jump @spin\n"
+        ));
         let limit = Weight::from_parts(1_000_000_000, 1 << 20);
         let before = root();
         let error = Pvm::call(signed(&BOB), looping, 0, limit, DEPOSIT_LIMIT, vec![]).unwrap_err();
         assert_eq!(error.error, Error::<Runtime>::OutOfGas.into());
         let charged = error.post_info.actual_weight.unwrap();
-        assert_eq!(charged, <Runtime as pallet_pvm::Config>::WeightInfo::call() + limit);
+        assert_eq!(
+            charged,
+            <Runtime as pallet_pvm::Config>::WeightInfo::call() + limit
+        );
         assert_eq!(root(), before);
     });
 }
@@ -148,14 +153,25 @@ fn deposit_limits_are_enforced() {
     new_test_ext().execute_with(|| {
         let hash = upload(&ALICE, FLIPPER).unwrap();
         let before = root();
-        let error = Pvm::instantiate(signed(&BOB), 0, GAS_LIMIT, 100, hash, vec![1], vec![])
-            .unwrap_err();
-        assert_eq!(error.error, Error::<Runtime>::StorageDepositLimitExhausted.into());
+        let error =
+            Pvm::instantiate(signed(&BOB), 0, GAS_LIMIT, 100, hash, vec![1], vec![]).unwrap_err();
+        assert_eq!(
+            error.error,
+            Error::<Runtime>::StorageDepositLimitExhausted.into()
+        );
         assert_eq!(root(), before);
         // A poor account cannot pay the deposit at all.
         let poor = sp_runtime::AccountId32::new([9; 32]);
         assert_err!(
-            dropping_weight(Pvm::instantiate(signed(&poor), 0, GAS_LIMIT, DEPOSIT_LIMIT, hash, vec![1], vec![])),
+            dropping_weight(Pvm::instantiate(
+                signed(&poor),
+                0,
+                GAS_LIMIT,
+                DEPOSIT_LIMIT,
+                hash,
+                vec![1],
+                vec![]
+            )),
             Error::<Runtime>::TransferFailed
         );
         assert_eq!(root(), before);

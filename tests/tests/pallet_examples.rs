@@ -43,14 +43,20 @@ fn flipper_upload_instantiate_call() {
     new_test_ext().execute_with(|| {
         let code_hash = upload(&ALICE, FLIPPER).unwrap();
         let code_deposit = Pvm::code_deposit(FLIPPER.len() as u32);
-        assert_eq!(held(HoldReason::CodeUploadDepositReserve, &ALICE), code_deposit);
+        assert_eq!(
+            held(HoldReason::CodeUploadDepositReserve, &ALICE),
+            code_deposit
+        );
         assert!(pvm_events().contains(&Event::CodeStored {
             code_hash,
             deposit: code_deposit,
             uploader: ALICE,
         }));
         let info = CodeInfoOf::<Runtime>::get(code_hash).unwrap();
-        assert_eq!((info.refcount, info.code_len, info.blob_version), (0, FLIPPER.len() as u32, 2));
+        assert_eq!(
+            (info.refcount, info.code_len, info.blob_version),
+            (0, FLIPPER.len() as u32, 2)
+        );
 
         let flipper = instantiate(&ALICE, code_hash, &[0], b"salt").unwrap();
         assert!(pvm_events().contains(&Event::Instantiated {
@@ -131,14 +137,23 @@ fn counter_counts_and_reverts_on_underflow() {
         let code_hash = upload(&ALICE, COUNTER).unwrap();
         let counter = instantiate(&ALICE, code_hash, &5u64.to_le_bytes(), &[]).unwrap();
         let op = |selector: u8, by: u64| [&[selector][..], &by.to_le_bytes()].concat();
-        assert_eq!(call(&BOB, &counter, &op(0, 10)).unwrap(), 15u64.to_le_bytes());
-        assert_eq!(call(&BOB, &counter, &op(1, 3)).unwrap(), 12u64.to_le_bytes());
+        assert_eq!(
+            call(&BOB, &counter, &op(0, 10)).unwrap(),
+            15u64.to_le_bytes()
+        );
+        assert_eq!(
+            call(&BOB, &counter, &op(1, 3)).unwrap(),
+            12u64.to_le_bytes()
+        );
         assert_eq!(call(&BOB, &counter, &[2]).unwrap(), 12u64.to_le_bytes());
         assert_eq!(
             call(&BOB, &counter, &op(1, 13)),
             Err(Error::<Runtime>::ContractReverted.into())
         );
-        assert_eq!(storage(&counter, b"count"), Some(12u64.to_le_bytes().to_vec()));
+        assert_eq!(
+            storage(&counter, b"count"),
+            Some(12u64.to_le_bytes().to_vec())
+        );
         assert_eq!(
             call(&BOB, &counter, &op(0, u64::MAX)),
             Err(Error::<Runtime>::ContractReverted.into())
@@ -156,14 +171,22 @@ fn token_transfers_approvals_and_events() {
         let token_account = instantiate(&ALICE, code_hash, &supply.to_le_bytes(), &[]).unwrap();
         let account = |who: &AccountId32| -> [u8; 32] { who.clone().into() };
         let balance_of = |who: &AccountId32| {
-            let out = call(&CHARLIE, &token_account, &[&[1u8][..], &account(who)].concat()).unwrap();
+            let out = call(
+                &CHARLIE,
+                &token_account,
+                &[&[1u8][..], &account(who)].concat(),
+            )
+            .unwrap();
             u128::from_le_bytes(out.try_into().unwrap())
         };
         let transfer_topic = H256(token::TRANSFER_TOPIC);
         let approval_topic = H256(token::APPROVAL_TOPIC);
         let topic = |who: &AccountId32| H256(account(who));
 
-        assert_eq!(call(&BOB, &token_account, &[0]).unwrap(), supply.to_le_bytes());
+        assert_eq!(
+            call(&BOB, &token_account, &[0]).unwrap(),
+            supply.to_le_bytes()
+        );
         assert_eq!(balance_of(&ALICE), supply);
         assert_eq!(
             emitted(&token_account),
@@ -204,15 +227,30 @@ fn token_transfers_approvals_and_events() {
             )
         );
         let allowance_query = [&[4u8][..], &account(&ALICE), &account(&CHARLIE)].concat();
-        assert_eq!(call(&BOB, &token_account, &allowance_query).unwrap(), 50u128.to_le_bytes());
-        let transfer_from =
-            |amount: u128| [&[5u8][..], &account(&ALICE), &account(&BOB), &amount.to_le_bytes()].concat();
+        assert_eq!(
+            call(&BOB, &token_account, &allowance_query).unwrap(),
+            50u128.to_le_bytes()
+        );
+        let transfer_from = |amount: u128| {
+            [
+                &[5u8][..],
+                &account(&ALICE),
+                &account(&BOB),
+                &amount.to_le_bytes(),
+            ]
+            .concat()
+        };
         call_extrinsic(&CHARLIE, &token_account, &transfer_from(40)).unwrap();
         assert_eq!((balance_of(&ALICE), balance_of(&BOB)), (supply - 340, 340));
-        assert_eq!(call(&BOB, &token_account, &allowance_query).unwrap(), 10u128.to_le_bytes());
+        assert_eq!(
+            call(&BOB, &token_account, &allowance_query).unwrap(),
+            10u128.to_le_bytes()
+        );
         // Over the remaining allowance: reverted.
         assert_eq!(
-            call_extrinsic(&CHARLIE, &token_account, &transfer_from(11)).unwrap_err().error,
+            call_extrinsic(&CHARLIE, &token_account, &transfer_from(11))
+                .unwrap_err()
+                .error,
             Error::<Runtime>::ContractReverted.into()
         );
 
@@ -241,10 +279,25 @@ fn hasher_in_guest_and_by_syscall() {
     new_test_ext().execute_with(|| {
         let code_hash = upload(&ALICE, HASHER).unwrap();
         let hasher = instantiate(&ALICE, code_hash, &[], &[]).unwrap();
-        let request = |mode: u8, rounds: u32| [&[mode][..], &rounds.to_le_bytes(), b"seed"].concat();
+        let request =
+            |mode: u8, rounds: u32| [&[mode][..], &rounds.to_le_bytes(), b"seed"].concat();
 
-        let keccak = Pvm::bare_call(ALICE, hasher.clone(), 0, GAS_LIMIT, DEPOSIT_LIMIT, request(0, 100));
-        let blake = Pvm::bare_call(ALICE, hasher.clone(), 0, GAS_LIMIT, DEPOSIT_LIMIT, request(1, 100));
+        let keccak = Pvm::bare_call(
+            ALICE,
+            hasher.clone(),
+            0,
+            GAS_LIMIT,
+            DEPOSIT_LIMIT,
+            request(0, 100),
+        );
+        let blake = Pvm::bare_call(
+            ALICE,
+            hasher.clone(),
+            0,
+            GAS_LIMIT,
+            DEPOSIT_LIMIT,
+            request(1, 100),
+        );
         assert_eq!(
             keccak.result.unwrap().output,
             iterate(100, b"seed", sp_io::hashing::keccak_256)

@@ -48,7 +48,12 @@ fn main() {
     println!("| workload | gas | ns per gas (median of 7) |");
     println!("|---|---:|---:|");
     let mut slowest: f64 = 0.0;
-    for (export, arg) in [("sieve", 1_000_000), ("hash", 20_000), ("fib", 30), ("sort", 50_000)] {
+    for (export, arg) in [
+        ("sieve", 1_000_000),
+        ("hash", 20_000),
+        ("fib", 30),
+        ("sort", 50_000),
+    ] {
         let (gas, ns) = ns_per_gas(export, arg);
         slowest = slowest.max(ns);
         println!("| compute.latest64 {export}({arg}) | {gas} | {ns:.3} |");
@@ -98,7 +103,11 @@ fn main() {
         println!("|---|---:|");
         println!("| end to end per call (no profiling) | {total_without_profiling:.2} us |");
         println!("| end to end per call (profiling engine calls) | {total:.2} us |");
-        println!("| of which inside the engine | {:.2} us ({:.0}%) |", total * share, share * 100.0);
+        println!(
+            "| of which inside the engine | {:.2} us ({:.0}%) |",
+            total * share,
+            share * 100.0
+        );
         println!("\ngoal: under 50 us end to end");
     });
 }

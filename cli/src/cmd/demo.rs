@@ -51,11 +51,21 @@ fn account_bytes(who: &AccountId32) -> [u8; 32] {
     who.clone().into()
 }
 
+thread_local! {
+    /// Contract addresses and the example each runs, for readable events.
+    static CONTRACT_NAMES: std::cell::RefCell<Vec<(AccountId32, &'static str)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 fn name_of(who: &AccountId32) -> String {
-    match account_bytes(who)[0] {
-        1 if *who == ALICE => "ALICE".into(),
-        2 if *who == BOB => "BOB".into(),
-        3 if *who == CHARLIE => "CHARLIE".into(),
+    let contract = CONTRACT_NAMES.with(|names| {
+        names.borrow().iter().find(|(address, _)| address == who).map(|(_, name)| *name)
+    });
+    match (who, contract) {
+        (_, Some(name)) => format!("{name} contract 0x{}..", hex(&account_bytes(who)[..4])),
+        (who, None) if *who == ALICE => "ALICE".into(),
+        (who, None) if *who == BOB => "BOB".into(),
+        (who, None) if *who == CHARLIE => "CHARLIE".into(),
         _ => format!("0x{}..", hex(&account_bytes(who)[..4])),
     }
 }
@@ -77,20 +87,90 @@ fn scenario(rounds: u32) -> Vec<(Step, bool)> {
         (Upload("hasher", HASHER), true),
         (Instantiate("flipper", vec![0]), true),
         (Instantiate("counter", 40u64.to_le_bytes().to_vec()), true),
-        (Instantiate("token", 1_000_000u128.to_le_bytes().to_vec()), true),
+        (
+            Instantiate("token", 1_000_000u128.to_le_bytes().to_vec()),
+            true,
+        ),
         (Instantiate("hasher", vec![]), true),
         (Call("flipper", "flip()", ALICE, vec![0]), true),
         (Call("flipper", "get()", BOB, vec![1]), true),
-        (Call("counter", "increment(2)", BOB, with(&[&[0], &2u64.to_le_bytes()])), true),
-        (Call("counter", "decrement(100)", BOB, with(&[&[1], &100u64.to_le_bytes()])), false),
+        (
+            Call(
+                "counter",
+                "increment(2)",
+                BOB,
+                with(&[&[0], &2u64.to_le_bytes()]),
+            ),
+            true,
+        ),
+        (
+            Call(
+                "counter",
+                "decrement(100)",
+                BOB,
+                with(&[&[1], &100u64.to_le_bytes()]),
+            ),
+            false,
+        ),
         (Call("counter", "get()", CHARLIE, vec![2]), true),
-        (Call("token", "transfer(BOB, 250)", ALICE, with(&[&[2], &bob, &250u128.to_le_bytes()])), true),
-        (Call("token", "approve(CHARLIE, 100)", BOB, with(&[&[3], &charlie, &100u128.to_le_bytes()])), true),
-        (Call("token", "transfer_from(BOB, CHARLIE, 60)", CHARLIE, with(&[&[5], &bob, &charlie, &60u128.to_le_bytes()])), true),
-        (Call("token", "transfer(ALICE, 500)", CHARLIE, with(&[&[2], &alice, &500u128.to_le_bytes()])), false),
-        (Call("token", "balance_of(CHARLIE)", BOB, with(&[&[1], &charlie])), true),
-        (Call("hasher", "keccak256 in guest", ALICE, with(&[&[0], &rounds.to_le_bytes(), b"pvm"])), true),
-        (Call("hasher", "blake2b-256 by syscall", ALICE, with(&[&[1], &rounds.to_le_bytes(), b"pvm"])), true),
+        (
+            Call(
+                "token",
+                "transfer(BOB, 250)",
+                ALICE,
+                with(&[&[2], &bob, &250u128.to_le_bytes()]),
+            ),
+            true,
+        ),
+        (
+            Call(
+                "token",
+                "approve(CHARLIE, 100)",
+                BOB,
+                with(&[&[3], &charlie, &100u128.to_le_bytes()]),
+            ),
+            true,
+        ),
+        (
+            Call(
+                "token",
+                "transfer_from(BOB, CHARLIE, 60)",
+                CHARLIE,
+                with(&[&[5], &bob, &charlie, &60u128.to_le_bytes()]),
+            ),
+            true,
+        ),
+        (
+            Call(
+                "token",
+                "transfer(ALICE, 500)",
+                CHARLIE,
+                with(&[&[2], &alice, &500u128.to_le_bytes()]),
+            ),
+            false,
+        ),
+        (
+            Call("token", "balance_of(CHARLIE)", BOB, with(&[&[1], &charlie])),
+            true,
+        ),
+        (
+            Call(
+                "hasher",
+                "keccak256 in guest",
+                ALICE,
+                with(&[&[0], &rounds.to_le_bytes(), b"pvm"]),
+            ),
+            true,
+        ),
+        (
+            Call(
+                "hasher",
+                "blake2b-256 by syscall",
+                ALICE,
+                with(&[&[1], &rounds.to_le_bytes(), b"pvm"]),
+            ),
+            true,
+        ),
         (RemoveCode("flipper"), false),
     ]
 }
@@ -109,16 +189,37 @@ fn describe_output(name: &str, output: &[u8]) -> String {
 fn describe_event(event: pallet_pvm::Event<Runtime>) -> String {
     use pallet_pvm::Event::*;
     match event {
-        CodeStored { code_hash, deposit, .. } => format!("CodeStored {{ code_hash: {code_hash:?}, deposit: {deposit} }}"),
+        CodeStored {
+            code_hash, deposit, ..
+        } => format!("CodeStored {{ code_hash: {code_hash:?}, deposit: {deposit} }}"),
         CodeRemoved { code_hash, .. } => format!("CodeRemoved {{ code_hash: {code_hash:?} }}"),
-        Instantiated { deployer, contract, .. } => format!("Instantiated {{ deployer: {}, contract: {} }}", name_of(&deployer), name_of(&contract)),
-        Called { caller, contract } => format!("Called {{ caller: {}, contract: {} }}", name_of(&caller), name_of(&contract)),
+        Instantiated {
+            deployer, contract, ..
+        } => format!(
+            "Instantiated {{ deployer: {}, contract: {} }}",
+            name_of(&deployer),
+            name_of(&contract)
+        ),
+        Called { caller, contract } => format!(
+            "Called {{ caller: {}, contract: {} }}",
+            name_of(&caller),
+            name_of(&contract)
+        ),
         ContractEmitted { topics, data, .. } => format!(
             "ContractEmitted {{ topics: [{}], data: 0x{} }}",
-            topics.iter().map(|t| format!("{}..", hex(&t.0[..4]))).collect::<Vec<_>>().join(", "),
+            topics
+                .iter()
+                .map(|t| format!("{}..", hex(&t.0[..4])))
+                .collect::<Vec<_>>()
+                .join(", "),
             hex(&data)
         ),
-        StorageDepositTransferred { who, charged, refunded, .. } => format!(
+        StorageDepositTransferred {
+            who,
+            charged,
+            refunded,
+            ..
+        } => format!(
             "StorageDepositTransferred {{ who: {}, charged: {charged}, refunded: {refunded} }}",
             name_of(&who)
         ),
@@ -140,11 +241,26 @@ fn run_step(
     contracts: &mut Vec<(&'static str, AccountId32)>,
 ) -> Report {
     System::reset_events();
-    let hash_of = |name: &str, hashes: &Vec<(&str, H256)>| hashes.iter().find(|(n, _)| *n == name).map(|(_, h)| *h).unwrap();
+    let hash_of = |name: &str, hashes: &Vec<(&str, H256)>| {
+        hashes
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, h)| *h)
+            .unwrap()
+    };
     let (title, payer) = match step {
-        Step::Upload(name, code) => (format!("upload_code({name}, {} bytes) by ALICE", code.len()), ALICE),
-        Step::Instantiate(name, data) => (format!("instantiate({name}, data 0x{}) by ALICE", hex(data)), ALICE),
-        Step::Call(name, what, who, _) => (format!("call({name}.{what}) by {}", name_of(who)), who.clone()),
+        Step::Upload(name, code) => (
+            format!("upload_code({name}, {} bytes) by ALICE", code.len()),
+            ALICE,
+        ),
+        Step::Instantiate(name, data) => (
+            format!("instantiate({name}, data 0x{}) by ALICE", hex(data)),
+            ALICE,
+        ),
+        Step::Call(name, what, who, _) => (
+            format!("call({name}.{what}) by {}", name_of(who)),
+            who.clone(),
+        ),
         Step::RemoveCode(name) => (format!("remove_code({name}) by ALICE"), ALICE),
     };
     let before = Balances::free_balance(&payer);
@@ -159,18 +275,47 @@ fn run_step(
         Step::Instantiate(name, data) => {
             let code_hash = hash_of(name, code_hashes);
             let dry = with_transaction(|| {
-                let r = Pvm::bare_instantiate(ALICE, code_hash, 0, GAS_LIMIT, DEPOSIT_LIMIT, data.clone(), vec![]);
+                let r = Pvm::bare_instantiate(
+                    ALICE,
+                    code_hash,
+                    0,
+                    GAS_LIMIT,
+                    DEPOSIT_LIMIT,
+                    data.clone(),
+                    vec![],
+                );
                 TransactionOutcome::Rollback(Ok::<_, DispatchError>(r))
             })
             .expect("the dry run itself cannot fail");
             gas = Some(dry.gas_consumed);
-            contracts.push((name, Pvm::contract_address(&ALICE, &code_hash, &[])));
-            Pvm::instantiate(signed(&ALICE), 0, GAS_LIMIT, DEPOSIT_LIMIT, code_hash, data.clone(), vec![])
+            let address = Pvm::contract_address(&ALICE, &code_hash, &[]);
+            CONTRACT_NAMES.with(|names| names.borrow_mut().push((address.clone(), name)));
+            contracts.push((name, address));
+            Pvm::instantiate(
+                signed(&ALICE),
+                0,
+                GAS_LIMIT,
+                DEPOSIT_LIMIT,
+                code_hash,
+                data.clone(),
+                vec![],
+            )
         }
         Step::Call(name, _, who, data) => {
-            let contract = contracts.iter().find(|(n, _)| n == name).map(|(_, c)| c.clone()).unwrap();
+            let contract = contracts
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, c)| c.clone())
+                .unwrap();
             let dry = with_transaction(|| {
-                let r = Pvm::bare_call(who.clone(), contract.clone(), 0, GAS_LIMIT, DEPOSIT_LIMIT, data.clone());
+                let r = Pvm::bare_call(
+                    who.clone(),
+                    contract.clone(),
+                    0,
+                    GAS_LIMIT,
+                    DEPOSIT_LIMIT,
+                    data.clone(),
+                );
                 TransactionOutcome::Rollback(Ok::<_, DispatchError>(r))
             })
             .expect("the dry run itself cannot fail");
@@ -178,16 +323,27 @@ fn run_step(
             if let Ok(outcome) = &dry.result {
                 dry_output = Some(outcome.output.clone());
             }
-            Pvm::call(signed(who), contract, 0, GAS_LIMIT, DEPOSIT_LIMIT, data.clone())
+            Pvm::call(
+                signed(who),
+                contract,
+                0,
+                GAS_LIMIT,
+                DEPOSIT_LIMIT,
+                data.clone(),
+            )
         }
         Step::RemoveCode(name) => {
             let code_hash = hash_of(name, code_hashes);
-            Pvm::remove_code(signed(&ALICE), code_hash).map(Into::into).map_err(Into::into)
+            Pvm::remove_code(signed(&ALICE), code_hash)
+                .map(Into::into)
+                .map_err(Into::into)
         }
     };
     // Calls without post-dispatch weight pay what they declared.
     let declared = match step {
-        Step::Upload(_, code) => Some(<Runtime as pallet_pvm::Config>::WeightInfo::upload_code(code.len() as u32)),
+        Step::Upload(_, code) => Some(<Runtime as pallet_pvm::Config>::WeightInfo::upload_code(
+            code.len() as u32,
+        )),
         Step::RemoveCode(_) => Some(<Runtime as pallet_pvm::Config>::WeightInfo::remove_code()),
         _ => None,
     };
@@ -198,7 +354,9 @@ fn run_step(
     .or(declared)
     .map(|w| (w.ref_time(), w.proof_size()));
     let name = match step {
-        Step::Upload(n, _) | Step::Instantiate(n, _) | Step::Call(n, ..) | Step::RemoveCode(n) => *n,
+        Step::Upload(n, _) | Step::Instantiate(n, _) | Step::Call(n, ..) | Step::RemoveCode(n) => {
+            *n
+        }
     };
     let outcome = match (&result, dry_output) {
         (Ok(_), Some(output)) => format!("Ok, {}", describe_output(name, &output)),
@@ -220,11 +378,30 @@ fn run_step(
 fn print_report(index: usize, total: usize, report: &Report, bar: &ProgressBar) {
     let mut text = format!("[{index:>2}/{total}] {}\n", report.title);
     let line = |label: &str, value: String| format!("    {label:<10} {value}\n");
-    text += &line("outcome", format!("{}{}", report.outcome, if report.expected_ok { "" } else { "   <- UNEXPECTED" }));
-    text += &line("gas used", report.gas.map_or("-".into(), |g| format!("{g}")));
+    text += &line(
+        "outcome",
+        format!(
+            "{}{}",
+            report.outcome,
+            if report.expected_ok {
+                ""
+            } else {
+                "   <- UNEXPECTED"
+            }
+        ),
+    );
+    text += &line(
+        "gas used",
+        report.gas.map_or("-".into(), |g| format!("{g}")),
+    );
     text += &line(
         "weight",
-        report.weight.map_or("-".into(), |(r, p)| format!("ref_time {r} ps ({:.1} us), proof_size {p} B", r as f64 / 1e6)),
+        report.weight.map_or("-".into(), |(r, p)| {
+            format!(
+                "ref_time {r} ps ({:.1} us), proof_size {p} B",
+                r as f64 / 1e6
+            )
+        }),
     );
     text += &line(
         "deposit",
@@ -242,7 +419,7 @@ fn print_report(index: usize, total: usize, report: &Report, bar: &ProgressBar) 
     }
     // A hidden bar (stderr not a terminal) swallows `println`: print directly then.
     if bar.is_hidden() {
-        print!("{text}\n");
+        println!("{text}");
     } else {
         bar.println(text);
     }
@@ -258,8 +435,7 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     println!("accounts: ALICE, BOB, CHARLIE with {INITIAL_BALANCE} each; every call gets weight limit ref_time {} and a deposit limit of {DEPOSIT_LIMIT}\n", GAS_LIMIT.ref_time());
     let bar = ProgressBar::new(steps.len() as u64);
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}")
-            .expect("a valid template"),
+        ProgressStyle::with_template("{bar:40} {pos}/{len} {msg}").expect("a valid template"),
     );
     let mut unexpected = 0;
     let mut summary = Vec::new();
@@ -278,7 +454,10 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
         }
     });
     bar.finish_and_clear();
-    println!("{:<52} {:<34} {:>10} {:>14} {:>10}", "extrinsic", "outcome", "gas", "weight (us)", "deposit");
+    println!(
+        "{:<52} {:<34} {:>10} {:>14} {:>10}",
+        "extrinsic", "outcome", "gas", "weight (us)", "deposit"
+    );
     for report in &summary {
         let outcome: String = report.outcome.chars().take(34).collect();
         println!(
@@ -286,7 +465,9 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
             report.title.chars().take(52).collect::<String>(),
             outcome,
             report.gas.map_or("-".into(), |g| g.to_string()),
-            report.weight.map_or("-".into(), |(r, _)| format!("{:.1}", r as f64 / 1e6)),
+            report
+                .weight
+                .map_or("-".into(), |(r, _)| format!("{:.1}", r as f64 / 1e6)),
             report.paid
         );
     }
