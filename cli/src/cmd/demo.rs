@@ -59,7 +59,11 @@ thread_local! {
 
 fn name_of(who: &AccountId32) -> String {
     let contract = CONTRACT_NAMES.with(|names| {
-        names.borrow().iter().find(|(address, _)| address == who).map(|(_, name)| *name)
+        names
+            .borrow()
+            .iter()
+            .find(|(address, _)| address == who)
+            .map(|(_, name)| *name)
     });
     match (who, contract) {
         (_, Some(name)) => format!("{name} contract 0x{}..", hex(&account_bytes(who)[..4])),
