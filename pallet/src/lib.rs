@@ -263,6 +263,8 @@ pub mod pallet {
         CodeRejectedByEngine,
         /// No code with this hash is stored.
         CodeNotFound,
+        /// This code is stored already.
+        CodeAlreadyExists,
         /// Contracts still use the code.
         CodeInUse,
         /// Only the uploader may remove the code.
@@ -350,7 +352,8 @@ pub mod pallet {
             Ok(())
         }
 
-        /// Uploads `code` (unless stored already) and instantiates it.
+        /// Uploads `code` (unless stored already) and instantiates it; the code's deposit
+        /// counts against `storage_deposit_limit` too.
         #[pallet::call_index(2)]
         #[pallet::weight(
             T::WeightInfo::upload_code(code.len() as u32)
@@ -392,6 +395,9 @@ pub mod pallet {
 
         /// Instantiates stored code: a new contract account derived from the origin, the
         /// code hash and `salt`, funded with `value`, running `deploy` with `data`.
+        ///
+        /// The origin pays the new account's existential deposit and the deposit for the
+        /// contract and its storage; `storage_deposit_limit` bounds both together.
         #[pallet::call_index(3)]
         #[pallet::weight(T::WeightInfo::instantiate().saturating_add(*weight_limit))]
         pub fn instantiate(
@@ -504,7 +510,7 @@ pub mod pallet {
             let code_hash = H256(sp_io::hashing::blake2_256(&code));
             ensure!(
                 !CodeInfoOf::<T>::contains_key(code_hash),
-                Error::<T>::CodeInUse
+                Error::<T>::CodeAlreadyExists
             );
             let deposit = Self::code_deposit(validated.code_len);
             ensure!(

@@ -49,6 +49,9 @@ fn bad_blobs_are_refused_at_upload() {
     new_test_ext().execute_with(|| {
         refused(Error::CodeMalformed, || upload_code(b"garbage bytes".to_vec()));
         refused(Error::CodeTooLarge, || upload_code(vec![0; 200 * 1024]));
+        // The figures are in the message (also logged at upload).
+        let message = Pvm::validate_code(&vec![0; 200 * 1024]).unwrap_err().to_string();
+        assert_eq!(message, "code is 204800 bytes, the limit is 131072");
         refused(Error::UnknownImport, || {
             upload_code(blob(&format!(
                 ".import \"launch_missiles\"\n{RETURNING_DEPLOY}pub @call:\n    ecalli 0\n    jump_indirect ra, 0\n"

@@ -339,3 +339,88 @@ fn in_runtime_engine_gives_the_same_results_and_weight() {
     let in_runtime = with_in_runtime_engine(run);
     assert_eq!(native, in_runtime);
 }
+
+#[test]
+fn instantiate_with_code_uploads_once_and_value_moves() {
+    new_test_ext().execute_with(|| {
+        let alice_before = Balances::free_balance(&ALICE);
+        let post = Pvm::instantiate_with_code(
+            signed(&ALICE),
+            5_000,
+            GAS_LIMIT,
+            DEPOSIT_LIMIT,
+            COUNTER.to_vec(),
+            7u64.to_le_bytes().to_vec(),
+            vec![1],
+        )
+        .unwrap();
+        assert!(post.actual_weight.unwrap().ref_time() > 0);
+        let code_hash = H256(sp_io::hashing::blake2_256(COUNTER));
+        let counter = Pvm::contract_address(&ALICE, &code_hash, &[1]);
+        let events = pvm_events();
+        assert!(matches!(events[0], Event::CodeStored { .. }));
+        assert!(events.contains(&Event::Instantiated {
+            deployer: ALICE,
+            contract: counter.clone(),
+            code_hash,
+        }));
+        assert_eq!(call(&BOB, &counter, &[2]).unwrap(), 7u64.to_le_bytes());
+        // The value and the existential deposit are free on the contract; ALICE paid them,
+        // the code deposit and the contract's storage deposit.
+        assert_eq!(
+            Balances::free_balance(&counter),
+            EXISTENTIAL_DEPOSIT + 5_000
+        );
+        let storage_deposit = held(HoldReason::StorageDepositReserve, &counter);
+        assert_eq!(storage_deposit, contract_deposit(1, 5 + 8));
+        assert_eq!(
+            alice_before - Balances::free_balance(&ALICE),
+            Pvm::code_deposit(COUNTER.len() as u32) + storage_deposit + EXISTENTIAL_DEPOSIT + 5_000
+        );
+
+        // The same code again: not uploaded twice, only instantiated.
+        System::reset_events();
+        Pvm::instantiate_with_code(
+            signed(&BOB),
+            0,
+            GAS_LIMIT,
+            DEPOSIT_LIMIT,
+            COUNTER.to_vec(),
+            vec![],
+            vec![],
+        )
+        .unwrap();
+        assert!(!pvm_events()
+            .iter()
+            .any(|e| matches!(e, Event::CodeStored { .. })));
+        assert_eq!(CodeInfoOf::<Runtime>::get(code_hash).unwrap().refcount, 2);
+        assert_eq!(
+            Pvm::upload_code(signed(&BOB), COUNTER.to_vec(), DEPOSIT_LIMIT),
+            Err(Error::<Runtime>::CodeAlreadyExists.into())
+        );
+
+        // A call with value moves it to the contract; a reverted call moves nothing.
+        let before = Balances::free_balance(&counter);
+        Pvm::call(
+            signed(&BOB),
+            counter.clone(),
+            300,
+            GAS_LIMIT,
+            DEPOSIT_LIMIT,
+            vec![2],
+        )
+        .unwrap();
+        assert_eq!(Balances::free_balance(&counter), before + 300);
+        let underflow = [&[1u8][..], &100u64.to_le_bytes()].concat();
+        Pvm::call(
+            signed(&BOB),
+            counter.clone(),
+            300,
+            GAS_LIMIT,
+            DEPOSIT_LIMIT,
+            underflow,
+        )
+        .unwrap_err();
+        assert_eq!(Balances::free_balance(&counter), before + 300);
+    });
+}
