@@ -70,6 +70,42 @@ fn the_jit_is_used_where_it_can_run() {
     assert_eq!(instance.reg(Reg::A0), 42);
 }
 
+/// JIT instances can move between threads and be shared read-only, like interpreter ones.
+#[test]
+fn instances_and_modules_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Instance>();
+    send_sync::<Module>();
+}
+
+#[test]
+fn gas_metering_off_runs_the_same() {
+    let config = ModuleConfig {
+        gas_metering: false,
+        ..ModuleConfig::default()
+    };
+    for (name, bytes) in [(
+        "compute.latest64",
+        include_bytes!("../../contracts-examples/blobs/compute.latest64.polkavm").as_slice(),
+    )] {
+        let mut results = Vec::new();
+        for backend in [BackendKind::Interpreter, BackendKind::Jit] {
+            let engine = Engine::new(&Config {
+                backend,
+                ..Config::default()
+            })
+            .unwrap();
+            let module = Module::new(&engine, &config, bytes).unwrap();
+            let mut instance = module.instantiate().unwrap();
+            instance.prepare_call_export("sieve", &[10_000]).unwrap();
+            let interrupt = instance.run().unwrap();
+            results.push((interrupt, instance.regs(), instance.gas()));
+        }
+        assert_eq!(results[0], results[1], "{name}");
+        assert_eq!(results[0].0, Interrupt::Finished);
+    }
+}
+
 #[test]
 fn step_tracing_falls_back_to_the_interpreter() {
     let config = ModuleConfig {
