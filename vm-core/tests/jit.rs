@@ -70,6 +70,42 @@ fn the_jit_is_used_where_it_can_run() {
     assert_eq!(instance.reg(Reg::A0), 42);
 }
 
+/// JIT instances can move between threads and be shared read-only, like interpreter ones.
+#[test]
+fn instances_and_modules_are_send_and_sync() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Instance>();
+    send_sync::<Module>();
+}
+
+#[test]
+fn gas_metering_off_runs_the_same() {
+    let config = ModuleConfig {
+        gas_metering: false,
+        ..ModuleConfig::default()
+    };
+    for (name, bytes) in [(
+        "compute.latest64",
+        include_bytes!("../../contracts-examples/blobs/compute.latest64.polkavm").as_slice(),
+    )] {
+        let mut results = Vec::new();
+        for backend in [BackendKind::Interpreter, BackendKind::Jit] {
+            let engine = Engine::new(&Config {
+                backend,
+                ..Config::default()
+            })
+            .unwrap();
+            let module = Module::new(&engine, &config, bytes).unwrap();
+            let mut instance = module.instantiate().unwrap();
+            instance.prepare_call_export("sieve", &[10_000]).unwrap();
+            let interrupt = instance.run().unwrap();
+            results.push((interrupt, instance.regs(), instance.gas()));
+        }
+        assert_eq!(results[0], results[1], "{name}");
+        assert_eq!(results[0].0, Interrupt::Finished);
+    }
+}
+
 #[test]
 fn step_tracing_falls_back_to_the_interpreter() {
     let config = ModuleConfig {
@@ -251,4 +287,51 @@ fn crosscheck_runs_both_and_reports_nothing_when_they_agree() {
         matches!(result, Ok(Interrupt::Trap) | Ok(Interrupt::Finished)),
         "{result:?}"
     );
+}
+
+/// Jump tables too large for the context take the other lookup path; both must agree with
+/// the interpreter, for valid targets, the last entry, and one past it.
+#[test]
+fn large_and_small_jump_tables() {
+    for entries in [3usize, 2016, 2017, 3000] {
+        let mut source = String::from(".isa revive_v1\n.stack_size 4096\npub @main:\n");
+        // Take entry `a0`'s address from a chain of `load_imm` (each makes an entry).
+        for i in 0..entries {
+            source += &format!(" load_imm a2, @t{i}\n branch_eq_imm a0, {i}, @go{i}\n");
+            source += &format!("@after{i}:\n fallthrough\n");
+        }
+        source += " trap\n";
+        for i in 0..entries {
+            source += &format!("@go{i}:\n jump_indirect a2, 0\n@t{i}:\n add_imm_64 a1, a0, 1000\n jump_indirect ra, 0\n");
+        }
+        let table = assemble(&source).unwrap().code.jump_table.len();
+        assert!(
+            table >= entries,
+            "{table} jump-table entries for {entries} labels"
+        );
+        for (argument, expected) in [
+            (0u64, Some(1000u64)),
+            (entries as u64 - 1, Some(entries as u64 + 999)),
+        ] {
+            let (interrupt, instance) = both(&source, &[argument]);
+            assert_eq!(
+                interrupt,
+                Interrupt::Finished,
+                "{entries} entries, a0 = {argument}"
+            );
+            assert_eq!(Some(instance.reg(Reg::A1)), expected);
+        }
+        // Past the table, and an odd address: traps on both.
+        let past = format!(
+            ".isa revive_v1\n.stack_size 4096\npub @main:\n load_imm a2, {}\n jump_indirect a2, 0\n{}",
+            (entries as u64 + 1) * 2,
+            source.lines().skip(3).collect::<Vec<_>>().join("\n")
+        );
+        let (interrupt, _) = both(&past, &[0]);
+        assert_eq!(
+            interrupt,
+            Interrupt::Trap,
+            "{entries} entries, one past the end"
+        );
+    }
 }

@@ -1703,3 +1703,60 @@ fn encode_speed() {
         best * 1e9 / N as f64
     );
 }
+
+/// The same instruction mix as [`encode_speed`] through iced-x86's `CodeAssembler`, for the
+/// encoder choice: `cargo test --release -p pvm-core --features std --test x64_encoder --
+/// --ignored --nocapture encode_speed`.
+#[test]
+#[ignore = "a benchmark; run in release mode"]
+fn encode_speed_iced() {
+    use iced_x86::code_asm::*;
+    use std::hint::black_box;
+    use std::time::Instant;
+    const N: usize = 1_000_000;
+    let regs = [
+        rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15,
+    ];
+    let regs32 = [
+        eax, ecx, edx, ebx, esp, ebp, esi, edi, r8d, r9d, r10d, r11d, r12d, r13d, r14d, r15d,
+    ];
+    let mut best = f64::INFINITY;
+    let mut bytes = 0;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let mut a = CodeAssembler::new(64).unwrap();
+        let mut label = a.create_label();
+        for i in 0..N / 10 {
+            let (r, s) = (regs[i & 15], regs[(i >> 4) & 15]);
+            let r32 = regs32[i & 15];
+            let disp = ((i as i32) << 3) as i64;
+            a.add(r, s).unwrap();
+            a.mov(r, qword_ptr(s + disp)).unwrap();
+            a.sub(r32, i as i32).unwrap();
+            a.mov(dword_ptr(s + disp), r32).unwrap();
+            a.mov(r, i as i64 * 0x1_0001).unwrap();
+            a.shl(r, 3).unwrap();
+            a.cmp(r, s).unwrap();
+            a.movzx(r32, byte_ptr(s + disp)).unwrap();
+            a.lea(r, qword_ptr(s + rcx * 8 + 16)).unwrap();
+            if i % 4 == 3 {
+                a.set_label(&mut label).unwrap();
+                a.nop().unwrap();
+                label = a.create_label();
+                a.jne(label).unwrap();
+            } else {
+                a.jl(label).unwrap();
+            }
+        }
+        a.set_label(&mut label).unwrap();
+        a.nop().unwrap();
+        let code = a.assemble(0x1000).unwrap();
+        bytes = black_box(code).len();
+        best = best.min(start.elapsed().as_secs_f64());
+    }
+    println!(
+        "iced-x86 encoded {N} instructions ({bytes} bytes) in {:.2} ms: {:.2} ns/instruction (best of 5)",
+        best * 1e3,
+        best * 1e9 / N as f64
+    );
+}

@@ -153,7 +153,9 @@ fn workload_table(results: &[WorkloadResult]) -> String {
                 .map_or_else(|| "-".to_string(), |g| g.to_string()),
         );
     }
-    let exec = stats::geometric_mean(results.iter().map(WorkloadResult::exec_ratio));
+    let compute: Vec<&WorkloadResult> = results.iter().filter(|r| r.workload.compute).collect();
+    let exec = stats::geometric_mean(compute.iter().map(|r| r.exec_ratio()));
+    let exec_all = stats::geometric_mean(results.iter().map(WorkloadResult::exec_ratio));
     let compile = stats::geometric_mean(results.iter().map(WorkloadResult::compile_ratio));
     let verdict = |ratio: f64| {
         if ratio <= GOAL_RATIO {
@@ -164,10 +166,13 @@ fn workload_table(results: &[WorkloadResult]) -> String {
     };
     let _ = write!(
         out,
-        "\n**Geometric mean over {} workloads: exec ours/polkavm {exec:.3} ({}), compile \
-         ours/polkavm {compile:.3} ({}); goal <= {GOAL_RATIO} for both.**\n",
-        results.len(),
+        "\n**Geometric means: exec ours/polkavm {exec:.3} over the {} compute workloads ({}); \
+         {exec_all:.3} over all {} (the `hostcalls` row favours us: polkavm's recompiler \
+         crosses a process boundary per host call); compile ours/polkavm {compile:.3} over \
+         all ({}). Goal <= {GOAL_RATIO} for both.**\n",
+        compute.len(),
         verdict(exec),
+        results.len(),
         verdict(compile)
     );
     out

@@ -31,10 +31,16 @@ pub const CTX_EXIT_ARG: i32 = CTX_EXIT_KIND + 4;
 pub const CTX_PC: i32 = CTX_EXIT_ARG + 4;
 /// The guest pc execution continues at after an `ecalli`, `u32`.
 pub const CTX_NEXT_PC: i32 = CTX_PC + 4;
-/// Total bytes of the context the JIT uses.
+/// Bytes of the context's fixed fields.
 pub const CTX_USED: i32 = CTX_NEXT_PC + 4;
+/// Where a small jump table lives inside the context (`u64` native addresses, 0 for an
+/// invalid target): at a fixed offset from the memory base, one load finds an entry.
+pub const CTX_INLINE_JUMP_TABLE: i32 = 256;
+/// The most jump-table entries that fit in the context; larger tables stay outside it
+/// and are reached through [`CTX_JUMP_TABLE`].
+pub const INLINE_JUMP_TABLE_ENTRIES: u32 = ((CONTEXT_BYTES - CTX_INLINE_JUMP_TABLE) / 8) as u32;
 
-const _: () = assert!(CTX_USED <= CONTEXT_BYTES);
+const _: () = assert!(CTX_USED <= CTX_INLINE_JUMP_TABLE);
 
 /// A context field as a displacement from the memory base register.
 #[inline]

@@ -19,14 +19,19 @@
 //!   guest memory base. Instructions that need `rax`/`rdx` (division, the upper half of a
 //!   multiplication) or `cl` (shifts) save and restore around themselves.
 //! - **Gas, synchronously.** The counter sits in the VM context just below guest address 0.
-//!   A block's stub compares the counter with the block's cost and leaves to the host
-//!   before the block when it does not fit, so gas is unchanged and the block resumable.
+//!   A block's stub subtracts the block's cost and, when the result is negative, leaves
+//!   through a ten-byte stub naming the block; the host gives the cost back, so gas is
+//!   unchanged and the block resumable. `memset` charges per byte in its loop.
 //! - **Memory without checks.** Guest memory is a 4 GiB reservation plus a guard
 //!   (`sandbox`): an access is `[base + zero-extended 32-bit address]`, and the MMU catches
 //!   unmapped and read-only pages; the fault handler turns a fault inside JIT code into the
 //!   interrupt the interpreter gives (trap, or a page fault with the guest pc and page).
-//! - **Exits.** `ecalli`, traps, the return address and out-of-gas leave through stubs that
-//!   store the guest registers and the guest pc in the context and return to the host.
+//! - **Exits.** `ecalli`, `sbrk` (the host owns the heap), traps, the return address and
+//!   out-of-gas leave through stubs that record the guest pc (and where to resume) in the
+//!   context and return to the host through one exit path that stores the registers.
+//! - **Encoder.** Our own ([`x64`]): 3.66 ns per instruction on a mixed 1M-instruction
+//!   benchmark against 213 ns for iced-x86's `CodeAssembler` (`vm-core/tests/x64_encoder.rs`,
+//!   `encode_speed*`), and small enough to audit.
 //! - **Held to the interpreter.** Every backend passes the JAM vectors and the
 //!   differential tests against the interpreter; a crosscheck mode runs both in lockstep.
 //!

@@ -337,6 +337,10 @@ pub struct GuestAddressSpace {
 // valid from any thread; nothing in the address space is tied to the thread that built it.
 // Raw pointers handed out by `base()` and friends are the caller's to use soundly.
 unsafe impl Send for GuestAddressSpace {}
+// SAFETY: every method that changes the mapping's contents or protections takes `&mut
+// self`; through `&self` the memory is only read, which any number of threads may do at
+// once. (Instances of the JIT backend stay `Sync`, as interpreter instances are.)
+unsafe impl Sync for GuestAddressSpace {}
 
 impl fmt::Debug for GuestAddressSpace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -3,9 +3,11 @@
 //! The in-process ("generic") sandbox runs JIT code on the host thread and isolates the
 //! guest by address space alone: every guest access is `[base + zero-extended 32-bit
 //! address]`, with no bounds check in the generated code, and the MMU stops every access
-//! the guest may not make. This module holds its memory half, [`GuestAddressSpace`]; the
-//! signal handler that turns a fault inside JIT code into an interrupt, and the entry and
-//! exit trampolines, come next and build on it.
+//! the guest may not make. [`GuestAddressSpace`] is its memory half; [`generic`] maps
+//! compiled code executable, enters and leaves it, and installs the signal handler that
+//! turns a fault inside JIT code into the interrupt the interpreter would give. A Linux
+//! process sandbox (the guest in a separate, seccomp-restricted process) is to come beside
+//! it, running the same compiled code.
 //!
 //! # The reservation
 //!
@@ -38,7 +40,7 @@
 //!
 //! # Faults
 //!
-//! A faulting guest access reaches the (future) signal handler as a host address;
+//! A faulting guest access reaches the signal handler (`generic`) as a host address;
 //! [`GuestAddressSpace::fault_for_host_address`] and [`GuestAddressSpace::fault_kind`]
 //! turn it into what the interpreter reports for the same access: a trap for the standard
 //! layout and for addresses below 0x10000, a page fault naming the 4 KiB page otherwise.

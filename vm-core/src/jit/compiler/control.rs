@@ -4,9 +4,10 @@
 use super::{Compiler, Stub};
 use crate::isa::{Opcode, Reg};
 use crate::jit::abi::{
-    ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_JUMP_TABLE, CTX_NEXT_PC, CTX_PC, CTX_RESUME, SCRATCH,
+    ctx_disp, ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_INLINE_JUMP_TABLE, CTX_JUMP_TABLE,
+    CTX_NEXT_PC, CTX_PC, CTX_RESUME, INLINE_JUMP_TABLE_ENTRIES, MEMORY_BASE, SCRATCH,
 };
-use crate::jit::x64::{Cond, Mem, ShiftOp, Size};
+use crate::jit::x64::{Cond, Mem, Scale, ShiftOp, Size};
 use crate::program::RETURN_TO_HOST;
 
 impl Compiler<'_> {
@@ -69,10 +70,24 @@ impl Compiler<'_> {
         self.asm
             .cmp_ri(Size::B32, SCRATCH, self.jump_table_len as i32);
         self.asm.jcc(Cond::Ae, trap);
-        self.asm.shift_ri(ShiftOp::Shl, Size::B64, SCRATCH, 3);
-        self.asm
-            .add_rm(Size::B64, SCRATCH, Self::ctx(CTX_JUMP_TABLE));
-        self.asm.mov_rm(Size::B64, SCRATCH, Mem::base(SCRATCH));
+        if self.jump_table_len <= INLINE_JUMP_TABLE_ENTRIES {
+            // The table is in the context, at a fixed offset from the memory base.
+            self.asm.mov_rm(
+                Size::B64,
+                SCRATCH,
+                Mem::indexed(
+                    MEMORY_BASE,
+                    SCRATCH,
+                    Scale::S8,
+                    ctx_disp(CTX_INLINE_JUMP_TABLE),
+                ),
+            );
+        } else {
+            self.asm.shift_ri(ShiftOp::Shl, Size::B64, SCRATCH, 3);
+            self.asm
+                .add_rm(Size::B64, SCRATCH, Self::ctx(CTX_JUMP_TABLE));
+            self.asm.mov_rm(Size::B64, SCRATCH, Mem::base(SCRATCH));
+        }
         // Entries of targets that start no block are 0.
         self.asm.test_rr(Size::B64, SCRATCH, SCRATCH);
         self.asm.jcc(Cond::E, trap);

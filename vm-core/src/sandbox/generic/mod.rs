@@ -14,8 +14,8 @@ use super::address_space::GuestAddressSpace;
 use crate::interpreter::FaultMode;
 use crate::isa::Reg;
 use crate::jit::abi::{
-    ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_JUMP_TABLE, CTX_NEXT_PC, CTX_PC, CTX_REGS,
-    CTX_RESUME,
+    ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_INLINE_JUMP_TABLE, CTX_JUMP_TABLE,
+    CTX_NEXT_PC, CTX_PC, CTX_REGS, CTX_RESUME, INLINE_JUMP_TABLE_ENTRIES,
 };
 use crate::jit::{CompiledProgram, INVALID_ENTRY};
 use code::ExecutableCode;
@@ -125,7 +125,7 @@ impl JitInstance {
     /// A guest of `module` with `memory`; nothing runnable until
     /// [`set_next_program_counter`](Self::set_next_program_counter).
     pub fn new(module: Arc<JitModule>, memory: GuestAddressSpace) -> JitInstance {
-        JitInstance {
+        let mut instance = JitInstance {
             module,
             memory,
             regs: [0; 13],
@@ -133,7 +133,16 @@ impl JitInstance {
             resume: None,
             next_pc: 0,
             exit_pc: 0,
+        };
+        // A small table goes into the context, where the code expects it (the context
+        // survives `reset`, and the module's code never moves).
+        let module = Arc::clone(&instance.module);
+        if module.jump_table.len() <= INLINE_JUMP_TABLE_ENTRIES as usize {
+            for (index, &entry) in module.jump_table.iter().enumerate() {
+                instance.write(CTX_INLINE_JUMP_TABLE + 8 * index as i32, entry);
+            }
         }
+        instance
     }
 
     /// Continues at the block starting at `pc` (charging it); `false` if no block starts
