@@ -12,8 +12,15 @@ pub fn generated_program(code_bytes: usize) -> Result<(Vec<u8>, usize)> {
     let sample_blocks = 64;
     let (_, sample_size) = assemble_blocks(sample_blocks)?;
     let per_block = sample_size.div_ceil(sample_blocks).max(1);
-    let blocks = code_bytes.div_ceil(per_block).max(1);
-    assemble_blocks(blocks)
+    let mut blocks = code_bytes.div_ceil(per_block).max(1);
+    loop {
+        let (bytes, size) = assemble_blocks(blocks)?;
+        if size >= code_bytes {
+            return Ok((bytes, size));
+        }
+        // Block sizes vary with their immediates: grow in proportion and try again.
+        blocks = blocks * code_bytes / size.max(1) + 1;
+    }
 }
 
 fn assemble_blocks(blocks: usize) -> Result<(Vec<u8>, usize)> {
