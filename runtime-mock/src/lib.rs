@@ -195,8 +195,14 @@ pub const DEPOSIT_LIMIT: Balance = 1_000_000_000;
 pub const GENESIS_TIMESTAMP: u64 = 1_700_000_000_000;
 
 /// Externalities with the test accounts endowed, block 1 at [`GENESIS_TIMESTAMP`], and
-/// the native engine extension registered.
+/// the native engine extension (interpreter backend, default limits) registered.
 pub fn new_test_ext() -> sp_io::TestExternalities {
+    new_test_ext_with_backend(pvm_core::BackendKind::Interpreter)
+}
+
+/// [`new_test_ext`] with the native engine running `backend` (the JIT falls back to the
+/// interpreter where it cannot run).
+pub fn new_test_ext_with_backend(backend: pvm_core::BackendKind) -> sp_io::TestExternalities {
     let mut storage = frame_system::GenesisConfig::<Runtime>::default()
         .build_storage()
         .expect("the mock genesis builds");
@@ -210,7 +216,12 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
     .assimilate_storage(&mut storage)
     .expect("the balances genesis builds");
     let mut ext = sp_io::TestExternalities::new(storage);
-    pvm_host_functions::register_extension(&mut ext);
+    let extension = pvm_host_functions::PvmExtension::with_backend(
+        backend,
+        pvm_host_functions::Limits::default(),
+    )
+    .expect("every backend is available, falling back to the interpreter");
+    ext.register_extension(extension);
     ext.execute_with(|| {
         System::set_block_number(1);
         pallet_timestamp::Now::<Runtime>::put(GENESIS_TIMESTAMP);

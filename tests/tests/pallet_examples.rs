@@ -2,6 +2,7 @@
 //! called through the extrinsics, with balances, deposits, events and storage checked.
 
 use frame_support::traits::fungible::{Inspect, InspectHold};
+use frame_support::weights::Weight;
 use pallet_pvm::{CodeInfoOf, ContractInfoOf, Error, Event, HoldReason};
 use pvm_contracts_examples::{token, COUNTER, FLIPPER, HASHER, TOKEN};
 use pvm_runtime_mock::*;
@@ -311,33 +312,40 @@ fn hasher_in_guest_and_by_syscall() {
     });
 }
 
+/// A few calls of every kind; their outputs and weights, and the final storage root.
+type Transcript = (Vec<(Vec<u8>, Weight)>, Vec<u8>);
+
+fn transcript(mut ext: sp_io::TestExternalities) -> Transcript {
+    ext.execute_with(|| {
+        let token_hash = upload(&ALICE, TOKEN).unwrap();
+        let token_account = instantiate(&ALICE, token_hash, &1_000u128.to_le_bytes(), &[]).unwrap();
+        let bob: [u8; 32] = BOB.into();
+        let transfer = [&[2u8][..], &bob, &7u128.to_le_bytes()].concat();
+        let hasher_hash = upload(&ALICE, HASHER).unwrap();
+        let hasher = instantiate(&ALICE, hasher_hash, &[], &[]).unwrap();
+        let mut outcomes = Vec::new();
+        for (contract, data) in [
+            (&token_account, transfer),
+            (&hasher, [&[0u8][..], &20u32.to_le_bytes(), b"x"].concat()),
+            (&hasher, [&[1u8][..], &20u32.to_le_bytes(), b"x"].concat()),
+        ] {
+            let result = Pvm::bare_call(ALICE, contract.clone(), 0, GAS_LIMIT, DEPOSIT_LIMIT, data);
+            outcomes.push((result.result.unwrap().output, result.weight_consumed));
+        }
+        (outcomes, sp_io::storage::root(sp_runtime::StateVersion::V1))
+    })
+}
+
 #[test]
-fn in_runtime_engine_gives_the_same_results_and_weight() {
-    let run = || {
-        new_test_ext().execute_with(|| {
-            let token_hash = upload(&ALICE, TOKEN).unwrap();
-            let token_account =
-                instantiate(&ALICE, token_hash, &1_000u128.to_le_bytes(), &[]).unwrap();
-            let bob: [u8; 32] = BOB.into();
-            let transfer = [&[2u8][..], &bob, &7u128.to_le_bytes()].concat();
-            let hasher_hash = upload(&ALICE, HASHER).unwrap();
-            let hasher = instantiate(&ALICE, hasher_hash, &[], &[]).unwrap();
-            let mut outcomes = Vec::new();
-            for (contract, data) in [
-                (&token_account, transfer),
-                (&hasher, [&[0u8][..], &20u32.to_le_bytes(), b"x"].concat()),
-                (&hasher, [&[1u8][..], &20u32.to_le_bytes(), b"x"].concat()),
-            ] {
-                let result =
-                    Pvm::bare_call(ALICE, contract.clone(), 0, GAS_LIMIT, DEPOSIT_LIMIT, data);
-                outcomes.push((result.result.unwrap().output, result.weight_consumed));
-            }
-            (outcomes, sp_io::storage::root(sp_runtime::StateVersion::V1))
-        })
-    };
-    let native = run();
-    let in_runtime = with_in_runtime_engine(run);
-    assert_eq!(native, in_runtime);
+fn every_engine_gives_the_same_results_and_weight() {
+    use pvm_core::BackendKind;
+    let interpreter = transcript(new_test_ext());
+    let in_runtime = with_in_runtime_engine(|| transcript(new_test_ext()));
+    assert_eq!(interpreter, in_runtime, "in-runtime interpreter");
+    let jit = transcript(new_test_ext_with_backend(BackendKind::Jit));
+    assert_eq!(interpreter, jit, "native JIT");
+    let crosscheck = transcript(new_test_ext_with_backend(BackendKind::Crosscheck));
+    assert_eq!(interpreter, crosscheck, "JIT and interpreter in lockstep");
 }
 
 #[test]

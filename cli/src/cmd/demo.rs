@@ -27,6 +27,9 @@ pub struct DemoArgs {
     /// Rounds of hashing for the hasher contract's calls.
     #[arg(long, default_value_t = 1000)]
     pub hash_rounds: u32,
+    /// The native engine's backend: interpreter, jit or crosscheck.
+    #[arg(long, default_value = "interpreter", value_parser = crate::load::parse_backend)]
+    pub backend: pvm_core::BackendKind,
 }
 
 /// One step of the scenario.
@@ -433,8 +436,9 @@ fn print_report(index: usize, total: usize, report: &Report, bar: &ProgressBar) 
 pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     let steps = scenario(args.hash_rounds);
     println!(
-        "pallet-pvm demo: {} extrinsics on the mock runtime (System, Balances, Timestamp, Pvm), contracts run by the native pvm-core engine",
-        steps.len()
+        "pallet-pvm demo: {} extrinsics on the mock runtime (System, Balances, Timestamp, Pvm), contracts run by the native pvm-core engine ({} backend)",
+        steps.len(),
+        args.backend.name()
     );
     println!("accounts: ALICE, BOB, CHARLIE with {INITIAL_BALANCE} each; every call gets weight limit ref_time {} and a deposit limit of {DEPOSIT_LIMIT}\n", GAS_LIMIT.ref_time());
     let bar = ProgressBar::new(steps.len() as u64);
@@ -443,7 +447,7 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     );
     let mut unexpected = 0;
     let mut summary = Vec::new();
-    new_test_ext().execute_with(|| {
+    new_test_ext_with_backend(args.backend).execute_with(|| {
         let mut code_hashes = Vec::new();
         let mut contracts = Vec::new();
         for (index, (step, expected_ok)) in steps.iter().enumerate() {
