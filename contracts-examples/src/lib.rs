@@ -20,8 +20,8 @@
 //! arrive zero-extended in `a0`, results are returned in `a0`). Results below were checked
 //! against the polkavm 0.37 interpreter; each guest's source documents the exact algorithm.
 //!
-//! The contracts ([`FLIPPER`], [`COUNTER`], [`TOKEN`], [`HASHER`]) are written with the
-//! guest SDK `pvm-contract-api` (`guests/api/`) against the contract ABI of
+//! The contracts ([`FLIPPER`], [`COUNTER`], [`TOKEN`], [`HASHER`], [`PROBE`]) are written
+//! with the guest SDK `pvm-contract-api` (`guests/api/`) against the contract ABI of
 //! `pallet/src/abi.md`: they export `deploy` and `call` without arguments, read call data and
 //! end with `return_data` through syscalls, and exist only as `latest64`. Their interfaces are
 //! documented on each constant; integers in call data and output are little-endian and
