@@ -20,8 +20,8 @@
 //! arrive zero-extended in `a0`, results are returned in `a0`). Results below were checked
 //! against the polkavm 0.37 interpreter; each guest's source documents the exact algorithm.
 //!
-//! The contracts ([`FLIPPER`], [`COUNTER`], [`TOKEN`], [`HASHER`]) are written with the
-//! guest SDK `pvm-contract-api` (`guests/api/`) against the contract ABI of
+//! The contracts ([`FLIPPER`], [`COUNTER`], [`TOKEN`], [`HASHER`], [`PROBE`]) are written
+//! with the guest SDK `pvm-contract-api` (`guests/api/`) against the contract ABI of
 //! `pallet/src/abi.md`: they export `deploy` and `call` without arguments, read call data and
 //! end with `return_data` through syscalls, and exist only as `latest64`. Their interfaces are
 //! documented on each constant; integers in call data and output are little-endian and
@@ -172,6 +172,32 @@ pub const TOKEN: &[u8] = include_bytes!("../blobs/token.latest64.polkavm");
 /// output. Keccak-256 is the original-padding variant (as Ethereum and `hash_keccak_256`).
 pub const HASHER: &[u8] = include_bytes!("../blobs/hasher.latest64.polkavm");
 
+/// `probe` contract (Latest64): one selector per syscall the other contracts leave out, for
+/// end-to-end tests of each syscall.
+///
+/// The `u32` outputs are the syscalls' raw results (`0xFFFF_FFFF` = `KEY_NOT_FOUND`).
+///
+/// | export | call data | effect | output |
+/// |---|---|---|---|
+/// | `deploy` | ignored | nothing; stores nothing | empty |
+/// | `call` | `[0]` | reads `caller`, `address`, `value_transferred`, `balance`, `block_number`, `now`, `gas_left`, in that order | `caller (32) ++ address (32) ++ value_transferred: u128 ++ balance: u128 ++ block_number: u64 ++ now: u64 ++ gas_left: u64` (120 bytes) |
+/// | `call` | `[1] ++ dest (32) ++ amount: u128` | `transfer(dest, amount)` | its result, `u32`: 0 done, 1 failed |
+/// | `call` | `[2] ++ key` (1 to 128 bytes) | `contains_storage(key)` | its result, `u32`: length or `0xFFFF_FFFF` |
+/// | `call` | `[3] ++ key_len: u8 ++ key ++ value` | `set_storage(key, value)` | its result, `u32`: previous length or `0xFFFF_FFFF` |
+/// | `call` | `[4] ++ key` | `clear_storage(key)` | its result, `u32`: removed length or `0xFFFF_FFFF` |
+/// | `call` | `[5] ++ key` | `get_storage(key)` into a 16 KiB buffer | the value; reverts with empty output if absent |
+/// | `call` | `[6] ++ data` | `hash_keccak_256(data)` | the hash (32 bytes) |
+/// | `call` | `[7] ++ data` | `hash_blake2_256(data)` | the hash (32 bytes) |
+/// | `call` | `[8] ++ data` | `return_data` with the revert flag | reverts with `data` as output |
+/// | `call` | `[9]` | `set_storage(b"x", [1])`, then traps (`unimp`) | none: the call fails, the write is rolled back |
+///
+/// Malformed call data reverts with empty output: empty, an unknown selector, trailing bytes
+/// after `[0]` or `[9]`, a `[1]` other than 49 bytes, a `[2]` key that is empty or over 128
+/// bytes, a `[3]` without `key_len` or with fewer than `key_len` bytes after it. The keys of
+/// `[3]`, `[4]` and `[5]` are passed on unchecked (empty is a valid key), so one over the
+/// ABI's 128-byte limit reaches the syscall, which traps the contract.
+pub const PROBE: &[u8] = include_bytes!("../blobs/probe.latest64.polkavm");
+
 /// Constants of the [`TOKEN`] contract's events.
 pub mod token {
     /// First topic of a Transfer event: keccak256(`b"Transfer"`), the bare name.
@@ -190,12 +216,13 @@ pub mod token {
 }
 
 /// The example contracts as `(name, bytes)`: `("flipper", FLIPPER)`, `("counter", COUNTER)`,
-/// `("token", TOKEN)`, `("hasher", HASHER)`. Their files are `blobs/<name>.latest64.polkavm`.
+/// `("token", TOKEN)`, `("hasher", HASHER)`, `("probe", PROBE)`. Their files are `blobs/<name>.latest64.polkavm`.
 pub const CONTRACTS: &[(&str, &[u8])] = &[
     ("flipper", FLIPPER),
     ("counter", COUNTER),
     ("token", TOKEN),
     ("hasher", HASHER),
+    ("probe", PROBE),
 ];
 
 /// Every VM test guest blob (not the [`CONTRACTS`], which need the contract ABI's host) as

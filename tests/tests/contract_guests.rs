@@ -7,7 +7,7 @@
 //! contract could notice: argument order, results, `KEY_NOT_FOUND`, the limits, revert rolling
 //! back storage, and bad pointers or lengths trapping the call.
 
-use pvm_contracts_examples::{token, CONTRACTS, COUNTER, FLIPPER, HASHER, TOKEN};
+use pvm_contracts_examples::{token, CONTRACTS, COUNTER, FLIPPER, HASHER, PROBE, TOKEN};
 use pvm_core::{Config, Engine, Instance, Interrupt, Module, ModuleConfig, Reg};
 use sp_crypto_hashing::{blake2_256, keccak_256};
 use std::collections::BTreeMap;
@@ -809,4 +809,219 @@ fn hasher_edge_cases() {
     ] {
         chain.call(&mut hasher, ALICE, &bad).assert_reverted_empty();
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// probe
+
+fn as_u32(output: &[u8]) -> u32 {
+    u32::from_le_bytes(output.try_into().expect("4 bytes"))
+}
+
+/// Deploys `probe`; its deploy ignores the call data and stores nothing.
+fn deploy_probe(chain: &Chain) -> Contract {
+    let (probe, deployed) = chain.deploy(PROBE, ALICE, b"ignored");
+    assert_eq!(deployed.ok(), b"");
+    assert!(deployed.events.is_empty());
+    assert!(probe.storage.is_empty());
+    probe
+}
+
+/// `[3] ++ key_len ++ key ++ value`: `set_storage`'s raw result.
+fn probe_set(chain: &Chain, probe: &mut Contract, key: &[u8], value: &[u8]) -> u32 {
+    let key_len = u8::try_from(key.len()).expect("short key");
+    as_u32(
+        chain
+            .call(probe, ALICE, &input(&[&[3, key_len], key, value]))
+            .ok(),
+    )
+}
+
+#[test]
+fn probe_reads_the_environment_in_order() {
+    let chain = Chain::new();
+    let mut probe = deploy_probe(&chain);
+    let outcome = chain.call(&mut probe, BOB, &[0]);
+    let out = outcome.ok();
+    assert_eq!(out.len(), 120);
+    assert_eq!(out[..32], BOB, "caller");
+    assert_eq!(out[32..64], probe.address, "address");
+    assert_eq!(as_u128(&out[64..80]), 0, "value_transferred");
+    assert_eq!(as_u128(&out[80..96]), 0, "balance");
+    assert_eq!(as_u64(&out[96..104]), chain.block_number, "block_number");
+    assert_eq!(as_u64(&out[104..112]), chain.now, "now");
+    // Read last, before the output is returned: between the gas at the start and at the end.
+    let gas_left = as_u64(&out[112..]) as i64;
+    assert!(
+        GAS - outcome.gas_used <= gas_left && gas_left < GAS,
+        "gas_left {gas_left}, used {}",
+        outcome.gas_used
+    );
+    assert_eq!(chain.call(&mut probe, CAROL, &[0]).ok()[..32], CAROL);
+}
+
+#[test]
+fn probe_transfer_returns_the_raw_result() {
+    let chain = Chain::new();
+    let mut probe = deploy_probe(&chain);
+    // The harness's contracts hold nothing: only a transfer of 0 goes through.
+    let send = |probe: &mut Contract, amount: u128| {
+        as_u32(
+            chain
+                .call(probe, ALICE, &input(&[&[1], &BOB, &amount.to_le_bytes()]))
+                .ok(),
+        )
+    };
+    assert_eq!(send(&mut probe, 0), 0);
+    assert_eq!(send(&mut probe, 1), 1);
+    assert_eq!(send(&mut probe, u128::MAX), 1);
+}
+
+#[test]
+fn probe_storage_syscalls_return_raw_results() {
+    let chain = Chain::new();
+    let mut probe = deploy_probe(&chain);
+    let contains = |probe: &mut Contract, key: &[u8]| {
+        as_u32(chain.call(probe, ALICE, &input(&[&[2], key])).ok())
+    };
+    let clear = |probe: &mut Contract, key: &[u8]| {
+        as_u32(chain.call(probe, ALICE, &input(&[&[4], key])).ok())
+    };
+    let get = |probe: &mut Contract, key: &[u8]| chain.call(probe, ALICE, &input(&[&[5], key]));
+
+    assert_eq!(contains(&mut probe, b"k"), u32::MAX);
+    get(&mut probe, b"k").assert_reverted_empty();
+    assert_eq!(clear(&mut probe, b"k"), u32::MAX);
+
+    assert_eq!(probe_set(&chain, &mut probe, b"k", b"hello"), u32::MAX);
+    assert_eq!(probe.storage.get(&b"k"[..]), Some(&b"hello".to_vec()));
+    assert_eq!(contains(&mut probe, b"k"), 5);
+    assert_eq!(get(&mut probe, b"k").ok(), b"hello");
+
+    // The longest value that fits in 16 KiB of call data, read back through the 16 KiB buffer.
+    let big: Vec<u8> = (0..16 * 1024 - 3).map(|i| (i * 7) as u8).collect();
+    assert_eq!(probe_set(&chain, &mut probe, b"k", &big), 5);
+    assert_eq!(contains(&mut probe, b"k"), big.len() as u32);
+    assert_eq!(get(&mut probe, b"k").ok(), big);
+
+    // Empty values and the empty key are values like any other.
+    assert_eq!(probe_set(&chain, &mut probe, b"e", b""), u32::MAX);
+    assert_eq!(contains(&mut probe, b"e"), 0);
+    assert_eq!(get(&mut probe, b"e").ok(), b"");
+    assert_eq!(probe_set(&chain, &mut probe, b"", b"empty key"), u32::MAX);
+    assert_eq!(get(&mut probe, b"").ok(), b"empty key");
+    assert_eq!(clear(&mut probe, b""), 9);
+
+    // Keys up to the 128-byte limit.
+    let long_key = [0x4b; 128];
+    assert_eq!(probe_set(&chain, &mut probe, &long_key, b"v"), u32::MAX);
+    assert_eq!(contains(&mut probe, &long_key), 1);
+    assert_eq!(get(&mut probe, &long_key).ok(), b"v");
+
+    assert_eq!(clear(&mut probe, b"k"), big.len() as u32);
+    assert_eq!(clear(&mut probe, b"k"), u32::MAX);
+    assert_eq!(contains(&mut probe, b"k"), u32::MAX);
+    get(&mut probe, b"k").assert_reverted_empty();
+    let expected: Storage = [(b"e".to_vec(), vec![]), (long_key.to_vec(), b"v".to_vec())]
+        .into_iter()
+        .collect();
+    assert_eq!(probe.storage, expected);
+
+    // A key over the limit reaches the syscall through `[4]` and `[5]` and traps.
+    let too_long = [0x4b; 129];
+    for selector in [4, 5] {
+        let outcome = chain.call(&mut probe, ALICE, &input(&[&[selector], &too_long]));
+        let error = outcome.result.expect_err("an over-limit key traps");
+        assert!(
+            error.contains("length 129 is over the limit 128"),
+            "{error}"
+        );
+    }
+    assert_eq!(probe.storage, expected);
+}
+
+#[test]
+fn probe_hashes_match_keccak_256_and_blake2_256() {
+    let chain = Chain::new();
+    let mut probe = deploy_probe(&chain);
+    let long: Vec<u8> = (0..16 * 1024 - 1).map(|i| (i * 13) as u8).collect();
+    for data in [&b""[..], b"abc", &[0x5a; 200], &long] {
+        let keccak = chain.call(&mut probe, ALICE, &input(&[&[6], data]));
+        assert_eq!(
+            keccak.ok(),
+            keccak_256(data),
+            "keccak, {} bytes",
+            data.len()
+        );
+        let blake2 = chain.call(&mut probe, ALICE, &input(&[&[7], data]));
+        assert_eq!(
+            blake2.ok(),
+            blake2_256(data),
+            "blake2, {} bytes",
+            data.len()
+        );
+    }
+}
+
+#[test]
+fn probe_revert_carries_output_and_rolls_back() {
+    let chain = Chain::new();
+    let mut probe = deploy_probe(&chain);
+    probe_set(&chain, &mut probe, b"k", b"v");
+    let before = probe.storage.clone();
+    for data in [&b""[..], b"reverted output", &[0xee; 16 * 1024 - 1]] {
+        let outcome = chain.call(&mut probe, ALICE, &input(&[&[8], data]));
+        assert_eq!(
+            outcome.result,
+            Ok(Output {
+                reverted: true,
+                data: data.to_vec()
+            })
+        );
+    }
+    assert_eq!(probe.storage, before);
+}
+
+#[test]
+fn probe_trap_rolls_back_storage() {
+    let chain = Chain::new();
+    let mut probe = deploy_probe(&chain);
+    let outcome = chain.call(&mut probe, ALICE, &[9]);
+    assert_eq!(outcome.result, Err("Trap".to_owned()));
+    assert!(outcome.events.is_empty());
+    assert!(
+        probe.storage.is_empty(),
+        "the write of b\"x\" was rolled back"
+    );
+    // The same write without the trap stays.
+    assert_eq!(probe_set(&chain, &mut probe, b"x", &[1]), u32::MAX);
+    assert_eq!(probe.storage.get(&b"x"[..]), Some(&vec![1]));
+}
+
+#[test]
+fn probe_reverts_on_malformed_input() {
+    let chain = Chain::new();
+    let mut probe = deploy_probe(&chain);
+    probe_set(&chain, &mut probe, b"k", b"v");
+    let before = probe.storage.clone();
+    let bad_inputs: Vec<Vec<u8>> = vec![
+        vec![],
+        vec![10],
+        vec![0xff],
+        vec![0, 0],
+        vec![9, 0],
+        vec![1],
+        input(&[&[1], &BOB, &[0; 15]]),
+        input(&[&[1], &BOB, &[0; 17]]),
+        vec![2],
+        input(&[&[2], &[0x4b; 129]]),
+        vec![3],
+        vec![3, 2, b'k'],
+        // Call data over 16 KiB.
+        input(&[&[6], &[0; 16 * 1024]]),
+    ];
+    for bad in &bad_inputs {
+        chain.call(&mut probe, ALICE, bad).assert_reverted_empty();
+    }
+    assert_eq!(probe.storage, before);
 }

@@ -52,6 +52,7 @@ const GUESTS: &[(&str, &str, &[Isa])] = &[
     ("counter", "contract_counter", &[Isa::Latest64]),
     ("token", "contract_token", &[Isa::Latest64]),
     ("hasher", "contract_hasher", &[Isa::Latest64]),
+    ("probe", "contract_probe", &[Isa::Latest64]),
 ];
 
 #[derive(Copy, Clone, Debug)]
