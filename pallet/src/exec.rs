@@ -44,6 +44,19 @@ pub struct ExecResult<R> {
     pub deposit_refunded: u128,
 }
 
+impl<R> ExecResult<R> {
+    /// The same result with the outcome mapped.
+    pub fn map_outcome<S>(self, f: impl FnOnce(R) -> S) -> ExecResult<S> {
+        ExecResult {
+            result: self.result.map(f),
+            weight_consumed: self.weight_consumed,
+            gas_consumed: self.gas_consumed,
+            deposit_charged: self.deposit_charged,
+            deposit_refunded: self.deposit_refunded,
+        }
+    }
+}
+
 /// A finished call.
 #[derive(Debug, PartialEq, Eq)]
 pub struct CallOutcome {

@@ -389,8 +389,7 @@ pub mod pallet {
                 data,
                 salt,
             );
-            let result_reverted = result.result.map(|outcome| outcome.reverted);
-            into_post_dispatch::<T>(base, result.weight_consumed, result_reverted)
+            into_post_dispatch::<T>(base, result.map_outcome(|outcome| outcome.reverted))
         }
 
         /// Instantiates stored code: a new contract account derived from the origin, the
@@ -421,8 +420,7 @@ pub mod pallet {
             );
             into_post_dispatch::<T>(
                 T::WeightInfo::instantiate(),
-                result.weight_consumed,
-                result.result.map(|outcome| outcome.reverted),
+                result.map_outcome(|outcome| outcome.reverted),
             )
         }
 
@@ -448,8 +446,7 @@ pub mod pallet {
             );
             into_post_dispatch::<T>(
                 T::WeightInfo::call(),
-                result.weight_consumed,
-                result.result.map(|outcome| outcome.reverted),
+                result.map_outcome(|outcome| outcome.reverted),
             )
         }
     }
@@ -468,11 +465,10 @@ pub mod pallet {
     /// contract that reverted fails the extrinsic with `ContractReverted`.
     fn into_post_dispatch<T: Config>(
         base: Weight,
-        consumed: Weight,
-        reverted: Result<bool, DispatchError>,
+        reverted: crate::ExecResult<bool>,
     ) -> DispatchResultWithPostInfo {
-        let actual_weight = base.saturating_add(consumed);
-        match reverted {
+        let actual_weight = base.saturating_add(reverted.weight_consumed);
+        match reverted.result {
             Ok(false) => Ok(PostDispatchInfo {
                 actual_weight: Some(actual_weight),
                 pays_fee: Pays::Yes,
