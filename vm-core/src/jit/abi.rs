@@ -31,8 +31,11 @@ pub const CTX_EXIT_ARG: i32 = CTX_EXIT_KIND + 4;
 pub const CTX_PC: i32 = CTX_EXIT_ARG + 4;
 /// The guest pc execution continues at after an `ecalli`, `u32`.
 pub const CTX_NEXT_PC: i32 = CTX_PC + 4;
+/// The host's `gs` segment base, saved by the entry trampoline and restored by the exit
+/// path when the code addresses guest memory through `gs` (`u64`).
+pub const CTX_HOST_GS: i32 = CTX_NEXT_PC + 4;
 /// Bytes of the context's fixed fields.
-pub const CTX_USED: i32 = CTX_NEXT_PC + 4;
+pub const CTX_USED: i32 = CTX_HOST_GS + 8;
 /// Where a small jump table lives inside the context (`u64` native addresses, 0 for an
 /// invalid target): at a fixed offset from the memory base, one load finds an entry.
 pub const CTX_INLINE_JUMP_TABLE: i32 = 256;
@@ -86,7 +89,9 @@ impl ExitKind {
 }
 
 /// Holds the host address of guest address 0 for the whole run; never written by
-/// generated code, so a fault handler can trust it to find the context.
+/// generated code, so a fault handler can trust it to find the context. With
+/// [`CompileOptions::segment_memory`](super::CompileOptions) the `gs` base holds the same
+/// address and guest accesses go through `gs`; the context is still reached through this.
 pub const MEMORY_BASE: HostReg = HostReg::R15;
 /// The one scratch register: shift counts (`cl`), addresses, temporaries.
 pub const SCRATCH: HostReg = HostReg::Rcx;
