@@ -102,6 +102,13 @@ enum Stub {
     Trap { entry: Label, pc: u32 },
     /// A dynamic jump at `pc` returned to the host.
     Finished { entry: Label, pc: u32 },
+    /// A dynamic jump's rotated address (in the scratch register) is past the jump
+    /// table: the return-to-host address goes to `finished`, anything else to `trap`.
+    JumpTableMiss {
+        entry: Label,
+        finished: Label,
+        trap: Label,
+    },
 }
 
 /// Labels of the shared exit paths.

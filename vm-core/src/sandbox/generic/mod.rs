@@ -71,7 +71,8 @@ pub fn disable_segment_base() {
 pub struct JitModule {
     program: CompiledProgram,
     code: ExecutableCode,
-    /// Absolute address of each jump-table entry's block, 0 for an invalid entry.
+    /// A 0, then the absolute address of each jump-table entry's block (0 for an invalid
+    /// entry).
     jump_table: Box<[u64]>,
 }
 
@@ -90,16 +91,15 @@ impl JitModule {
         signal::install()?;
         let code = ExecutableCode::new(&program.code)?;
         let start = code.start() as u64;
-        let jump_table = program
-            .jump_table
-            .iter()
-            .map(|&offset| {
+        // A zero (invalid) entry first: generated code indexes by `address / 2`.
+        let jump_table = core::iter::once(0)
+            .chain(program.jump_table.iter().map(|&offset| {
                 if offset == INVALID_ENTRY {
                     0
                 } else {
                     start + u64::from(offset)
                 }
-            })
+            }))
             .collect();
         Ok(JitModule {
             program,
@@ -177,8 +177,8 @@ impl JitInstance {
         // A small table goes into the context, where the code expects it (the context
         // survives `reset`, and the module's code never moves).
         let module = Arc::clone(&instance.module);
-        if module.jump_table.len() <= INLINE_JUMP_TABLE_ENTRIES as usize {
-            for (index, &entry) in module.jump_table.iter().enumerate() {
+        if module.jump_table.len() - 1 <= INLINE_JUMP_TABLE_ENTRIES as usize {
+            for (index, &entry) in module.jump_table[1..].iter().enumerate() {
                 instance.write(CTX_INLINE_JUMP_TABLE + 8 * index as i32, entry);
             }
         }
