@@ -11,6 +11,8 @@
 //!   (default 10 000; mutated programs are a tenth of that). Locally, a million:
 //!   `PVM_DIFF_PROGRAMS=1000000 cargo test --release -p pvm-tests --test differential_jit`.
 //! * `PVM_DIFF_SEED`, `PVM_DIFF_FIRST` — seed and first program index, to reproduce.
+//! * `PVM_DIFF_NO_GS_BASE` — compile without the `gs`-based memory accesses (the form a
+//!   host without `fsgsbase` gets).
 //!
 //! Where the JIT cannot run (not x86-64 Linux) both sides interpret and the test is moot.
 
@@ -130,6 +132,12 @@ fn mutate(rng: &mut Rng, bytes: &[u8]) -> Vec<u8> {
 }
 
 fn fuzz(isa_index: u64, isa: InstructionSet, mutated: bool) {
+    // The JIT's other memory-access form (what a host without `fsgsbase` runs); the
+    // generated code differs, the results may not.
+    #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+    if std::env::var_os("PVM_DIFF_NO_GS_BASE").is_some() {
+        pvm_core::sandbox::generic::disable_segment_base();
+    }
     let seed = env_u64("PVM_DIFF_SEED", DEFAULT_SEED) ^ if mutated { 0x6a69_7400 } else { 0 };
     let mut total = env_u64("PVM_DIFF_PROGRAMS", DEFAULT_PROGRAMS);
     if mutated {

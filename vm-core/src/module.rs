@@ -125,6 +125,7 @@ impl Module {
                         gas_metering: config.gas_metering,
                         costs: &config.cost_table,
                         isa: blob.isa,
+                        segment_memory: crate::sandbox::generic::segment_base_usable(),
                     },
                 )
                 .map_err(|e| Error::Jit(alloc::format!("compiling: {e}")))?;

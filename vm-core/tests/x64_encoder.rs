@@ -1760,3 +1760,72 @@ fn encode_speed_iced() {
         best * 1e9 / N as f64
     );
 }
+
+/// The guest-memory forms: `gs:[reg32 + disp]` and `gs:[abs32]`, with the `0x67`
+/// address-size prefix, for loads, sign/zero-extending loads, stores and immediate stores.
+#[test]
+fn gs_relative_32_bit_addresses() {
+    let reg32 = |r: Reg| iced_reg(r, Size::B32);
+    let mut mems: Vec<(Mem, Register, u32)> = Vec::new();
+    for base in Reg::ALL {
+        for disp in DISPS {
+            mems.push((Mem::gs32(base, disp), reg32(base), disp as u32));
+        }
+    }
+    for address in [0u32, 0x10000, 0x7fff_ffff, 0x8000_0000, 0xffff_fff0] {
+        mems.push((Mem::gs32_abs(address), Register::None, address));
+    }
+    let mut checked = 0;
+    for (mem, base, disp) in mems {
+        for size in SIZES {
+            for reg in Reg::ALL {
+                let encodings: Vec<(Assembler, Mnemonic)> = {
+                    let mut v = Vec::new();
+                    let mut a = Assembler::new();
+                    a.mov_rm(size, reg, mem);
+                    v.push((a, Mnemonic::Mov));
+                    let mut a = Assembler::new();
+                    a.mov_mr(size, mem, reg);
+                    v.push((a, Mnemonic::Mov));
+                    if matches!(size, Size::B8 | Size::B16) {
+                        let mut a = Assembler::new();
+                        a.movzx_rm(size, reg, mem);
+                        v.push((a, Mnemonic::Movzx));
+                    }
+                    if size != Size::B64 {
+                        let mut a = Assembler::new();
+                        a.movsx_rm(Size::B64, size, reg, mem);
+                        v.push((
+                            a,
+                            if size == Size::B32 {
+                                Mnemonic::Movsxd
+                            } else {
+                                Mnemonic::Movsx
+                            },
+                        ));
+                    }
+                    let mut a = Assembler::new();
+                    a.mov_mi(size, mem, -2);
+                    v.push((a, Mnemonic::Mov));
+                    v
+                };
+                for (asm, mnemonic) in encodings {
+                    let bytes = asm.code().to_vec();
+                    let mut decoder = Decoder::with_ip(64, &bytes, 0, DecoderOptions::NONE);
+                    let insn = decoder.decode();
+                    let what = || format!("{mem:?} {size:?} {reg:?}: {}", hex(&bytes));
+                    assert_eq!(insn.len(), bytes.len(), "{}", what());
+                    assert_eq!(insn.mnemonic(), mnemonic, "{}", what());
+                    assert_eq!(insn.segment_prefix(), Register::GS, "{}", what());
+                    assert_eq!(insn.memory_base(), base, "{}", what());
+                    assert_eq!(insn.memory_index(), Register::None, "{}", what());
+                    assert_eq!(insn.memory_displacement32(), disp, "{}", what());
+                    assert_eq!(insn.memory_size().size() as u32, size.bytes(), "{}", what());
+                    checked += 1;
+                }
+            }
+        }
+    }
+    count(checked);
+    done("gs_relative_32_bit_addresses");
+}

@@ -20,7 +20,8 @@ pub const CTX_GAS: i32 = 13 * 8;
 pub const CTX_HOST_RSP: i32 = CTX_GAS + 8;
 /// Native address to continue at on the next entry, `u64`.
 pub const CTX_RESUME: i32 = CTX_HOST_RSP + 8;
-/// Address of the module's native jump table (`u64` entries, 0 = invalid target).
+/// Address of the module's native jump table (`u64` entries, 0 = invalid target), whose
+/// first entry is an extra 0 (generated code indexes it by `address / 2`).
 pub const CTX_JUMP_TABLE: i32 = CTX_RESUME + 8;
 /// Why the code exited ([`ExitKind`] as `u32`).
 pub const CTX_EXIT_KIND: i32 = CTX_JUMP_TABLE + 8;
@@ -31,16 +32,20 @@ pub const CTX_EXIT_ARG: i32 = CTX_EXIT_KIND + 4;
 pub const CTX_PC: i32 = CTX_EXIT_ARG + 4;
 /// The guest pc execution continues at after an `ecalli`, `u32`.
 pub const CTX_NEXT_PC: i32 = CTX_PC + 4;
+/// The host's `gs` segment base, saved by the entry trampoline and restored by the exit
+/// path when the code addresses guest memory through `gs` (`u64`).
+pub const CTX_HOST_GS: i32 = CTX_NEXT_PC + 4;
 /// Bytes of the context's fixed fields.
-pub const CTX_USED: i32 = CTX_NEXT_PC + 4;
+pub const CTX_USED: i32 = CTX_HOST_GS + 8;
 /// Where a small jump table lives inside the context (`u64` native addresses, 0 for an
-/// invalid target): at a fixed offset from the memory base, one load finds an entry.
+/// invalid target): at a fixed offset from the memory base, one load finds an entry. The
+/// word before it stays 0: generated code reads it for guest address 0.
 pub const CTX_INLINE_JUMP_TABLE: i32 = 256;
 /// The most jump-table entries that fit in the context; larger tables stay outside it
 /// and are reached through [`CTX_JUMP_TABLE`].
 pub const INLINE_JUMP_TABLE_ENTRIES: u32 = ((CONTEXT_BYTES - CTX_INLINE_JUMP_TABLE) / 8) as u32;
 
-const _: () = assert!(CTX_USED <= CTX_INLINE_JUMP_TABLE);
+const _: () = assert!(CTX_USED <= CTX_INLINE_JUMP_TABLE - 8);
 
 /// A context field as a displacement from the memory base register.
 #[inline]
@@ -86,7 +91,9 @@ impl ExitKind {
 }
 
 /// Holds the host address of guest address 0 for the whole run; never written by
-/// generated code, so a fault handler can trust it to find the context.
+/// generated code, so a fault handler can trust it to find the context. With
+/// [`CompileOptions::segment_memory`](super::CompileOptions) the `gs` base holds the same
+/// address and guest accesses go through `gs`; the context is still reached through this.
 pub const MEMORY_BASE: HostReg = HostReg::R15;
 /// The one scratch register: shift counts (`cl`), addresses, temporaries.
 pub const SCRATCH: HostReg = HostReg::Rcx;

@@ -23,7 +23,8 @@
 //!   through a ten-byte stub naming the block; the host gives the cost back, so gas is
 //!   unchanged and the block resumable. `memset` charges per byte in its loop.
 //! - **Memory without checks.** Guest memory is a 4 GiB reservation plus a guard
-//!   (`sandbox`): an access is `[base + zero-extended 32-bit address]`, and the MMU catches
+//!   (`sandbox`): an access is `[base + zero-extended 32-bit address]` (one instruction,
+//!   `gs:[reg32 + offset]`, where the OS lets us set the `gs` base), and the MMU catches
 //!   unmapped and read-only pages; the fault handler turns a fault inside JIT code into the
 //!   interrupt the interpreter gives (trap, or a page fault with the guest pc and page).
 //! - **Exits.** `ecalli`, `sbrk` (the host owns the heap), traps, the return address and

@@ -10,6 +10,9 @@ use crate::jit::abi::{
 use crate::jit::x64::{Cond, Mem, Scale, ShiftOp, Size};
 use crate::program::RETURN_TO_HOST;
 
+/// The return-to-host address rotated right by one, as a dynamic jump compares it.
+pub(super) const ROTATED_RETURN_TO_HOST: u32 = RETURN_TO_HOST.rotate_right(1);
+
 impl Compiler<'_> {
     /// Traps at `pc`.
     pub(super) fn trap_here(&mut self, pc: u32) {
@@ -56,22 +59,38 @@ impl Compiler<'_> {
             entry: finished,
             pc,
         });
-        self.asm.cmp_ri(Size::B32, SCRATCH, RETURN_TO_HOST as i32);
-        self.asm.jcc(Cond::E, finished);
         let trap = self.trap_stub(pc);
-        if self.jump_table_len == 0 {
-            self.asm.jmp(trap);
-            return;
+        let len = self.jump_table_len;
+        if len == 0 || len >= ROTATED_RETURN_TO_HOST {
+            // No table (or one so large the return address could index it, which no
+            // valid blob has): check for the return address first.
+            self.asm.cmp_ri(Size::B32, SCRATCH, RETURN_TO_HOST as i32);
+            self.asm.jcc(Cond::E, finished);
+            if len == 0 {
+                self.asm.jmp(trap);
+                return;
+            }
+            self.asm.shift_ri(ShiftOp::Ror, Size::B32, SCRATCH, 1);
+            self.asm.cmp_ri(Size::B32, SCRATCH, len as i32 + 1);
+            self.asm.jcc(Cond::Ae, trap);
+        } else {
+            // `address ror 1` is `address / 2` for even addresses, 2^31 and up for odd
+            // ones; entry `address / 2 - 1` is at index `address / 2` of a table with a
+            // zero (invalid) entry first, so address 0 needs no check of its own. Whatever
+            // is past the table, the return-to-host address included, goes out of line.
+            self.asm.shift_ri(ShiftOp::Ror, Size::B32, SCRATCH, 1);
+            self.asm.cmp_ri(Size::B32, SCRATCH, len as i32 + 1);
+            let miss = self.asm.label();
+            self.stubs.push(Stub::JumpTableMiss {
+                entry: miss,
+                finished,
+                trap,
+            });
+            self.asm.jcc(Cond::Ae, miss);
         }
-        // Entry `address / 2 - 1` for even, non-zero addresses: `(address - 2) ror 1`
-        // maps odd addresses to 2^31 and up and 0 to 2^31 - 1, both past any table.
-        self.asm.sub_ri(Size::B32, SCRATCH, 2);
-        self.asm.shift_ri(ShiftOp::Ror, Size::B32, SCRATCH, 1);
-        self.asm
-            .cmp_ri(Size::B32, SCRATCH, self.jump_table_len as i32);
-        self.asm.jcc(Cond::Ae, trap);
-        if self.jump_table_len <= INLINE_JUMP_TABLE_ENTRIES {
-            // The table is in the context, at a fixed offset from the memory base.
+        if len <= INLINE_JUMP_TABLE_ENTRIES {
+            // The table is in the context, at a fixed offset from the memory base, with
+            // the (always zero) word before it as its first entry.
             self.asm.mov_rm(
                 Size::B64,
                 SCRATCH,
@@ -79,10 +98,11 @@ impl Compiler<'_> {
                     MEMORY_BASE,
                     SCRATCH,
                     Scale::S8,
-                    ctx_disp(CTX_INLINE_JUMP_TABLE),
+                    ctx_disp(CTX_INLINE_JUMP_TABLE - 8),
                 ),
             );
         } else {
+            // The module's table, whose first entry is the zero one.
             self.asm.shift_ri(ShiftOp::Shl, Size::B64, SCRATCH, 3);
             self.asm
                 .add_rm(Size::B64, SCRATCH, Self::ctx(CTX_JUMP_TABLE));

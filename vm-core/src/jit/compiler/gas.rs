@@ -7,6 +7,7 @@
 //! number; the host adds the cost back, so gas is unchanged, and resumes at the block's
 //! stub: the block is charged again when the host has added gas.
 
+use super::control::ROTATED_RETURN_TO_HOST;
 use super::{Compiler, Stub};
 use crate::jit::abi::{
     ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_PC, CTX_RESUME, SCRATCH,
@@ -57,6 +58,17 @@ impl Compiler<'_> {
                     self.asm.bind(entry);
                     self.asm.mov_mi(Size::B32, Self::ctx(CTX_PC), pc as i32);
                     self.asm.jmp(self.exits.finished);
+                }
+                Stub::JumpTableMiss {
+                    entry,
+                    finished,
+                    trap,
+                } => {
+                    self.asm.bind(entry);
+                    self.asm
+                        .cmp_ri(Size::B32, SCRATCH, ROTATED_RETURN_TO_HOST as i32);
+                    self.asm.jcc(Cond::E, finished);
+                    self.asm.jmp(trap);
                 }
             }
         }

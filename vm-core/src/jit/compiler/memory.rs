@@ -2,9 +2,11 @@
 //! address]`, with no check; the MMU stops what the guest may not touch, and the fault
 //! handler finds the guest pc through [`CompiledProgram::fault_sites`](super::CompiledProgram).
 //!
-//! The guest address is formed with 32-bit wrapping arithmetic (`lea r32`, which also
-//! zero-extends), so whatever the guest computes, the access lands inside its own
-//! reservation: the sandbox's invariant.
+//! The guest address is formed with 32-bit wrapping arithmetic, so whatever the guest
+//! computes, the access lands inside its own reservation: the sandbox's invariant. With
+//! `segment_memory` that is one instruction, `gs:[reg32 + offset]` (the `0x67` prefix wraps
+//! the address, the `gs` base is the memory base); otherwise `lea ecx, [reg + offset]`
+//! (which also zero-extends) and then `[r15 + rcx]`.
 
 use super::{Compiler, Stub};
 use crate::isa::{Args, Opcode, Reg};
@@ -22,6 +24,14 @@ impl Compiler<'_> {
     /// The memory operand for guest address `base + offset` (or `offset` alone), computing
     /// the address into the scratch register when needed.
     fn guest_address(&mut self, base: Option<Reg>, offset: u32) -> Mem {
+        if self.options.segment_memory {
+            // The `0x67` prefix makes `base + offset` wrap at 2^32, as the guest's
+            // address arithmetic does, and `gs` adds the memory base.
+            return match base {
+                None => Mem::gs32_abs(offset),
+                Some(base) => Mem::gs32(host(base), offset as i32),
+            };
+        }
         match base {
             // Below 2^31 the address fits a non-negative displacement.
             None if (offset as i32) >= 0 => Mem::base_disp(MEMORY_BASE, offset as i32),

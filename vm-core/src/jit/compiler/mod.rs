@@ -35,6 +35,12 @@ pub struct CompileOptions<'a> {
     pub costs: &'a CostTable,
     /// The instruction set, which selects the branch-validity rules.
     pub isa: InstructionSet,
+    /// Address guest memory as `gs:[reg32 + offset]` (one instruction, 32-bit wrapping
+    /// address arithmetic), with the entry trampoline pointing the `gs` base at guest
+    /// address 0 and the exit path restoring the host's. Only where the OS lets user
+    /// space write the `gs` base (`crate::sandbox::generic::segment_base_usable`);
+    /// otherwise every access first forms its 32-bit address in a scratch register.
+    pub segment_memory: bool,
 }
 
 /// A compiled program: position-independent machine code and what a runner needs to
@@ -96,6 +102,13 @@ enum Stub {
     Trap { entry: Label, pc: u32 },
     /// A dynamic jump at `pc` returned to the host.
     Finished { entry: Label, pc: u32 },
+    /// A dynamic jump's rotated address (in the scratch register) is past the jump
+    /// table: the return-to-host address goes to `finished`, anything else to `trap`.
+    JumpTableMiss {
+        entry: Label,
+        finished: Label,
+        trap: Label,
+    },
 }
 
 /// Labels of the shared exit paths.

@@ -3,7 +3,10 @@
 //! of the registers.
 
 use super::Compiler;
-use crate::jit::abi::{CONTEXT_BYTES, CTX_HOST_RSP, CTX_REGS, CTX_RESUME, GUEST_REGS, MEMORY_BASE};
+use crate::jit::abi::{
+    CONTEXT_BYTES, CTX_HOST_GS, CTX_HOST_RSP, CTX_REGS, CTX_RESUME, GUEST_REGS, MEMORY_BASE,
+    SCRATCH,
+};
 use crate::jit::x64::{Mem, Reg, Size};
 
 /// Callee-saved registers of the System V ABI (besides `rsp`), pushed by the entry.
@@ -26,6 +29,13 @@ impl Compiler<'_> {
             MEMORY_BASE,
             Mem::base_disp(Reg::Rdi, CONTEXT_BYTES),
         );
+        if self.options.segment_memory {
+            // Guest accesses are `gs`-relative: save the host's base, point it at guest
+            // address 0. The exit path (also the fault path) restores it.
+            self.asm.rdgsbase(SCRATCH);
+            self.asm.mov_mr(Size::B64, Self::ctx(CTX_HOST_GS), SCRATCH);
+            self.asm.wrgsbase(MEMORY_BASE);
+        }
         // Every load goes through the memory base, so overwriting `rdi` (a guest register)
         // on the way is harmless.
         for (index, reg) in GUEST_REGS.iter().enumerate() {
@@ -41,6 +51,10 @@ impl Compiler<'_> {
         for (index, reg) in GUEST_REGS.iter().enumerate() {
             self.asm
                 .mov_mr(Size::B64, Self::ctx(CTX_REGS + 8 * index as i32), *reg);
+        }
+        if self.options.segment_memory {
+            self.asm.mov_rm(Size::B64, SCRATCH, Self::ctx(CTX_HOST_GS));
+            self.asm.wrgsbase(SCRATCH);
         }
         self.asm
             .mov_rm(Size::B64, Reg::Rsp, Self::ctx(CTX_HOST_RSP));

@@ -1,7 +1,7 @@
 //! Control flow: jumps and calls to labels, through registers and through memory, `ret`,
 //! traps, padding, and RIP-relative label addresses.
 
-use super::encoder::{Assembler, Label, Rm, REX_W};
+use super::encoder::{Assembler, Label, Rm, PF3, REX_W};
 use super::operand::{Cond, Mem, Reg};
 
 /// Recommended multi-byte `nop` encodings of 1 to 8 bytes (little-endian, indexed by
@@ -91,6 +91,18 @@ impl Assembler {
     #[inline]
     pub fn lea_label(&mut self, dst: Reg, label: Label) {
         self.emit_modrm_rip(REX_W, 0x8D, dst.code(), label);
+    }
+
+    /// `rdgsbase reg`: reads the `gs` segment base (needs `fsgsbase`, enabled by the OS).
+    #[inline]
+    pub fn rdgsbase(&mut self, reg: Reg) {
+        self.emit_modrm(PF3 | REX_W, 0x0FAE, 1, Rm::Reg(reg), 0, 0);
+    }
+
+    /// `wrgsbase reg`: sets the `gs` segment base (needs `fsgsbase`, enabled by the OS).
+    #[inline]
+    pub fn wrgsbase(&mut self, reg: Reg) {
+        self.emit_modrm(PF3 | REX_W, 0x0FAE, 3, Rm::Reg(reg), 0, 0);
     }
 
     /// `ret`.

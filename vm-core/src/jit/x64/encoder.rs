@@ -6,7 +6,7 @@
 //! one fixed-size copy, so the hot path has one capacity check per instruction rather than
 //! one per byte.
 
-use super::operand::{Mem, Reg, Size};
+use super::operand::{Mem, MemForm, Reg, Size};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -299,6 +299,14 @@ impl Assembler {
     ) {
         let mut b = [0u8; BUF];
         let mut n = 0;
+        if let Rm::Mem(m) = rm {
+            if m.is_gs32() {
+                // `gs` segment override, then the 32-bit address-size override.
+                b[0] = 0x65;
+                b[1] = 0x67;
+                n = 2;
+            }
+        }
         if flags & P66 != 0 {
             b[n] = 0x66;
             n += 1;
@@ -411,6 +419,13 @@ impl Assembler {
 /// `m` at `b[n..]` and returns the new length.
 #[inline(always)]
 fn put_mem(b: &mut [u8; BUF], mut n: usize, reg: u8, m: Mem) -> usize {
+    if m.form() == MemForm::Gs32Abs {
+        // mod = 00, r/m = 100, SIB with no index (100) and no base (101): [disp32].
+        b[n] = reg | 0b100;
+        b[n + 1] = 0b00_100_101;
+        b[n + 2..n + 6].copy_from_slice(&m.disp().to_le_bytes());
+        return n + 6;
+    }
     let base = m.base_reg().low3();
     // `mod = 00` with base 101 means RIP-relative (no SIB) or "no base" (with SIB), so
     // rbp and r13 always take at least a disp8.

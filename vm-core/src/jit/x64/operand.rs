@@ -241,11 +241,27 @@ impl Scale {
 /// The encoder picks the shortest form: no displacement when it is zero (except for base
 /// `rbp`/`r13`, which then take a zero disp8), a disp8 when it fits in `i8`, otherwise a
 /// disp32; a SIB byte when there is an index or the base is `rsp`/`r12`.
+///
+/// [`Mem::gs32`] and [`Mem::gs32_abs`] are the guest-memory forms: a `gs` segment override
+/// and the `0x67` address-size prefix, so the address is computed in 32 bits (wrapping at
+/// 2^32) and added to the `gs` base.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Mem {
     base: Reg,
     index: Option<(Reg, Scale)>,
     disp: i32,
+    form: MemForm,
+}
+
+/// How a [`Mem`] forms its address.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub(super) enum MemForm {
+    /// 64-bit `[base + index * scale + disp]`.
+    Flat,
+    /// `gs:[base32 + disp]` with 32-bit address arithmetic.
+    Gs32,
+    /// `gs:[disp32]`: a 32-bit absolute address (SIB with neither base nor index).
+    Gs32Abs,
 }
 
 impl Mem {
@@ -256,6 +272,7 @@ impl Mem {
             base,
             index: None,
             disp: 0,
+            form: MemForm::Flat,
         }
     }
 
@@ -266,6 +283,7 @@ impl Mem {
             base,
             index: None,
             disp,
+            form: MemForm::Flat,
         }
     }
 
@@ -284,6 +302,31 @@ impl Mem {
             base,
             index: Some((index, scale)),
             disp,
+            form: MemForm::Flat,
+        }
+    }
+
+    /// `gs:[base32 + disp]`: the address is `(base as u32).wrapping_add(disp as u32)`,
+    /// relative to the `gs` segment base (prefixes `0x65 0x67`).
+    #[inline]
+    pub const fn gs32(base: Reg, disp: i32) -> Mem {
+        Mem {
+            base,
+            index: None,
+            disp,
+            form: MemForm::Gs32,
+        }
+    }
+
+    /// `gs:[address]` for a 32-bit absolute `address`, relative to the `gs` segment base.
+    #[inline]
+    pub const fn gs32_abs(address: u32) -> Mem {
+        Mem {
+            // Encoded as SIB base 101 with mod 00: no base register (REX.B stays 0).
+            base: Reg::Rbp,
+            index: None,
+            disp: address as i32,
+            form: MemForm::Gs32Abs,
         }
     }
 
@@ -312,5 +355,17 @@ impl Mem {
     #[inline]
     pub const fn disp(&self) -> i32 {
         self.disp
+    }
+
+    /// Whether this is a `gs`-relative 32-bit address ([`Mem::gs32`], [`Mem::gs32_abs`]).
+    #[inline]
+    pub const fn is_gs32(&self) -> bool {
+        !matches!(self.form, MemForm::Flat)
+    }
+
+    /// The addressing form.
+    #[inline]
+    pub(super) const fn form(&self) -> MemForm {
+        self.form
     }
 }

@@ -22,16 +22,57 @@ use code::ExecutableCode;
 use signal::{ActiveGuard, ActiveRun};
 use std::boxed::Box;
 use std::io;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::vec::Vec;
 
 const _: () = assert!(super::CONTEXT_SIZE == crate::jit::abi::CONTEXT_BYTES as usize);
 
+/// `HWCAP2_FSGSBASE` of Linux's `AT_HWCAP2`: the kernel lets user space run `rdgsbase` and
+/// `wrgsbase` (Linux 5.9 and later, on CPUs that have them).
+const HWCAP2_FSGSBASE: u64 = 1 << 1;
+
+/// 0: not probed yet, 1: usable, 2: not usable (or switched off).
+static SEGMENT_BASE: AtomicU8 = AtomicU8::new(0);
+
+/// Whether generated code may keep the guest memory base in the `gs` segment base
+/// ([`CompileOptions::segment_memory`](crate::jit::CompileOptions)): the kernel says
+/// user space may write it. Probed once per process.
+pub fn segment_base_usable() -> bool {
+    match SEGMENT_BASE.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            // SAFETY: `getauxval` reads the process's auxiliary vector; it has no
+            // preconditions and returns 0 for an entry the kernel did not pass.
+            let hwcap2 = unsafe { libc::getauxval(libc::AT_HWCAP2) } as u64;
+            let usable = hwcap2 & HWCAP2_FSGSBASE != 0;
+            // A concurrent `disable_segment_base` wins over the probe.
+            let _ = SEGMENT_BASE.compare_exchange(
+                0,
+                if usable { 1 } else { 2 },
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+            SEGMENT_BASE.load(Ordering::Relaxed) == 1
+        }
+    }
+}
+
+/// Makes modules compiled from now on in this process address guest memory without the
+/// `gs` base, as on a host without `fsgsbase`: for tests of that code path. Results are
+/// the same either way; only the generated code differs.
+#[doc(hidden)]
+pub fn disable_segment_base() {
+    SEGMENT_BASE.store(2, Ordering::Relaxed);
+}
+
 /// Compiled code, mapped executable, with its native jump table.
 pub struct JitModule {
     program: CompiledProgram,
     code: ExecutableCode,
-    /// Absolute address of each jump-table entry's block, 0 for an invalid entry.
+    /// A 0, then the absolute address of each jump-table entry's block (0 for an invalid
+    /// entry).
     jump_table: Box<[u64]>,
 }
 
@@ -50,16 +91,15 @@ impl JitModule {
         signal::install()?;
         let code = ExecutableCode::new(&program.code)?;
         let start = code.start() as u64;
-        let jump_table = program
-            .jump_table
-            .iter()
-            .map(|&offset| {
+        // A zero (invalid) entry first: generated code indexes by `address / 2`.
+        let jump_table = core::iter::once(0)
+            .chain(program.jump_table.iter().map(|&offset| {
                 if offset == INVALID_ENTRY {
                     0
                 } else {
                     start + u64::from(offset)
                 }
-            })
+            }))
             .collect();
         Ok(JitModule {
             program,
@@ -137,8 +177,8 @@ impl JitInstance {
         // A small table goes into the context, where the code expects it (the context
         // survives `reset`, and the module's code never moves).
         let module = Arc::clone(&instance.module);
-        if module.jump_table.len() <= INLINE_JUMP_TABLE_ENTRIES as usize {
-            for (index, &entry) in module.jump_table.iter().enumerate() {
+        if module.jump_table.len() - 1 <= INLINE_JUMP_TABLE_ENTRIES as usize {
+            for (index, &entry) in module.jump_table[1..].iter().enumerate() {
                 instance.write(CTX_INLINE_JUMP_TABLE + 8 * index as i32, entry);
             }
         }
