@@ -516,6 +516,35 @@ impl ExecState {
                     Op::SignExtend16(d, s) => alu!(d, regs[r(s)] as i16 as i64 as u64),
                     Op::ZeroExtend16(d, s) => alu!(d, u64::from(regs[r(s)] as u16)),
                     Op::ReverseByte(d, s) => alu!(d, regs[r(s)].swap_bytes()),
+
+                    // A fused op whose second half misses the fast path runs that half's
+                    // copy, which goes on after the pair.
+                    Op::Continue(target) => it = ops[target as usize..].iter(),
+                    Op::Add64LoadU64(d, a, b, e, base, x, copy) => {
+                        alu!(d, regs[r(a)].wrapping_add(regs[r(b)]));
+                        let address = regs[r(base)].wrapping_add(sext(x)) as u32;
+                        match fast.load::<8>(address) {
+                            Some(bytes) => regs[r(e)] = u64::from_le_bytes(bytes),
+                            None => {
+                                it = ops[copy as usize..].iter();
+                            }
+                        }
+                    }
+                    Op::Add64StoreU64(d, a, b, v, base, x, copy) => {
+                        alu!(d, regs[r(a)].wrapping_add(regs[r(b)]));
+                        let address = regs[r(base)].wrapping_add(sext(x)) as u32;
+                        if !fast.store(address, regs[r(v)].to_le_bytes()) {
+                            it = ops[copy as usize..].iter();
+                        }
+                    }
+                    Op::LoadU64Add64(d, base, x, e, a, b) => {
+                        load!(d, base, x, 8, u64::from_le_bytes);
+                        alu!(e, regs[r(a)].wrapping_add(regs[r(b)]));
+                    }
+                    Op::AndImmAdd64(d, v, x, e, a, b) => {
+                        alu!(d, regs[r(v)] & sext(x));
+                        alu!(e, regs[r(a)].wrapping_add(regs[r(b)]));
+                    }
                 }
             };
             match inner {
@@ -599,6 +628,11 @@ impl ExecState {
                 regs[Slot::A0.index()] = u64::from(dst);
                 regs[Slot::A2.index()] = count;
                 return result;
+            }
+            // The load half of a fused op missed the fast path: both halves run here.
+            Op::LoadU64Add64(d, base, x, e, a, b) => {
+                load!(d, base, x, 8, u64::from_le_bytes);
+                regs[r(e)] = regs[r(a)].wrapping_add(regs[r(b)]);
             }
             other => unreachable!("{other:?} never takes the slow path"),
         }

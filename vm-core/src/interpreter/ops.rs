@@ -212,6 +212,19 @@ pub(crate) enum Op {
     SignExtend16(R, R),
     ZeroExtend16(R, R),
     ReverseByte(R, R),
+
+    /// Goes on at an op without charging gas: ends the copy of a fused op's second half.
+    Continue(u32),
+    /// Superinstructions: two adjacent ops of one block in one dispatch (see [`fuse`]).
+    /// `add_64 d, a, b` then `load_u64 e, [base + offset]`; the last field is the op
+    /// index of the load's copy, run when the load misses the fast path.
+    Add64LoadU64(R, R, R, R, R, u32, u32),
+    /// `add_64 d, a, b` then `store_u64 s, [base + offset]`, with the store's copy.
+    Add64StoreU64(R, R, R, R, R, u32, u32),
+    /// `load_u64 d, [base + offset]` then `add_64 e, a, b`.
+    LoadU64Add64(R, R, u32, R, R, R),
+    /// `and_imm d, s, imm` then `add_64 e, a, b`.
+    AndImmAdd64(R, R, u32, R, R, R),
 }
 
 const _: () = assert!(core::mem::size_of::<Op>() <= 16);
@@ -358,7 +371,98 @@ pub(crate) fn compile(
     };
     let table: Vec<u32> = code.jump_table.iter().map(|&pc| resolve(pc)).collect();
     out.jump_table = table;
+    if !keep_nops {
+        fuse(&mut out);
+    }
     out
+}
+
+/// Fuses the most frequent adjacent pairs of ops inside a block (as counted on the compute
+/// guests) into one superinstruction, saving a dispatch, and compacts the op array. A pair
+/// whose second op is a load or store keeps a copy of that op at the end of the array,
+/// followed by [`Op::Continue`] to the op after the pair: when the access misses the fast
+/// path, the fused op runs the copy, so the slow path, a fault and a resume all see the
+/// second instruction as itself, with its own pc. Step tracing stops at every
+/// instruction, so it keeps the pairs apart.
+fn fuse(out: &mut CompiledCode) {
+    let old_len = out.ops.len();
+    let mut block_start = alloc::vec![false; old_len];
+    for &(_, op) in &out.blocks {
+        block_start[op as usize] = true;
+    }
+    // The new index of every old op (both halves of a pair map to the fused op).
+    let mut new_index: Vec<u32> = Vec::with_capacity(old_len);
+    let mut ops = Vec::with_capacity(old_len);
+    let mut op_pcs = Vec::with_capacity(old_len);
+    let mut block_costs = Vec::with_capacity(old_len);
+    // (fused op, the second op, its pc, the old index of the op after the pair)
+    let mut copies: Vec<(usize, Op, u32, u32)> = Vec::new();
+    let mut index = 0;
+    while index < old_len {
+        let first = out.ops[index];
+        let second = (index + 1 < old_len && !block_start[index + 1]).then(|| out.ops[index + 1]);
+        let fused = match (first, second) {
+            (Op::Add64(d, a, b), Some(Op::LoadU64(e, base, x))) => {
+                Some((Op::Add64LoadU64(d, a, b, e, base, x, 0), true))
+            }
+            (Op::Add64(d, a, b), Some(Op::StoreU64(v, base, x))) => {
+                Some((Op::Add64StoreU64(d, a, b, v, base, x, 0), true))
+            }
+            (Op::LoadU64(d, base, x), Some(Op::Add64(e, a, b))) => {
+                Some((Op::LoadU64Add64(d, base, x, e, a, b), false))
+            }
+            (Op::AndImm(d, v, x), Some(Op::Add64(e, a, b))) => {
+                Some((Op::AndImmAdd64(d, v, x, e, a, b), false))
+            }
+            _ => None,
+        };
+        new_index.push(ops.len() as u32);
+        op_pcs.push(out.op_pcs[index]);
+        block_costs.push(out.block_costs[index]);
+        match fused {
+            Some((op, needs_copy)) => {
+                new_index.push(ops.len() as u32);
+                if needs_copy {
+                    let second = out.ops[index + 1];
+                    copies.push((ops.len(), second, out.op_pcs[index + 1], index as u32 + 2));
+                }
+                ops.push(op);
+                index += 2;
+            }
+            None => {
+                ops.push(first);
+                index += 1;
+            }
+        }
+    }
+    // Control transfers and tables now point at new indices.
+    let remap = |old: u32| new_index[old as usize];
+    for op in &mut ops {
+        if let (Some(target), _) = control_slots(op) {
+            *target = remap(*target);
+        }
+    }
+    for (fused, second, pc, after) in copies {
+        let copy = ops.len() as u32;
+        ops.push(second);
+        ops.push(Op::Continue(remap(after)));
+        op_pcs.extend([pc, pc]);
+        block_costs.extend([0, 0]);
+        if let Op::Add64LoadU64(.., slot) | Op::Add64StoreU64(.., slot) = &mut ops[fused] {
+            *slot = copy;
+        }
+    }
+    for entry in &mut out.jump_table {
+        if *entry != INVALID_TARGET {
+            *entry = remap(*entry);
+        }
+    }
+    for block in &mut out.blocks {
+        block.1 = remap(block.1);
+    }
+    out.ops = ops;
+    out.op_pcs = op_pcs;
+    out.block_costs = block_costs;
 }
 
 fn push(out: &mut CompiledCode, op: Op, pc: u32) {
