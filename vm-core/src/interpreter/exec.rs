@@ -545,6 +545,22 @@ impl ExecState {
                         alu!(d, regs[r(v)] & sext(x));
                         alu!(e, regs[r(a)].wrapping_add(regs[r(b)]));
                     }
+                    Op::LoadU64SetLessThanUnsigned(d, base, x, e, a, b) => {
+                        load!(d, base, x, 8, u64::from_le_bytes);
+                        alu!(e, u64::from(regs[r(a)] < regs[r(b)]));
+                    }
+                    Op::LoadU64Xor(d, base, x, e, a, b) => {
+                        load!(d, base, x, 8, u64::from_le_bytes);
+                        alu!(e, regs[r(a)] ^ regs[r(b)]);
+                    }
+                    Op::ShiftLogicalRightImm64AndImm(d, v, x, e, t, y) => {
+                        alu!(d, regs[r(v)].wrapping_shr(x));
+                        alu!(e, regs[r(t)] & sext(y));
+                    }
+                    Op::XorRotateRightImm64(d, a, b, e, v, x) => {
+                        alu!(d, regs[r(a)] ^ regs[r(b)]);
+                        alu!(e, regs[r(v)].rotate_right(x));
+                    }
                 }
             };
             match inner {
@@ -633,6 +649,14 @@ impl ExecState {
             Op::LoadU64Add64(d, base, x, e, a, b) => {
                 load!(d, base, x, 8, u64::from_le_bytes);
                 regs[r(e)] = regs[r(a)].wrapping_add(regs[r(b)]);
+            }
+            Op::LoadU64SetLessThanUnsigned(d, base, x, e, a, b) => {
+                load!(d, base, x, 8, u64::from_le_bytes);
+                regs[r(e)] = u64::from(regs[r(a)] < regs[r(b)]);
+            }
+            Op::LoadU64Xor(d, base, x, e, a, b) => {
+                load!(d, base, x, 8, u64::from_le_bytes);
+                regs[r(e)] = regs[r(a)] ^ regs[r(b)];
             }
             other => unreachable!("{other:?} never takes the slow path"),
         }

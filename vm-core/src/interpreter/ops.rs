@@ -225,6 +225,14 @@ pub(crate) enum Op {
     LoadU64Add64(R, R, u32, R, R, R),
     /// `and_imm d, s, imm` then `add_64 e, a, b`.
     AndImmAdd64(R, R, u32, R, R, R),
+    /// `load_u64 d, [base + offset]` then `set_less_than_unsigned e, a, b`.
+    LoadU64SetLessThanUnsigned(R, R, u32, R, R, R),
+    /// `load_u64 d, [base + offset]` then `xor e, a, b`.
+    LoadU64Xor(R, R, u32, R, R, R),
+    /// `shift_logical_right_imm_64 d, s, amount` then `and_imm e, t, imm`.
+    ShiftLogicalRightImm64AndImm(R, R, u32, R, R, u32),
+    /// `xor d, a, b` then `rotate_right_imm_64 e, s, amount`.
+    XorRotateRightImm64(R, R, R, R, R, u32),
 }
 
 const _: () = assert!(core::mem::size_of::<Op>() <= 16);
@@ -413,6 +421,18 @@ fn fuse(out: &mut CompiledCode) {
             }
             (Op::AndImm(d, v, x), Some(Op::Add64(e, a, b))) => {
                 Some((Op::AndImmAdd64(d, v, x, e, a, b), false))
+            }
+            (Op::LoadU64(d, base, x), Some(Op::SetLessThanUnsigned(e, a, b))) => {
+                Some((Op::LoadU64SetLessThanUnsigned(d, base, x, e, a, b), false))
+            }
+            (Op::LoadU64(d, base, x), Some(Op::Xor(e, a, b))) => {
+                Some((Op::LoadU64Xor(d, base, x, e, a, b), false))
+            }
+            (Op::ShiftLogicalRightImm64(d, v, x), Some(Op::AndImm(e, t, y))) => {
+                Some((Op::ShiftLogicalRightImm64AndImm(d, v, x, e, t, y), false))
+            }
+            (Op::Xor(d, a, b), Some(Op::RotateRightImm64(e, v, x))) => {
+                Some((Op::XorRotateRightImm64(d, a, b, e, v, x), false))
             }
             _ => None,
         };
