@@ -303,10 +303,22 @@ fn fused_pairs_fault_and_take_the_slow_path_as_two_instructions() {
         ),
     ] {
         let body = format!("pub @main:\n {body} jump_indirect ra, 0\n");
-        let (interrupt, instance) = run(&body, &[0, 0x800, 0x800]);
+        let (interrupt, _) = run(&body, &[0, 0x800, 0x800]);
         assert_eq!(interrupt, Interrupt::Trap, "{body}");
-        assert_eq!(instance.program_counter(), Some(pc), "{body}");
-        assert_eq!(instance.reg(Reg::A1), a1, "{body}");
+        // The interpreter itself, in every instruction set that has the instructions.
+        for isa in [InstructionSet::Latest64, InstructionSet::JamV1] {
+            let config = ModuleConfig::default();
+            let Some(mut instance) = instance_for(isa, &body, &config) else {
+                continue;
+            };
+            instance.set_gas(1_000_000);
+            instance
+                .prepare_call_export("main", &[0, 0x800, 0x800])
+                .unwrap();
+            assert_eq!(instance.run().unwrap(), Interrupt::Trap, "{body}");
+            assert_eq!(instance.program_counter(), Some(pc), "{isa}: {body}");
+            assert_eq!(instance.reg(Reg::A1), a1, "{isa}: {body}");
+        }
     }
     // Second halves that miss the fast view (uncommitted heap) but succeed, in a loop.
     let body = "

@@ -561,6 +561,40 @@ impl ExecState {
                         alu!(d, regs[r(a)] ^ regs[r(b)]);
                         alu!(e, regs[r(v)].rotate_right(x));
                     }
+                    Op::StoreU64AddImm64(v, base, x, d, t, y) => {
+                        store!(regs[r(v)], base, x, u64::to_le_bytes);
+                        alu!(d, regs[r(t)].wrapping_add(sext(y)));
+                    }
+                    Op::LoadU64AddImm64(d, base, x, e, t, y) => {
+                        load!(d, base, x, 8, u64::from_le_bytes);
+                        alu!(e, regs[r(t)].wrapping_add(sext(y)));
+                    }
+                    Op::ShiftLogicalLeft64Or(d, a, b, e, f, g) => {
+                        alu!(d, regs[r(a)].wrapping_shl(regs[r(b)] as u32));
+                        alu!(e, regs[r(f)] | regs[r(g)]);
+                    }
+                    Op::AddImm64Add64(d, v, x, e, a, b) => {
+                        alu!(d, regs[r(v)].wrapping_add(sext(x)));
+                        alu!(e, regs[r(a)].wrapping_add(regs[r(b)]));
+                    }
+                    Op::AddImm32Add64(d, v, x, e, a, b) => {
+                        alu!(d, sext((regs[r(v)] as u32).wrapping_add(x)));
+                        alu!(e, regs[r(a)].wrapping_add(regs[r(b)]));
+                    }
+                    Op::RotateRightImm64StoreU64(d, s, x, v, base, y, copy) => {
+                        alu!(d, regs[r(s)].rotate_right(u32::from(x)));
+                        let address = regs[r(base)].wrapping_add(sext(y)) as u32;
+                        if !fast.store(address, regs[r(v)].to_le_bytes()) {
+                            it = ops[copy as usize..].iter();
+                        }
+                    }
+                    Op::ShiftLogicalLeftImm64StoreU64(d, s, x, v, base, y, copy) => {
+                        alu!(d, regs[r(s)] << x);
+                        let address = regs[r(base)].wrapping_add(sext(y)) as u32;
+                        if !fast.store(address, regs[r(v)].to_le_bytes()) {
+                            it = ops[copy as usize..].iter();
+                        }
+                    }
                 }
             };
             match inner {
@@ -657,6 +691,14 @@ impl ExecState {
             Op::LoadU64Xor(d, base, x, e, a, b) => {
                 load!(d, base, x, 8, u64::from_le_bytes);
                 regs[r(e)] = regs[r(a)] ^ regs[r(b)];
+            }
+            Op::StoreU64AddImm64(v, base, x, d, t, y) => {
+                store!(regs[r(v)], base, x, u64::to_le_bytes);
+                regs[r(d)] = regs[r(t)].wrapping_add(sext(y));
+            }
+            Op::LoadU64AddImm64(d, base, x, e, t, y) => {
+                load!(d, base, x, 8, u64::from_le_bytes);
+                regs[r(e)] = regs[r(t)].wrapping_add(sext(y));
             }
             other => unreachable!("{other:?} never takes the slow path"),
         }

@@ -233,6 +233,22 @@ pub(crate) enum Op {
     ShiftLogicalRightImm64AndImm(R, R, u32, R, R, u32),
     /// `xor d, a, b` then `rotate_right_imm_64 e, s, amount`.
     XorRotateRightImm64(R, R, R, R, R, u32),
+    /// `store_u64 s, [base + offset]` then `add_imm_64 d, t, imm`.
+    StoreU64AddImm64(R, R, u32, R, R, u32),
+    /// `load_u64 d, [base + offset]` then `add_imm_64 e, t, imm`.
+    LoadU64AddImm64(R, R, u32, R, R, u32),
+    /// `shift_logical_left_64 d, a, b` then `or e, f, g`.
+    ShiftLogicalLeft64Or(R, R, R, R, R, R),
+    /// `add_imm_64 d, s, imm` then `add_64 e, a, b`.
+    AddImm64Add64(R, R, u32, R, R, R),
+    /// `add_imm_32 d, s, imm` then `add_64 e, a, b`.
+    AddImm32Add64(R, R, u32, R, R, R),
+    /// `rotate_right_imm_64 d, s, amount` (modulo 64) then `store_u64 v, [base + offset]`,
+    /// with the store's copy.
+    RotateRightImm64StoreU64(R, R, u8, R, R, u32, u32),
+    /// `shift_logical_left_imm_64 d, s, amount` (modulo 64) then
+    /// `store_u64 v, [base + offset]`, with the store's copy.
+    ShiftLogicalLeftImm64StoreU64(R, R, u8, R, R, u32, u32),
 }
 
 const _: () = assert!(core::mem::size_of::<Op>() <= 16);
@@ -434,6 +450,29 @@ fn fuse(out: &mut CompiledCode) {
             (Op::Xor(d, a, b), Some(Op::RotateRightImm64(e, v, x))) => {
                 Some((Op::XorRotateRightImm64(d, a, b, e, v, x), false))
             }
+            (Op::StoreU64(v, base, x), Some(Op::AddImm64(d, t, y))) => {
+                Some((Op::StoreU64AddImm64(v, base, x, d, t, y), false))
+            }
+            (Op::LoadU64(d, base, x), Some(Op::AddImm64(e, t, y))) => {
+                Some((Op::LoadU64AddImm64(d, base, x, e, t, y), false))
+            }
+            (Op::ShiftLogicalLeft64(d, a, b), Some(Op::Or(e, f, g))) => {
+                Some((Op::ShiftLogicalLeft64Or(d, a, b, e, f, g), false))
+            }
+            (Op::AddImm64(d, v, x), Some(Op::Add64(e, a, b))) => {
+                Some((Op::AddImm64Add64(d, v, x, e, a, b), false))
+            }
+            (Op::AddImm32(d, v, x), Some(Op::Add64(e, a, b))) => {
+                Some((Op::AddImm32Add64(d, v, x, e, a, b), false))
+            }
+            (Op::RotateRightImm64(d, v, x), Some(Op::StoreU64(t, base, y))) => Some((
+                Op::RotateRightImm64StoreU64(d, v, (x % 64) as u8, t, base, y, 0),
+                true,
+            )),
+            (Op::ShiftLogicalLeftImm64(d, v, x), Some(Op::StoreU64(t, base, y))) => Some((
+                Op::ShiftLogicalLeftImm64StoreU64(d, v, (x % 64) as u8, t, base, y, 0),
+                true,
+            )),
             _ => None,
         };
         new_index.push(ops.len() as u32);
@@ -468,7 +507,11 @@ fn fuse(out: &mut CompiledCode) {
         ops.push(Op::Continue(remap(after)));
         op_pcs.extend([pc, pc]);
         block_costs.extend([0, 0]);
-        if let Op::Add64LoadU64(.., slot) | Op::Add64StoreU64(.., slot) = &mut ops[fused] {
+        if let Op::Add64LoadU64(.., slot)
+        | Op::Add64StoreU64(.., slot)
+        | Op::RotateRightImm64StoreU64(.., slot)
+        | Op::ShiftLogicalLeftImm64StoreU64(.., slot) = &mut ops[fused]
+        {
             *slot = copy;
         }
     }
