@@ -581,6 +581,34 @@ impl ExecState {
                         alu!(d, sext((regs[r(v)] as u32).wrapping_add(x)));
                         alu!(e, regs[r(a)].wrapping_add(regs[r(b)]));
                     }
+                    Op::StoreU64ShiftLogicalLeftImm64(v, base, x, d, t, y) => {
+                        store!(regs[r(v)], base, x, u64::to_le_bytes);
+                        alu!(d, regs[r(t)].wrapping_shl(y));
+                    }
+                    Op::LoadU64ShiftLogicalLeftImm64(d, base, x, e, t, y) => {
+                        load!(d, base, x, 8, u64::from_le_bytes);
+                        alu!(e, regs[r(t)].wrapping_shl(y));
+                    }
+                    Op::AddImm64XorImm(d, v, x, e, t, y) => {
+                        alu!(d, regs[r(v)].wrapping_add(sext(x)));
+                        alu!(e, regs[r(t)] ^ sext(y));
+                    }
+                    Op::LoadImmMoveReg(d, x, e, v) => {
+                        alu!(d, sext(x));
+                        alu!(e, regs[r(v)]);
+                    }
+                    Op::Add64BranchLessUnsigned(d, a, b, x, y, t, c) => {
+                        alu!(d, regs[r(a)].wrapping_add(regs[r(b)]));
+                        branch!(regs[r(x)] < regs[r(y)], t, c)
+                    }
+                    Op::LoadImmBranchLessUnsigned(d, v, x, y, t, c) => {
+                        alu!(d, sext(v));
+                        branch!(regs[r(x)] < regs[r(y)], t, c)
+                    }
+                    Op::MoveRegBranchNotEq(d, v, x, y, t, c) => {
+                        alu!(d, regs[r(v)]);
+                        branch!(regs[r(x)] != regs[r(y)], t, c)
+                    }
                     Op::RotateRightImm64StoreU64(d, s, x, v, base, y, copy) => {
                         alu!(d, regs[r(s)].rotate_right(u32::from(x)));
                         let address = regs[r(base)].wrapping_add(sext(y)) as u32;
@@ -699,6 +727,14 @@ impl ExecState {
             Op::LoadU64AddImm64(d, base, x, e, t, y) => {
                 load!(d, base, x, 8, u64::from_le_bytes);
                 regs[r(e)] = regs[r(t)].wrapping_add(sext(y));
+            }
+            Op::StoreU64ShiftLogicalLeftImm64(v, base, x, d, t, y) => {
+                store!(regs[r(v)], base, x, u64::to_le_bytes);
+                regs[r(d)] = regs[r(t)].wrapping_shl(y);
+            }
+            Op::LoadU64ShiftLogicalLeftImm64(d, base, x, e, t, y) => {
+                load!(d, base, x, 8, u64::from_le_bytes);
+                regs[r(e)] = regs[r(t)].wrapping_shl(y);
             }
             other => unreachable!("{other:?} never takes the slow path"),
         }

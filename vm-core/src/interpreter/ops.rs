@@ -249,6 +249,20 @@ pub(crate) enum Op {
     /// `shift_logical_left_imm_64 d, s, amount` (modulo 64) then
     /// `store_u64 v, [base + offset]`, with the store's copy.
     ShiftLogicalLeftImm64StoreU64(R, R, u8, R, R, u32, u32),
+    /// `store_u64 s, [base + offset]` then `shift_logical_left_imm_64 d, t, amount`.
+    StoreU64ShiftLogicalLeftImm64(R, R, u32, R, R, u32),
+    /// `load_u64 d, [base + offset]` then `shift_logical_left_imm_64 e, t, amount`.
+    LoadU64ShiftLogicalLeftImm64(R, R, u32, R, R, u32),
+    /// `add_imm_64 d, s, imm` then `xor_imm e, t, imm`.
+    AddImm64XorImm(R, R, u32, R, R, u32),
+    /// `load_imm d, imm` then `move_reg e, s`.
+    LoadImmMoveReg(R, u32, R, R),
+    /// `add_64 d, a, b` then `branch_less_unsigned x, y` (target, fall-through cost).
+    Add64BranchLessUnsigned(R, R, R, R, R, u32, u32),
+    /// `load_imm d, imm` then `branch_less_unsigned x, y` (target, fall-through cost).
+    LoadImmBranchLessUnsigned(R, u32, R, R, u32, u32),
+    /// `move_reg d, s` then `branch_not_eq x, y` (target, fall-through cost).
+    MoveRegBranchNotEq(R, R, R, R, u32, u32),
 }
 
 const _: () = assert!(core::mem::size_of::<Op>() <= 16);
@@ -465,6 +479,28 @@ fn fuse(out: &mut CompiledCode) {
             (Op::AddImm32(d, v, x), Some(Op::Add64(e, a, b))) => {
                 Some((Op::AddImm32Add64(d, v, x, e, a, b), false))
             }
+            (Op::StoreU64(v, base, x), Some(Op::ShiftLogicalLeftImm64(d, t, y))) => Some((
+                Op::StoreU64ShiftLogicalLeftImm64(v, base, x, d, t, y),
+                false,
+            )),
+            (Op::LoadU64(d, base, x), Some(Op::ShiftLogicalLeftImm64(e, t, y))) => {
+                Some((Op::LoadU64ShiftLogicalLeftImm64(d, base, x, e, t, y), false))
+            }
+            (Op::AddImm64(d, v, x), Some(Op::XorImm(e, t, y))) => {
+                Some((Op::AddImm64XorImm(d, v, x, e, t, y), false))
+            }
+            (Op::LoadImm(d, x), Some(Op::MoveReg(e, v))) => {
+                Some((Op::LoadImmMoveReg(d, x, e, v), false))
+            }
+            (Op::Add64(d, a, b), Some(Op::BranchLessUnsigned(x, y, t, c))) => {
+                Some((Op::Add64BranchLessUnsigned(d, a, b, x, y, t, c), false))
+            }
+            (Op::LoadImm(d, v), Some(Op::BranchLessUnsigned(x, y, t, c))) => {
+                Some((Op::LoadImmBranchLessUnsigned(d, v, x, y, t, c), false))
+            }
+            (Op::MoveReg(d, v), Some(Op::BranchNotEq(x, y, t, c))) => {
+                Some((Op::MoveRegBranchNotEq(d, v, x, y, t, c), false))
+            }
             (Op::RotateRightImm64(d, v, x), Some(Op::StoreU64(t, base, y))) => Some((
                 Op::RotateRightImm64StoreU64(d, v, (x % 64) as u8, t, base, y, 0),
                 true,
@@ -564,7 +600,10 @@ fn control_slots(op: &mut Op) -> (Option<&mut u32>, Option<&mut u32>) {
         | BranchLessOrEqualSignedImm(_, _, t, c)
         | BranchLessOrEqualUnsignedImm(_, _, t, c)
         | BranchGreaterSignedImm(_, _, t, c)
-        | BranchGreaterUnsignedImm(_, _, t, c) => (Some(t), Some(c)),
+        | BranchGreaterUnsignedImm(_, _, t, c)
+        | Add64BranchLessUnsigned(_, _, _, _, _, t, c)
+        | LoadImmBranchLessUnsigned(_, _, _, _, t, c)
+        | MoveRegBranchNotEq(_, _, _, _, t, c) => (Some(t), Some(c)),
         _ => (None, None),
     }
 }
