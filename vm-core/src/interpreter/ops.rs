@@ -335,8 +335,13 @@ pub(crate) fn compile(
     // block ends with an instruction that is never dropped, so every block has a first op.
     let mut block_start_slot = 0usize;
     let mut pending_branches: Vec<(usize, u32, u32)> = Vec::new();
+    // Whether the last op may absorb the next one into a superinstruction (see [`fuse`]).
+    let mut fusable = false;
+    // (fused op, its second half, that half's pc)
+    let mut copies: Vec<(usize, Op, u32)> = Vec::new();
     for (index, decoded) in instructions.iter().enumerate() {
         if stream.block_starts[index] {
+            fusable = false;
             block_start_slot = out.ops.len();
             out.blocks.push((decoded.pc, out.ops.len() as u32));
         }
@@ -366,12 +371,44 @@ pub(crate) fn compile(
             add_cost(&mut out.block_costs, block_start_slot, cost);
             continue;
         }
-        let mut probe = op;
-        if let (Some(&mut target_pc), _) = control_slots(&mut probe) {
-            pending_branches.push((out.ops.len(), target_pc, decoded.pc));
+        let last = out.ops.len().wrapping_sub(1);
+        match fusable.then(|| fuse(out.ops[last], op)).flatten() {
+            Some((fused, needs_copy)) => {
+                out.ops[last] = fused;
+                if needs_copy {
+                    copies.push((last, op, decoded.pc));
+                }
+                let mut probe = fused;
+                if let (Some(&mut target_pc), _) = control_slots(&mut probe) {
+                    pending_branches.push((last, target_pc, decoded.pc));
+                }
+                fusable = false;
+            }
+            None => {
+                let mut probe = op;
+                if let (Some(&mut target_pc), _) = control_slots(&mut probe) {
+                    pending_branches.push((out.ops.len(), target_pc, decoded.pc));
+                }
+                push(&mut out, op, decoded.pc);
+                fusable = !keep_nops;
+            }
         }
-        push(&mut out, op, decoded.pc);
         add_cost(&mut out.block_costs, block_start_slot, cost);
+    }
+
+    // The copies of fused second halves that may need the slow path, each followed by a
+    // continue to the op after its pair.
+    for (fused, second, pc) in copies {
+        let copy = out.ops.len() as u32;
+        push(&mut out, second, pc);
+        push(&mut out, Op::Continue(fused as u32 + 1), pc);
+        if let Op::Add64LoadU64(.., slot)
+        | Op::Add64StoreU64(.., slot)
+        | Op::RotateRightImm64StoreU64(.., slot)
+        | Op::ShiftLogicalLeftImm64StoreU64(.., slot) = &mut out.ops[fused]
+        {
+            *slot = copy;
+        }
     }
 
     // Second pass: resolve jump targets. A jump to a bad target goes to a trap reporting
@@ -409,159 +446,86 @@ pub(crate) fn compile(
     };
     let table: Vec<u32> = code.jump_table.iter().map(|&pc| resolve(pc)).collect();
     out.jump_table = table;
-    if !keep_nops {
-        fuse(&mut out);
-    }
     out
 }
 
-/// Fuses the most frequent adjacent pairs of ops inside a block (as counted on the compute
-/// guests) into one superinstruction, saving a dispatch, and compacts the op array. A pair
-/// whose second op is a load or store keeps a copy of that op at the end of the array,
-/// followed by [`Op::Continue`] to the op after the pair: when the access misses the fast
-/// path, the fused op runs the copy, so the slow path, a fault and a resume all see the
-/// second instruction as itself, with its own pc. Step tracing stops at every
-/// instruction, so it keeps the pairs apart.
-fn fuse(out: &mut CompiledCode) {
-    let old_len = out.ops.len();
-    let mut block_start = alloc::vec![false; old_len];
-    for &(_, op) in &out.blocks {
-        block_start[op as usize] = true;
-    }
-    // The new index of every old op (both halves of a pair map to the fused op).
-    let mut new_index: Vec<u32> = Vec::with_capacity(old_len);
-    let mut ops = Vec::with_capacity(old_len);
-    let mut op_pcs = Vec::with_capacity(old_len);
-    let mut block_costs = Vec::with_capacity(old_len);
-    // (fused op, the second op, its pc, the old index of the op after the pair)
-    let mut copies: Vec<(usize, Op, u32, u32)> = Vec::new();
-    let mut index = 0;
-    while index < old_len {
-        let first = out.ops[index];
-        let second = (index + 1 < old_len && !block_start[index + 1]).then(|| out.ops[index + 1]);
-        let fused = match (first, second) {
-            (Op::Add64(d, a, b), Some(Op::LoadU64(e, base, x))) => {
-                Some((Op::Add64LoadU64(d, a, b, e, base, x, 0), true))
-            }
-            (Op::Add64(d, a, b), Some(Op::StoreU64(v, base, x))) => {
-                Some((Op::Add64StoreU64(d, a, b, v, base, x, 0), true))
-            }
-            (Op::LoadU64(d, base, x), Some(Op::Add64(e, a, b))) => {
-                Some((Op::LoadU64Add64(d, base, x, e, a, b), false))
-            }
-            (Op::AndImm(d, v, x), Some(Op::Add64(e, a, b))) => {
-                Some((Op::AndImmAdd64(d, v, x, e, a, b), false))
-            }
-            (Op::LoadU64(d, base, x), Some(Op::SetLessThanUnsigned(e, a, b))) => {
-                Some((Op::LoadU64SetLessThanUnsigned(d, base, x, e, a, b), false))
-            }
-            (Op::LoadU64(d, base, x), Some(Op::Xor(e, a, b))) => {
-                Some((Op::LoadU64Xor(d, base, x, e, a, b), false))
-            }
-            (Op::ShiftLogicalRightImm64(d, v, x), Some(Op::AndImm(e, t, y))) => {
-                Some((Op::ShiftLogicalRightImm64AndImm(d, v, x, e, t, y), false))
-            }
-            (Op::Xor(d, a, b), Some(Op::RotateRightImm64(e, v, x))) => {
-                Some((Op::XorRotateRightImm64(d, a, b, e, v, x), false))
-            }
-            (Op::StoreU64(v, base, x), Some(Op::AddImm64(d, t, y))) => {
-                Some((Op::StoreU64AddImm64(v, base, x, d, t, y), false))
-            }
-            (Op::LoadU64(d, base, x), Some(Op::AddImm64(e, t, y))) => {
-                Some((Op::LoadU64AddImm64(d, base, x, e, t, y), false))
-            }
-            (Op::ShiftLogicalLeft64(d, a, b), Some(Op::Or(e, f, g))) => {
-                Some((Op::ShiftLogicalLeft64Or(d, a, b, e, f, g), false))
-            }
-            (Op::AddImm64(d, v, x), Some(Op::Add64(e, a, b))) => {
-                Some((Op::AddImm64Add64(d, v, x, e, a, b), false))
-            }
-            (Op::AddImm32(d, v, x), Some(Op::Add64(e, a, b))) => {
-                Some((Op::AddImm32Add64(d, v, x, e, a, b), false))
-            }
-            (Op::StoreU64(v, base, x), Some(Op::ShiftLogicalLeftImm64(d, t, y))) => Some((
-                Op::StoreU64ShiftLogicalLeftImm64(v, base, x, d, t, y),
-                false,
-            )),
-            (Op::LoadU64(d, base, x), Some(Op::ShiftLogicalLeftImm64(e, t, y))) => {
-                Some((Op::LoadU64ShiftLogicalLeftImm64(d, base, x, e, t, y), false))
-            }
-            (Op::AddImm64(d, v, x), Some(Op::XorImm(e, t, y))) => {
-                Some((Op::AddImm64XorImm(d, v, x, e, t, y), false))
-            }
-            (Op::LoadImm(d, x), Some(Op::MoveReg(e, v))) => {
-                Some((Op::LoadImmMoveReg(d, x, e, v), false))
-            }
-            (Op::Add64(d, a, b), Some(Op::BranchLessUnsigned(x, y, t, c))) => {
-                Some((Op::Add64BranchLessUnsigned(d, a, b, x, y, t, c), false))
-            }
-            (Op::LoadImm(d, v), Some(Op::BranchLessUnsigned(x, y, t, c))) => {
-                Some((Op::LoadImmBranchLessUnsigned(d, v, x, y, t, c), false))
-            }
-            (Op::MoveReg(d, v), Some(Op::BranchNotEq(x, y, t, c))) => {
-                Some((Op::MoveRegBranchNotEq(d, v, x, y, t, c), false))
-            }
-            (Op::RotateRightImm64(d, v, x), Some(Op::StoreU64(t, base, y))) => Some((
-                Op::RotateRightImm64StoreU64(d, v, (x % 64) as u8, t, base, y, 0),
-                true,
-            )),
-            (Op::ShiftLogicalLeftImm64(d, v, x), Some(Op::StoreU64(t, base, y))) => Some((
-                Op::ShiftLogicalLeftImm64StoreU64(d, v, (x % 64) as u8, t, base, y, 0),
-                true,
-            )),
-            _ => None,
-        };
-        new_index.push(ops.len() as u32);
-        op_pcs.push(out.op_pcs[index]);
-        block_costs.push(out.block_costs[index]);
-        match fused {
-            Some((op, needs_copy)) => {
-                new_index.push(ops.len() as u32);
-                if needs_copy {
-                    let second = out.ops[index + 1];
-                    copies.push((ops.len(), second, out.op_pcs[index + 1], index as u32 + 2));
-                }
-                ops.push(op);
-                index += 2;
-            }
-            None => {
-                ops.push(first);
-                index += 1;
-            }
+/// The superinstruction for an adjacent pair of ops inside a block, if the pair is one of
+/// the most frequent on the compute guests (counted op pair by op pair), and whether its
+/// second half is a load or store that needs a copy: when the access misses the fast path,
+/// the fused op runs the copy at the end of the array, then [`Op::Continue`] to the op
+/// after the pair, so the slow path, a fault and a resume all see the second instruction
+/// as itself, with its own pc. A fused op takes one slot: a dispatch saved.
+fn fuse(first: Op, second: Op) -> Option<(Op, bool)> {
+    match (first, second) {
+        (Op::Add64(d, a, b), Op::LoadU64(e, base, x)) => {
+            Some((Op::Add64LoadU64(d, a, b, e, base, x, 0), true))
         }
-    }
-    // Control transfers and tables now point at new indices.
-    let remap = |old: u32| new_index[old as usize];
-    for op in &mut ops {
-        if let (Some(target), _) = control_slots(op) {
-            *target = remap(*target);
+        (Op::Add64(d, a, b), Op::StoreU64(v, base, x)) => {
+            Some((Op::Add64StoreU64(d, a, b, v, base, x, 0), true))
         }
-    }
-    for (fused, second, pc, after) in copies {
-        let copy = ops.len() as u32;
-        ops.push(second);
-        ops.push(Op::Continue(remap(after)));
-        op_pcs.extend([pc, pc]);
-        block_costs.extend([0, 0]);
-        if let Op::Add64LoadU64(.., slot)
-        | Op::Add64StoreU64(.., slot)
-        | Op::RotateRightImm64StoreU64(.., slot)
-        | Op::ShiftLogicalLeftImm64StoreU64(.., slot) = &mut ops[fused]
-        {
-            *slot = copy;
+        (Op::LoadU64(d, base, x), Op::Add64(e, a, b)) => {
+            Some((Op::LoadU64Add64(d, base, x, e, a, b), false))
         }
-    }
-    for entry in &mut out.jump_table {
-        if *entry != INVALID_TARGET {
-            *entry = remap(*entry);
+        (Op::AndImm(d, v, x), Op::Add64(e, a, b)) => {
+            Some((Op::AndImmAdd64(d, v, x, e, a, b), false))
         }
+        (Op::LoadU64(d, base, x), Op::SetLessThanUnsigned(e, a, b)) => {
+            Some((Op::LoadU64SetLessThanUnsigned(d, base, x, e, a, b), false))
+        }
+        (Op::LoadU64(d, base, x), Op::Xor(e, a, b)) => {
+            Some((Op::LoadU64Xor(d, base, x, e, a, b), false))
+        }
+        (Op::ShiftLogicalRightImm64(d, v, x), Op::AndImm(e, t, y)) => {
+            Some((Op::ShiftLogicalRightImm64AndImm(d, v, x, e, t, y), false))
+        }
+        (Op::Xor(d, a, b), Op::RotateRightImm64(e, v, x)) => {
+            Some((Op::XorRotateRightImm64(d, a, b, e, v, x), false))
+        }
+        (Op::StoreU64(v, base, x), Op::AddImm64(d, t, y)) => {
+            Some((Op::StoreU64AddImm64(v, base, x, d, t, y), false))
+        }
+        (Op::LoadU64(d, base, x), Op::AddImm64(e, t, y)) => {
+            Some((Op::LoadU64AddImm64(d, base, x, e, t, y), false))
+        }
+        (Op::ShiftLogicalLeft64(d, a, b), Op::Or(e, f, g)) => {
+            Some((Op::ShiftLogicalLeft64Or(d, a, b, e, f, g), false))
+        }
+        (Op::AddImm64(d, v, x), Op::Add64(e, a, b)) => {
+            Some((Op::AddImm64Add64(d, v, x, e, a, b), false))
+        }
+        (Op::AddImm32(d, v, x), Op::Add64(e, a, b)) => {
+            Some((Op::AddImm32Add64(d, v, x, e, a, b), false))
+        }
+        (Op::StoreU64(v, base, x), Op::ShiftLogicalLeftImm64(d, t, y)) => Some((
+            Op::StoreU64ShiftLogicalLeftImm64(v, base, x, d, t, y),
+            false,
+        )),
+        (Op::LoadU64(d, base, x), Op::ShiftLogicalLeftImm64(e, t, y)) => {
+            Some((Op::LoadU64ShiftLogicalLeftImm64(d, base, x, e, t, y), false))
+        }
+        (Op::AddImm64(d, v, x), Op::XorImm(e, t, y)) => {
+            Some((Op::AddImm64XorImm(d, v, x, e, t, y), false))
+        }
+        (Op::LoadImm(d, x), Op::MoveReg(e, v)) => Some((Op::LoadImmMoveReg(d, x, e, v), false)),
+        (Op::Add64(d, a, b), Op::BranchLessUnsigned(x, y, t, c)) => {
+            Some((Op::Add64BranchLessUnsigned(d, a, b, x, y, t, c), false))
+        }
+        (Op::LoadImm(d, v), Op::BranchLessUnsigned(x, y, t, c)) => {
+            Some((Op::LoadImmBranchLessUnsigned(d, v, x, y, t, c), false))
+        }
+        (Op::MoveReg(d, v), Op::BranchNotEq(x, y, t, c)) => {
+            Some((Op::MoveRegBranchNotEq(d, v, x, y, t, c), false))
+        }
+        (Op::RotateRightImm64(d, v, x), Op::StoreU64(t, base, y)) => Some((
+            Op::RotateRightImm64StoreU64(d, v, (x % 64) as u8, t, base, y, 0),
+            true,
+        )),
+        (Op::ShiftLogicalLeftImm64(d, v, x), Op::StoreU64(t, base, y)) => Some((
+            Op::ShiftLogicalLeftImm64StoreU64(d, v, (x % 64) as u8, t, base, y, 0),
+            true,
+        )),
+        _ => None,
     }
-    for block in &mut out.blocks {
-        block.1 = remap(block.1);
-    }
-    out.ops = ops;
-    out.op_pcs = op_pcs;
-    out.block_costs = block_costs;
 }
 
 fn push(out: &mut CompiledCode, op: Op, pc: u32) {
