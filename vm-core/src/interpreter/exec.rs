@@ -609,6 +609,15 @@ impl ExecState {
                         alu!(d, regs[r(v)]);
                         branch!(regs[r(x)] != regs[r(y)], t, c)
                     }
+                    Op::AddImm32LoadImmAndJump(d, v, x, e, y, target) => {
+                        alu!(d, sext((regs[r(v)] as u32).wrapping_add(x)));
+                        regs[r(e)] = sext(y);
+                        enter!(target);
+                    }
+                    Op::StoreU64LoadImm(v, base, x, d, y) => {
+                        store!(regs[r(v)], base, x, u64::to_le_bytes);
+                        alu!(d, sext(y));
+                    }
                     Op::RotateRightImm64StoreU64(d, s, x, v, base, y, copy) => {
                         alu!(d, regs[r(s)].rotate_right(u32::from(x)));
                         let address = regs[r(base)].wrapping_add(sext(y)) as u32;
@@ -727,6 +736,10 @@ impl ExecState {
             Op::LoadU64AddImm64(d, base, x, e, t, y) => {
                 load!(d, base, x, 8, u64::from_le_bytes);
                 regs[r(e)] = regs[r(t)].wrapping_add(sext(y));
+            }
+            Op::StoreU64LoadImm(v, base, x, d, y) => {
+                store!(regs[r(v)], base, x, u64::to_le_bytes);
+                regs[r(d)] = sext(y);
             }
             Op::StoreU64ShiftLogicalLeftImm64(v, base, x, d, t, y) => {
                 store!(regs[r(v)], base, x, u64::to_le_bytes);

@@ -263,6 +263,10 @@ pub(crate) enum Op {
     LoadImmBranchLessUnsigned(R, u32, R, R, u32, u32),
     /// `move_reg d, s` then `branch_not_eq x, y` (target, fall-through cost).
     MoveRegBranchNotEq(R, R, R, R, u32, u32),
+    /// `add_imm_32 d, s, imm` then `load_imm_and_jump e, value, target` (a call).
+    AddImm32LoadImmAndJump(R, R, u32, R, u32, u32),
+    /// `store_u64 s, [base + offset]` then `load_imm d, imm`.
+    StoreU64LoadImm(R, R, u32, R, u32),
 }
 
 const _: () = assert!(core::mem::size_of::<Op>() <= 16);
@@ -513,6 +517,12 @@ fn fuse(first: Op, second: Op) -> Option<(Op, bool)> {
         (Op::LoadImm(d, v), Op::BranchLessUnsigned(x, y, t, c)) => {
             Some((Op::LoadImmBranchLessUnsigned(d, v, x, y, t, c), false))
         }
+        (Op::AddImm32(d, v, x), Op::LoadImmAndJump(e, y, t)) => {
+            Some((Op::AddImm32LoadImmAndJump(d, v, x, e, y, t), false))
+        }
+        (Op::StoreU64(v, base, x), Op::LoadImm(d, y)) => {
+            Some((Op::StoreU64LoadImm(v, base, x, d, y), false))
+        }
         (Op::MoveReg(d, v), Op::BranchNotEq(x, y, t, c)) => {
             Some((Op::MoveRegBranchNotEq(d, v, x, y, t, c), false))
         }
@@ -547,7 +557,9 @@ fn add_cost(block_costs: &mut Vec<u32>, slot: usize, cost: u32) {
 fn control_slots(op: &mut Op) -> (Option<&mut u32>, Option<&mut u32>) {
     use Op::*;
     match op {
-        Jump(t) | LoadImmAndJump(_, _, t) => (Some(t), None),
+        Jump(t) | LoadImmAndJump(_, _, t) | AddImm32LoadImmAndJump(_, _, _, _, _, t) => {
+            (Some(t), None)
+        }
         Fallthrough(c) => (None, Some(c)),
         BranchEq(_, _, t, c)
         | BranchNotEq(_, _, t, c)
