@@ -279,6 +279,81 @@ fn out_of_bounds_access_and_writes_to_read_only_memory_trap() {
 }
 
 #[test]
+fn fused_pairs_fault_and_take_the_slow_path_as_two_instructions() {
+    // The interpreter fuses some adjacent pairs into one op; a fault in either half must
+    // stop at that half's pc with the first half's effect (if it ran) kept.
+    for (body, pc, a1) in [
+        // add_64 (3 bytes) then a load that faults: a1 is updated, the load's pc reported.
+        (
+            "add_64 a1, a1, a2\n load_indirect_u64 a0, a1, 0\n",
+            3,
+            0x1000,
+        ),
+        // add_64 then a store below the address space.
+        (
+            "add_64 a1, a1, a2\n store_indirect_u64 a0, a1, 0\n",
+            3,
+            0x1000,
+        ),
+        // A faulting load then add_64: the add never runs.
+        (
+            "load_indirect_u64 a0, a1, 0\n add_64 a1, a1, a2\n",
+            0,
+            0x800,
+        ),
+    ] {
+        let body = format!("pub @main:\n {body} jump_indirect ra, 0\n");
+        let (interrupt, _) = run(&body, &[0, 0x800, 0x800]);
+        assert_eq!(interrupt, Interrupt::Trap, "{body}");
+        // The interpreter itself, in every instruction set that has the instructions.
+        for isa in [InstructionSet::Latest64, InstructionSet::JamV1] {
+            let config = ModuleConfig::default();
+            let Some(mut instance) = instance_for(isa, &body, &config) else {
+                continue;
+            };
+            instance.set_gas(1_000_000);
+            instance
+                .prepare_call_export("main", &[0, 0x800, 0x800])
+                .unwrap();
+            assert_eq!(instance.run().unwrap(), Interrupt::Trap, "{body}");
+            assert_eq!(instance.program_counter(), Some(pc), "{isa}: {body}");
+            assert_eq!(instance.reg(Reg::A1), a1, "{isa}: {body}");
+        }
+    }
+    // Second halves that miss the fast view (uncommitted heap) but succeed, in a loop.
+    let body = "
+pub @main:
+    sbrk a3, a1
+    sbrk s1, a1
+    load_imm a4, 3
+    fallthrough
+@again:
+    add_64 a5, a3, a2
+    store_indirect_u64 a5, a5, 8
+    add_64 t0, a3, a2
+    load_indirect_u64 t1, t0, 8
+    load_indirect_u64 t2, a5, 8
+    add_64 a0, a0, t1
+    and_imm s0, t2, 0xff
+    add_64 a0, a0, s0
+    add_imm_64 a2, a2, 4096
+    add_imm_64 a4, a4, -1
+    branch_not_eq_imm a4, 0, @again
+    jump_indirect ra, 0
+";
+    let (interrupt, instance) = run(body, &[0, 0x10000, 0]);
+    assert_eq!(interrupt, Interrupt::Finished);
+    let top = instance.reg(Reg::A3);
+    let expected: u64 = (0..3)
+        .map(|k| {
+            let address = top + k * 4096;
+            address + (address & 0xff)
+        })
+        .sum();
+    assert_eq!(instance.reg(Reg::A0), expected);
+}
+
+#[test]
 fn sbrk_grows_the_heap_and_returns_the_new_top() {
     let body = "
 pub @main:

@@ -516,6 +516,122 @@ impl ExecState {
                     Op::SignExtend16(d, s) => alu!(d, regs[r(s)] as i16 as i64 as u64),
                     Op::ZeroExtend16(d, s) => alu!(d, u64::from(regs[r(s)] as u16)),
                     Op::ReverseByte(d, s) => alu!(d, regs[r(s)].swap_bytes()),
+
+                    // A fused op whose second half misses the fast path runs that half's
+                    // copy, which goes on after the pair.
+                    Op::Continue(target) => it = ops[target as usize..].iter(),
+                    Op::Add64LoadU64(d, a, b, e, base, x, copy) => {
+                        alu!(d, regs[r(a)].wrapping_add(regs[r(b)]));
+                        let address = regs[r(base)].wrapping_add(sext(x)) as u32;
+                        match fast.load::<8>(address) {
+                            Some(bytes) => regs[r(e)] = u64::from_le_bytes(bytes),
+                            None => {
+                                it = ops[copy as usize..].iter();
+                            }
+                        }
+                    }
+                    Op::Add64StoreU64(d, a, b, v, base, x, copy) => {
+                        alu!(d, regs[r(a)].wrapping_add(regs[r(b)]));
+                        let address = regs[r(base)].wrapping_add(sext(x)) as u32;
+                        if !fast.store(address, regs[r(v)].to_le_bytes()) {
+                            it = ops[copy as usize..].iter();
+                        }
+                    }
+                    Op::LoadU64Add64(d, base, x, e, a, b) => {
+                        load!(d, base, x, 8, u64::from_le_bytes);
+                        alu!(e, regs[r(a)].wrapping_add(regs[r(b)]));
+                    }
+                    Op::AndImmAdd64(d, v, x, e, a, b) => {
+                        alu!(d, regs[r(v)] & sext(x));
+                        alu!(e, regs[r(a)].wrapping_add(regs[r(b)]));
+                    }
+                    Op::LoadU64SetLessThanUnsigned(d, base, x, e, a, b) => {
+                        load!(d, base, x, 8, u64::from_le_bytes);
+                        alu!(e, u64::from(regs[r(a)] < regs[r(b)]));
+                    }
+                    Op::LoadU64Xor(d, base, x, e, a, b) => {
+                        load!(d, base, x, 8, u64::from_le_bytes);
+                        alu!(e, regs[r(a)] ^ regs[r(b)]);
+                    }
+                    Op::ShiftLogicalRightImm64AndImm(d, v, x, e, t, y) => {
+                        alu!(d, regs[r(v)].wrapping_shr(x));
+                        alu!(e, regs[r(t)] & sext(y));
+                    }
+                    Op::XorRotateRightImm64(d, a, b, e, v, x) => {
+                        alu!(d, regs[r(a)] ^ regs[r(b)]);
+                        alu!(e, regs[r(v)].rotate_right(x));
+                    }
+                    Op::StoreU64AddImm64(v, base, x, d, t, y) => {
+                        store!(regs[r(v)], base, x, u64::to_le_bytes);
+                        alu!(d, regs[r(t)].wrapping_add(sext(y)));
+                    }
+                    Op::LoadU64AddImm64(d, base, x, e, t, y) => {
+                        load!(d, base, x, 8, u64::from_le_bytes);
+                        alu!(e, regs[r(t)].wrapping_add(sext(y)));
+                    }
+                    Op::ShiftLogicalLeft64Or(d, a, b, e, f, g) => {
+                        alu!(d, regs[r(a)].wrapping_shl(regs[r(b)] as u32));
+                        alu!(e, regs[r(f)] | regs[r(g)]);
+                    }
+                    Op::AddImm64Add64(d, v, x, e, a, b) => {
+                        alu!(d, regs[r(v)].wrapping_add(sext(x)));
+                        alu!(e, regs[r(a)].wrapping_add(regs[r(b)]));
+                    }
+                    Op::AddImm32Add64(d, v, x, e, a, b) => {
+                        alu!(d, sext((regs[r(v)] as u32).wrapping_add(x)));
+                        alu!(e, regs[r(a)].wrapping_add(regs[r(b)]));
+                    }
+                    Op::StoreU64ShiftLogicalLeftImm64(v, base, x, d, t, y) => {
+                        store!(regs[r(v)], base, x, u64::to_le_bytes);
+                        alu!(d, regs[r(t)].wrapping_shl(y));
+                    }
+                    Op::LoadU64ShiftLogicalLeftImm64(d, base, x, e, t, y) => {
+                        load!(d, base, x, 8, u64::from_le_bytes);
+                        alu!(e, regs[r(t)].wrapping_shl(y));
+                    }
+                    Op::AddImm64XorImm(d, v, x, e, t, y) => {
+                        alu!(d, regs[r(v)].wrapping_add(sext(x)));
+                        alu!(e, regs[r(t)] ^ sext(y));
+                    }
+                    Op::LoadImmMoveReg(d, x, e, v) => {
+                        alu!(d, sext(x));
+                        alu!(e, regs[r(v)]);
+                    }
+                    Op::Add64BranchLessUnsigned(d, a, b, x, y, t, c) => {
+                        alu!(d, regs[r(a)].wrapping_add(regs[r(b)]));
+                        branch!(regs[r(x)] < regs[r(y)], t, c)
+                    }
+                    Op::LoadImmBranchLessUnsigned(d, v, x, y, t, c) => {
+                        alu!(d, sext(v));
+                        branch!(regs[r(x)] < regs[r(y)], t, c)
+                    }
+                    Op::MoveRegBranchNotEq(d, v, x, y, t, c) => {
+                        alu!(d, regs[r(v)]);
+                        branch!(regs[r(x)] != regs[r(y)], t, c)
+                    }
+                    Op::AddImm32LoadImmAndJump(d, v, x, e, y, target) => {
+                        alu!(d, sext((regs[r(v)] as u32).wrapping_add(x)));
+                        regs[r(e)] = sext(y);
+                        enter!(target);
+                    }
+                    Op::StoreU64LoadImm(v, base, x, d, y) => {
+                        store!(regs[r(v)], base, x, u64::to_le_bytes);
+                        alu!(d, sext(y));
+                    }
+                    Op::RotateRightImm64StoreU64(d, s, x, v, base, y, copy) => {
+                        alu!(d, regs[r(s)].rotate_right(u32::from(x)));
+                        let address = regs[r(base)].wrapping_add(sext(y)) as u32;
+                        if !fast.store(address, regs[r(v)].to_le_bytes()) {
+                            it = ops[copy as usize..].iter();
+                        }
+                    }
+                    Op::ShiftLogicalLeftImm64StoreU64(d, s, x, v, base, y, copy) => {
+                        alu!(d, regs[r(s)] << x);
+                        let address = regs[r(base)].wrapping_add(sext(y)) as u32;
+                        if !fast.store(address, regs[r(v)].to_le_bytes()) {
+                            it = ops[copy as usize..].iter();
+                        }
+                    }
                 }
             };
             match inner {
@@ -599,6 +715,39 @@ impl ExecState {
                 regs[Slot::A0.index()] = u64::from(dst);
                 regs[Slot::A2.index()] = count;
                 return result;
+            }
+            // The load half of a fused op missed the fast path: both halves run here.
+            Op::LoadU64Add64(d, base, x, e, a, b) => {
+                load!(d, base, x, 8, u64::from_le_bytes);
+                regs[r(e)] = regs[r(a)].wrapping_add(regs[r(b)]);
+            }
+            Op::LoadU64SetLessThanUnsigned(d, base, x, e, a, b) => {
+                load!(d, base, x, 8, u64::from_le_bytes);
+                regs[r(e)] = u64::from(regs[r(a)] < regs[r(b)]);
+            }
+            Op::LoadU64Xor(d, base, x, e, a, b) => {
+                load!(d, base, x, 8, u64::from_le_bytes);
+                regs[r(e)] = regs[r(a)] ^ regs[r(b)];
+            }
+            Op::StoreU64AddImm64(v, base, x, d, t, y) => {
+                store!(regs[r(v)], base, x, u64::to_le_bytes);
+                regs[r(d)] = regs[r(t)].wrapping_add(sext(y));
+            }
+            Op::LoadU64AddImm64(d, base, x, e, t, y) => {
+                load!(d, base, x, 8, u64::from_le_bytes);
+                regs[r(e)] = regs[r(t)].wrapping_add(sext(y));
+            }
+            Op::StoreU64LoadImm(v, base, x, d, y) => {
+                store!(regs[r(v)], base, x, u64::to_le_bytes);
+                regs[r(d)] = sext(y);
+            }
+            Op::StoreU64ShiftLogicalLeftImm64(v, base, x, d, t, y) => {
+                store!(regs[r(v)], base, x, u64::to_le_bytes);
+                regs[r(d)] = regs[r(t)].wrapping_shl(y);
+            }
+            Op::LoadU64ShiftLogicalLeftImm64(d, base, x, e, t, y) => {
+                load!(d, base, x, 8, u64::from_le_bytes);
+                regs[r(e)] = regs[r(t)].wrapping_shl(y);
             }
             other => unreachable!("{other:?} never takes the slow path"),
         }

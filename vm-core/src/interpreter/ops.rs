@@ -212,6 +212,61 @@ pub(crate) enum Op {
     SignExtend16(R, R),
     ZeroExtend16(R, R),
     ReverseByte(R, R),
+
+    /// Goes on at an op without charging gas: ends the copy of a fused op's second half.
+    Continue(u32),
+    /// Superinstructions: two adjacent ops of one block in one dispatch (see [`fuse`]).
+    /// `add_64 d, a, b` then `load_u64 e, [base + offset]`; the last field is the op
+    /// index of the load's copy, run when the load misses the fast path.
+    Add64LoadU64(R, R, R, R, R, u32, u32),
+    /// `add_64 d, a, b` then `store_u64 s, [base + offset]`, with the store's copy.
+    Add64StoreU64(R, R, R, R, R, u32, u32),
+    /// `load_u64 d, [base + offset]` then `add_64 e, a, b`.
+    LoadU64Add64(R, R, u32, R, R, R),
+    /// `and_imm d, s, imm` then `add_64 e, a, b`.
+    AndImmAdd64(R, R, u32, R, R, R),
+    /// `load_u64 d, [base + offset]` then `set_less_than_unsigned e, a, b`.
+    LoadU64SetLessThanUnsigned(R, R, u32, R, R, R),
+    /// `load_u64 d, [base + offset]` then `xor e, a, b`.
+    LoadU64Xor(R, R, u32, R, R, R),
+    /// `shift_logical_right_imm_64 d, s, amount` then `and_imm e, t, imm`.
+    ShiftLogicalRightImm64AndImm(R, R, u32, R, R, u32),
+    /// `xor d, a, b` then `rotate_right_imm_64 e, s, amount`.
+    XorRotateRightImm64(R, R, R, R, R, u32),
+    /// `store_u64 s, [base + offset]` then `add_imm_64 d, t, imm`.
+    StoreU64AddImm64(R, R, u32, R, R, u32),
+    /// `load_u64 d, [base + offset]` then `add_imm_64 e, t, imm`.
+    LoadU64AddImm64(R, R, u32, R, R, u32),
+    /// `shift_logical_left_64 d, a, b` then `or e, f, g`.
+    ShiftLogicalLeft64Or(R, R, R, R, R, R),
+    /// `add_imm_64 d, s, imm` then `add_64 e, a, b`.
+    AddImm64Add64(R, R, u32, R, R, R),
+    /// `add_imm_32 d, s, imm` then `add_64 e, a, b`.
+    AddImm32Add64(R, R, u32, R, R, R),
+    /// `rotate_right_imm_64 d, s, amount` (modulo 64) then `store_u64 v, [base + offset]`,
+    /// with the store's copy.
+    RotateRightImm64StoreU64(R, R, u8, R, R, u32, u32),
+    /// `shift_logical_left_imm_64 d, s, amount` (modulo 64) then
+    /// `store_u64 v, [base + offset]`, with the store's copy.
+    ShiftLogicalLeftImm64StoreU64(R, R, u8, R, R, u32, u32),
+    /// `store_u64 s, [base + offset]` then `shift_logical_left_imm_64 d, t, amount`.
+    StoreU64ShiftLogicalLeftImm64(R, R, u32, R, R, u32),
+    /// `load_u64 d, [base + offset]` then `shift_logical_left_imm_64 e, t, amount`.
+    LoadU64ShiftLogicalLeftImm64(R, R, u32, R, R, u32),
+    /// `add_imm_64 d, s, imm` then `xor_imm e, t, imm`.
+    AddImm64XorImm(R, R, u32, R, R, u32),
+    /// `load_imm d, imm` then `move_reg e, s`.
+    LoadImmMoveReg(R, u32, R, R),
+    /// `add_64 d, a, b` then `branch_less_unsigned x, y` (target, fall-through cost).
+    Add64BranchLessUnsigned(R, R, R, R, R, u32, u32),
+    /// `load_imm d, imm` then `branch_less_unsigned x, y` (target, fall-through cost).
+    LoadImmBranchLessUnsigned(R, u32, R, R, u32, u32),
+    /// `move_reg d, s` then `branch_not_eq x, y` (target, fall-through cost).
+    MoveRegBranchNotEq(R, R, R, R, u32, u32),
+    /// `add_imm_32 d, s, imm` then `load_imm_and_jump e, value, target` (a call).
+    AddImm32LoadImmAndJump(R, R, u32, R, u32, u32),
+    /// `store_u64 s, [base + offset]` then `load_imm d, imm`.
+    StoreU64LoadImm(R, R, u32, R, u32),
 }
 
 const _: () = assert!(core::mem::size_of::<Op>() <= 16);
@@ -284,8 +339,13 @@ pub(crate) fn compile(
     // block ends with an instruction that is never dropped, so every block has a first op.
     let mut block_start_slot = 0usize;
     let mut pending_branches: Vec<(usize, u32, u32)> = Vec::new();
+    // Whether the last op may absorb the next one into a superinstruction (see [`fuse`]).
+    let mut fusable = false;
+    // (fused op, its second half, that half's pc)
+    let mut copies: Vec<(usize, Op, u32)> = Vec::new();
     for (index, decoded) in instructions.iter().enumerate() {
         if stream.block_starts[index] {
+            fusable = false;
             block_start_slot = out.ops.len();
             out.blocks.push((decoded.pc, out.ops.len() as u32));
         }
@@ -315,12 +375,44 @@ pub(crate) fn compile(
             add_cost(&mut out.block_costs, block_start_slot, cost);
             continue;
         }
-        let mut probe = op;
-        if let (Some(&mut target_pc), _) = control_slots(&mut probe) {
-            pending_branches.push((out.ops.len(), target_pc, decoded.pc));
+        let last = out.ops.len().wrapping_sub(1);
+        match fusable.then(|| fuse(out.ops[last], op)).flatten() {
+            Some((fused, needs_copy)) => {
+                out.ops[last] = fused;
+                if needs_copy {
+                    copies.push((last, op, decoded.pc));
+                }
+                let mut probe = fused;
+                if let (Some(&mut target_pc), _) = control_slots(&mut probe) {
+                    pending_branches.push((last, target_pc, decoded.pc));
+                }
+                fusable = false;
+            }
+            None => {
+                let mut probe = op;
+                if let (Some(&mut target_pc), _) = control_slots(&mut probe) {
+                    pending_branches.push((out.ops.len(), target_pc, decoded.pc));
+                }
+                push(&mut out, op, decoded.pc);
+                fusable = !keep_nops;
+            }
         }
-        push(&mut out, op, decoded.pc);
         add_cost(&mut out.block_costs, block_start_slot, cost);
+    }
+
+    // The copies of fused second halves that may need the slow path, each followed by a
+    // continue to the op after its pair.
+    for (fused, second, pc) in copies {
+        let copy = out.ops.len() as u32;
+        push(&mut out, second, pc);
+        push(&mut out, Op::Continue(fused as u32 + 1), pc);
+        if let Op::Add64LoadU64(.., slot)
+        | Op::Add64StoreU64(.., slot)
+        | Op::RotateRightImm64StoreU64(.., slot)
+        | Op::ShiftLogicalLeftImm64StoreU64(.., slot) = &mut out.ops[fused]
+        {
+            *slot = copy;
+        }
     }
 
     // Second pass: resolve jump targets. A jump to a bad target goes to a trap reporting
@@ -361,6 +453,91 @@ pub(crate) fn compile(
     out
 }
 
+/// The superinstruction for an adjacent pair of ops inside a block, if the pair is one of
+/// the most frequent on the compute guests (counted op pair by op pair), and whether its
+/// second half is a load or store that needs a copy: when the access misses the fast path,
+/// the fused op runs the copy at the end of the array, then [`Op::Continue`] to the op
+/// after the pair, so the slow path, a fault and a resume all see the second instruction
+/// as itself, with its own pc. A fused op takes one slot: a dispatch saved.
+fn fuse(first: Op, second: Op) -> Option<(Op, bool)> {
+    match (first, second) {
+        (Op::Add64(d, a, b), Op::LoadU64(e, base, x)) => {
+            Some((Op::Add64LoadU64(d, a, b, e, base, x, 0), true))
+        }
+        (Op::Add64(d, a, b), Op::StoreU64(v, base, x)) => {
+            Some((Op::Add64StoreU64(d, a, b, v, base, x, 0), true))
+        }
+        (Op::LoadU64(d, base, x), Op::Add64(e, a, b)) => {
+            Some((Op::LoadU64Add64(d, base, x, e, a, b), false))
+        }
+        (Op::AndImm(d, v, x), Op::Add64(e, a, b)) => {
+            Some((Op::AndImmAdd64(d, v, x, e, a, b), false))
+        }
+        (Op::LoadU64(d, base, x), Op::SetLessThanUnsigned(e, a, b)) => {
+            Some((Op::LoadU64SetLessThanUnsigned(d, base, x, e, a, b), false))
+        }
+        (Op::LoadU64(d, base, x), Op::Xor(e, a, b)) => {
+            Some((Op::LoadU64Xor(d, base, x, e, a, b), false))
+        }
+        (Op::ShiftLogicalRightImm64(d, v, x), Op::AndImm(e, t, y)) => {
+            Some((Op::ShiftLogicalRightImm64AndImm(d, v, x, e, t, y), false))
+        }
+        (Op::Xor(d, a, b), Op::RotateRightImm64(e, v, x)) => {
+            Some((Op::XorRotateRightImm64(d, a, b, e, v, x), false))
+        }
+        (Op::StoreU64(v, base, x), Op::AddImm64(d, t, y)) => {
+            Some((Op::StoreU64AddImm64(v, base, x, d, t, y), false))
+        }
+        (Op::LoadU64(d, base, x), Op::AddImm64(e, t, y)) => {
+            Some((Op::LoadU64AddImm64(d, base, x, e, t, y), false))
+        }
+        (Op::ShiftLogicalLeft64(d, a, b), Op::Or(e, f, g)) => {
+            Some((Op::ShiftLogicalLeft64Or(d, a, b, e, f, g), false))
+        }
+        (Op::AddImm64(d, v, x), Op::Add64(e, a, b)) => {
+            Some((Op::AddImm64Add64(d, v, x, e, a, b), false))
+        }
+        (Op::AddImm32(d, v, x), Op::Add64(e, a, b)) => {
+            Some((Op::AddImm32Add64(d, v, x, e, a, b), false))
+        }
+        (Op::StoreU64(v, base, x), Op::ShiftLogicalLeftImm64(d, t, y)) => Some((
+            Op::StoreU64ShiftLogicalLeftImm64(v, base, x, d, t, y),
+            false,
+        )),
+        (Op::LoadU64(d, base, x), Op::ShiftLogicalLeftImm64(e, t, y)) => {
+            Some((Op::LoadU64ShiftLogicalLeftImm64(d, base, x, e, t, y), false))
+        }
+        (Op::AddImm64(d, v, x), Op::XorImm(e, t, y)) => {
+            Some((Op::AddImm64XorImm(d, v, x, e, t, y), false))
+        }
+        (Op::LoadImm(d, x), Op::MoveReg(e, v)) => Some((Op::LoadImmMoveReg(d, x, e, v), false)),
+        (Op::Add64(d, a, b), Op::BranchLessUnsigned(x, y, t, c)) => {
+            Some((Op::Add64BranchLessUnsigned(d, a, b, x, y, t, c), false))
+        }
+        (Op::LoadImm(d, v), Op::BranchLessUnsigned(x, y, t, c)) => {
+            Some((Op::LoadImmBranchLessUnsigned(d, v, x, y, t, c), false))
+        }
+        (Op::AddImm32(d, v, x), Op::LoadImmAndJump(e, y, t)) => {
+            Some((Op::AddImm32LoadImmAndJump(d, v, x, e, y, t), false))
+        }
+        (Op::StoreU64(v, base, x), Op::LoadImm(d, y)) => {
+            Some((Op::StoreU64LoadImm(v, base, x, d, y), false))
+        }
+        (Op::MoveReg(d, v), Op::BranchNotEq(x, y, t, c)) => {
+            Some((Op::MoveRegBranchNotEq(d, v, x, y, t, c), false))
+        }
+        (Op::RotateRightImm64(d, v, x), Op::StoreU64(t, base, y)) => Some((
+            Op::RotateRightImm64StoreU64(d, v, (x % 64) as u8, t, base, y, 0),
+            true,
+        )),
+        (Op::ShiftLogicalLeftImm64(d, v, x), Op::StoreU64(t, base, y)) => Some((
+            Op::ShiftLogicalLeftImm64StoreU64(d, v, (x % 64) as u8, t, base, y, 0),
+            true,
+        )),
+        _ => None,
+    }
+}
+
 fn push(out: &mut CompiledCode, op: Op, pc: u32) {
     out.ops.push(op);
     out.op_pcs.push(pc);
@@ -380,7 +557,9 @@ fn add_cost(block_costs: &mut Vec<u32>, slot: usize, cost: u32) {
 fn control_slots(op: &mut Op) -> (Option<&mut u32>, Option<&mut u32>) {
     use Op::*;
     match op {
-        Jump(t) | LoadImmAndJump(_, _, t) => (Some(t), None),
+        Jump(t) | LoadImmAndJump(_, _, t) | AddImm32LoadImmAndJump(_, _, _, _, _, t) => {
+            (Some(t), None)
+        }
         Fallthrough(c) => (None, Some(c)),
         BranchEq(_, _, t, c)
         | BranchNotEq(_, _, t, c)
@@ -397,7 +576,10 @@ fn control_slots(op: &mut Op) -> (Option<&mut u32>, Option<&mut u32>) {
         | BranchLessOrEqualSignedImm(_, _, t, c)
         | BranchLessOrEqualUnsignedImm(_, _, t, c)
         | BranchGreaterSignedImm(_, _, t, c)
-        | BranchGreaterUnsignedImm(_, _, t, c) => (Some(t), Some(c)),
+        | BranchGreaterUnsignedImm(_, _, t, c)
+        | Add64BranchLessUnsigned(_, _, _, _, _, t, c)
+        | LoadImmBranchLessUnsigned(_, _, _, _, t, c)
+        | MoveRegBranchNotEq(_, _, _, _, t, c) => (Some(t), Some(c)),
         _ => (None, None),
     }
 }
