@@ -93,11 +93,21 @@ fn byte_at(code: &[u8], offset: usize) -> u8 {
 /// Reads `length` (0..=4) little-endian bytes and sign-extends them to 32 bits.
 #[inline]
 fn read_imm(code: &[u8], offset: usize, length: u32) -> u32 {
-    let mut value: u32 = 0;
-    for n in 0..length as usize {
-        value |= u32::from(byte_at(code, offset + n)) << (8 * n);
+    if length == 0 {
+        return 0;
     }
-    if length == 0 || length == 4 {
+    let value = match code.get(offset..offset.saturating_add(4)) {
+        // Four bytes in range: one load; the shifts below drop the bytes past `length`.
+        Some(&[b0, b1, b2, b3]) => u32::from_le_bytes([b0, b1, b2, b3]),
+        _ => {
+            let mut value: u32 = 0;
+            for n in 0..length as usize {
+                value |= u32::from(byte_at(code, offset + n)) << (8 * n);
+            }
+            value
+        }
+    };
+    if length == 4 {
         return value;
     }
     let shift = 32 - 8 * length;
@@ -184,7 +194,16 @@ fn next_set_bit(bitmask: &[u8], code_len: usize, mut offset: usize) -> usize {
 /// Decodes a whole code section. `bitmask` must be `code.len().div_ceil(8)` bytes for the
 /// bitmask instruction sets and is ignored for Latest64.
 pub fn decode_code(isa: InstructionSet, code: &[u8], bitmask: &[u8]) -> InstructionStream {
-    let mut out = Vec::new();
+    // Room for every instruction up front: growing a multi-megabyte Vec copies it.
+    let estimate = if isa.has_bitmask() {
+        bitmask
+            .iter()
+            .map(|b| b.count_ones() as usize)
+            .sum::<usize>()
+    } else {
+        code.len() / 2
+    };
+    let mut out = Vec::with_capacity(estimate + 2);
     if isa.has_bitmask() {
         decode_bitmask_code(isa, code, bitmask, &mut out);
     } else {

@@ -140,8 +140,11 @@ pub fn compile(
     options: &CompileOptions<'_>,
 ) -> Result<CompiledProgram, EncodeError> {
     let instructions = &stream.instructions;
-    // Rough size: most instructions take well under 16 bytes, plus stubs per block.
-    let mut asm = Assembler::with_capacity(instructions.len() * 16 + 256);
+    let block_count = stream.block_starts.iter().filter(|&&start| start).count();
+    // Rough size: most instructions take well under 16 bytes, plus a stub per block.
+    let mut asm = Assembler::with_capacity(instructions.len() * 16 + block_count * 16 + 256);
+    // A label per block and per stub (about one per block), a fixup per branch and stub.
+    asm.reserve(2 * block_count + 8, 2 * block_count + 8);
     let exits = Exits {
         trap: asm.label(),
         finished: asm.label(),
@@ -152,17 +155,17 @@ pub fn compile(
     let mut compiler = Compiler {
         asm,
         options: options.clone(),
-        targets: Vec::new(),
-        stubs: Vec::new(),
+        targets: Vec::with_capacity(block_count),
+        stubs: Vec::with_capacity(block_count + 8),
         exits,
-        fault_sites: Vec::new(),
+        fault_sites: Vec::with_capacity(instructions.len() / 4),
         jump_table_len: code.jump_table.len() as u32,
     };
 
     // Labels for every block start, and each block's cost (a block's cost is known only at
     // its end, but its stub comes first).
-    let mut block_labels_in_order = Vec::new();
-    let mut block_costs: Vec<u32> = Vec::new();
+    let mut block_labels_in_order = Vec::with_capacity(block_count);
+    let mut block_costs: Vec<u32> = Vec::with_capacity(block_count);
     for (index, decoded) in instructions.iter().enumerate() {
         if stream.block_starts[index] {
             let label = compiler.asm.label();

@@ -138,6 +138,12 @@ impl Assembler {
         }
     }
 
+    /// Reserves room for `labels` more labels and `fixups` more forward references.
+    pub fn reserve(&mut self, labels: usize, fixups: usize) {
+        self.labels.reserve(labels);
+        self.fixups.reserve(fixups);
+    }
+
     /// Forgets all code, labels and fixups but keeps the allocations, for reuse.
     pub fn clear(&mut self) {
         self.code.clear();
