@@ -25,7 +25,7 @@ use pvm_tests::differential::{
     CallEnd, Differential, Divergence, Exit, Host, MixingHost, PvmCoreVm, Vm,
 };
 use pvm_tests::guest_host::GuestHost;
-use pvm_tests::program_gen::{generate, GenConfig, Program};
+use pvm_tests::program_gen::{generate, mutate, GenConfig, Program};
 use pvm_tests::rng::Rng;
 use std::collections::BTreeMap;
 
@@ -106,29 +106,6 @@ fn mixing_host() -> MixingHost {
         host_sbrk: true,
         ..MixingHost::default()
     }
-}
-
-/// Flips random bits of the code and bitmask (as `differential_random` does).
-fn mutate(rng: &mut Rng, bytes: &[u8]) -> Vec<u8> {
-    let mut blob = pvm_core::ProgramBlob::parse(bytes).expect("we just assembled it");
-    let code = &mut blob.code;
-    for _ in 0..1 + rng.below(4) {
-        if code.code.is_empty() {
-            break;
-        }
-        let at = rng.below(code.code.len() as u64) as usize;
-        code.code[at] ^= 1 << rng.below(8);
-        if rng.chance(1, 4) {
-            code.code[at] = rng.next_u64() as u8;
-        }
-        if !code.bitmask.is_empty() && rng.chance(1, 3) {
-            let bit = rng.below(code.code.len() as u64) as usize;
-            if bit != 0 {
-                code.bitmask[bit / 8] ^= 1 << (bit % 8);
-            }
-        }
-    }
-    blob.to_bytes().expect("a container instruction set")
 }
 
 fn fuzz(isa_index: u64, isa: InstructionSet, mutated: bool) {

@@ -33,7 +33,7 @@ mod common;
 use common::{env_u64, pair, polkavm_engine, PairError};
 use pvm_core::isa::{InstructionSet, Opcode};
 use pvm_tests::differential::{CallEnd, Divergence, Exit, MixingHost};
-use pvm_tests::program_gen::{generate, GenConfig, Program};
+use pvm_tests::program_gen::{generate, mutate, GenConfig, Program};
 use pvm_tests::rng::Rng;
 use std::collections::BTreeMap;
 
@@ -257,32 +257,6 @@ fn fuzz(isa_index: u64, isa: InstructionSet) {
             "{isa}: only {finished} of {ran} programs finished normally"
         );
     }
-}
-
-/// Flips random bits of an assembled program's code (and, for bitmask instruction sets, of
-/// its bitmask, keeping bit 0 and the padding as polkavm-linker writes them), to reach
-/// encodings the assembler never writes: odd immediate lengths, register nibbles above 12,
-/// invalid opcodes, long bitmask skips, and branches into the middle of instructions.
-fn mutate(rng: &mut Rng, bytes: &[u8]) -> Vec<u8> {
-    let mut blob = pvm_core::ProgramBlob::parse(bytes).expect("we just assembled it");
-    let code = &mut blob.code;
-    for _ in 0..1 + rng.below(4) {
-        if code.code.is_empty() {
-            break;
-        }
-        let at = rng.below(code.code.len() as u64) as usize;
-        code.code[at] ^= 1 << rng.below(8);
-        if rng.chance(1, 4) {
-            code.code[at] = rng.next_u64() as u8;
-        }
-        if !code.bitmask.is_empty() && rng.chance(1, 3) {
-            let bit = rng.below(code.code.len() as u64) as usize;
-            if bit != 0 {
-                code.bitmask[bit / 8] ^= 1 << (bit % 8);
-            }
-        }
-    }
-    blob.to_bytes().expect("a container instruction set")
 }
 
 /// Whether polkavm rejecting a program is its interpreter's documented JamV1 validation (it

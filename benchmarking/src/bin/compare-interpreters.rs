@@ -80,24 +80,6 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
     Ok(Some(args))
 }
 
-/// The command line that reproduces this run.
-fn reproduce_command(raw: &[String]) -> String {
-    let mut command =
-        "cargo run --release -p pvm-benchmarking --bin compare-interpreters".to_string();
-    if !raw.is_empty() {
-        command += " --";
-        for arg in raw {
-            if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"')
-            {
-                command += &format!(" '{}'", arg.replace('\'', r"'\''"));
-            } else {
-                command += &format!(" {arg}");
-            }
-        }
-    }
-    command
-}
-
 fn main() -> Result<()> {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let Some(args) = parse_args(&raw)? else {
@@ -159,7 +141,7 @@ fn main() -> Result<()> {
 
     if let Some(path) = &args.markdown {
         let env = Environment::detect(
-            reproduce_command(&raw),
+            pvm_benchmarking::compare::report::reproduce_command("compare-interpreters", &raw),
             args.runs,
             args.compile_runs,
             load_before,

@@ -207,17 +207,6 @@ fn scaling_table(points: &[ScalingPoint]) -> String {
     out
 }
 
-fn reproduce_command(raw: &[String]) -> String {
-    let mut command = "cargo run --release -p pvm-benchmarking --bin compare-jit".to_string();
-    if !raw.is_empty() {
-        command += " --";
-        for arg in raw {
-            command += &format!(" {arg}");
-        }
-    }
-    command
-}
-
 fn main() -> Result<()> {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let Some(args) = parse_args(&raw)? else {
@@ -266,7 +255,7 @@ fn main() -> Result<()> {
 
     if let Some(path) = &args.markdown {
         let env = Environment::detect(
-            reproduce_command(&raw),
+            pvm_benchmarking::compare::report::reproduce_command("compare-jit", &raw),
             args.runs,
             args.compile_runs,
             load_before,

@@ -342,6 +342,24 @@ pub fn update_markdown_between(
     std::fs::write(path, updated).with_context(|| format!("writing {}", path.display()))
 }
 
+/// The command line that reproduces a run of the benchmark binary `bin` with `raw` arguments
+/// (quoted for a POSIX shell where needed).
+pub fn reproduce_command(bin: &str, raw: &[String]) -> String {
+    let mut command = format!("cargo run --release -p pvm-benchmarking --bin {bin}");
+    if !raw.is_empty() {
+        command += " --";
+        for arg in raw {
+            if arg.is_empty() || arg.contains(|c: char| c.is_whitespace() || c == '\'' || c == '"')
+            {
+                command += &format!(" '{}'", arg.replace('\'', r"'\''"));
+            } else {
+                command += &format!(" {arg}");
+            }
+        }
+    }
+    command
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
