@@ -90,6 +90,9 @@ pub(crate) struct Frame<T: Config> {
     pub info: ContractInfo<T>,
     /// The input.
     pub call_data: Vec<u8>,
+    /// The info as stored when the frame began (`None` for a contract being created):
+    /// the info is written back only when it differs.
+    pub stored_info: Option<ContractInfo<T>>,
 }
 
 /// What a frame returned.
@@ -222,7 +225,10 @@ impl<T: Config> Stack<T> {
             });
         }
         frame.info.storage_deposit = required;
-        ContractInfoOf::<T>::insert(&frame.contract, &frame.info);
+        // A call that leaves the contract's storage size alone (most reads) writes nothing.
+        if frame.stored_info.as_ref() != Some(&frame.info) {
+            ContractInfoOf::<T>::insert(&frame.contract, &frame.info);
+        }
         Ok(())
     }
 
@@ -373,6 +379,7 @@ pub(crate) fn instantiate<T: Config>(
                 storage_deposit: Zero::zero(),
             },
             call_data: data,
+            stored_info: None,
         };
         let output = stack.run_frame(&mut frame, abi::DEPLOY_EXPORT, |stack, frame| {
             // The account is created with the existential deposit, which the
@@ -423,6 +430,7 @@ pub(crate) fn call<T: Config>(
             contract: dest,
             caller: origin,
             value,
+            stored_info: Some(info.clone()),
             info,
             call_data: data,
         };
