@@ -104,7 +104,6 @@ impl Module {
                 None
             }
         };
-        let stream = decode_code(blob.isa, &blob.code.code, &blob.code.bitmask);
         let requested = engine.config().backend;
         // The JIT does not stop between instructions: step tracing always interprets.
         let backend = match requested {
@@ -118,26 +117,27 @@ impl Module {
         #[cfg(jit_sandbox)]
         let jit = match backend {
             BackendKind::Jit | BackendKind::Crosscheck => {
-                let program = crate::jit::compile(
-                    &stream,
-                    &blob.code,
-                    &crate::jit::CompileOptions {
-                        gas_metering: config.gas_metering,
-                        costs: &config.cost_table,
-                        isa: blob.isa,
-                        segment_memory: crate::sandbox::generic::segment_base_usable(),
-                    },
-                )
-                .map_err(|e| Error::Jit(alloc::format!("compiling: {e}")))?;
-                let module = crate::sandbox::generic::JitModule::new(program)
-                    .map_err(|e| Error::Jit(alloc::format!("mapping the code: {e}")))?;
+                let options = crate::jit::CompileOptions {
+                    gas_metering: config.gas_metering,
+                    costs: &config.cost_table,
+                    isa: blob.isa,
+                    segment_memory: crate::sandbox::generic::segment_base_usable(),
+                };
+                let module = crate::jit::with_scratch(|scratch| {
+                    let program = crate::jit::compile_in(scratch, &blob.code, &options)
+                        .map_err(|e| Error::Jit(alloc::format!("compiling: {e}")))?;
+                    crate::sandbox::generic::JitModule::new(program, scratch.code())
+                        .map_err(|e| Error::Jit(alloc::format!("mapping the code: {e}")))
+                })?;
                 Some(Arc::new(module))
             }
             BackendKind::Interpreter => None,
         };
         let code = if backend == BackendKind::Jit {
+            // The JIT decodes as it compiles; only the interpreter needs the whole stream.
             CompiledCode::default()
         } else {
+            let stream = decode_code(blob.isa, &blob.code.code, &blob.code.bitmask);
             compile(
                 &stream,
                 &blob.code,

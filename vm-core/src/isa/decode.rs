@@ -5,7 +5,7 @@
 //! sequence starts at offset 0 and covers the whole code, and the instruction after a
 //! block-ending one, or at a Latest64 macro-block boundary, starts a basic block.
 
-use super::table::{Flow, Format, InstructionSet, Opcode, Reg};
+use super::table::{Flow, Format, InstructionSet, Opcode, Reg, NO_OPCODE};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -116,7 +116,8 @@ fn read_imm(code: &[u8], offset: usize, length: u32) -> u32 {
 
 /// Decodes the operands of `opcode`, whose operand bytes start at `at` and are
 /// `length` bytes long (the Graypaper's `ℓ`). Bytes past the end of the code read as zero.
-fn decode_args(code: &[u8], pc: u32, opcode: Opcode, at: usize, length: u32) -> Args {
+#[inline(always)]
+pub(crate) fn decode_args(code: &[u8], pc: u32, opcode: Opcode, at: usize, length: u32) -> Args {
     let clamp4 = |n: i64| n.clamp(0, 4) as u32;
     let l = i64::from(length);
     let reg_lo = |offset: usize| Reg::from_nibble(byte_at(code, offset) & 0xf);
@@ -180,13 +181,27 @@ fn is_bit_set(bitmask: &[u8], offset: usize) -> bool {
 }
 
 /// The offset of the first set bitmask bit at or after `offset`, or `code_len`.
+#[inline(always)]
 fn next_set_bit(bitmask: &[u8], code_len: usize, mut offset: usize) -> usize {
     while offset < code_len {
-        let byte = bitmask[offset >> 3] >> (offset & 7);
-        if byte != 0 {
-            return (offset + byte.trailing_zeros() as usize).min(code_len);
+        // Eight bitmask bytes at a time: instructions are short, so the next start is
+        // nearly always in the first word.
+        let byte_index = offset >> 3;
+        let word = match bitmask.get(byte_index..byte_index + 8) {
+            Some(&[b0, b1, b2, b3, b4, b5, b6, b7]) => {
+                u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7])
+            }
+            _ => {
+                let rest = bitmask.get(byte_index..).unwrap_or(&[]);
+                let mut bytes = [0u8; 8];
+                bytes[..rest.len().min(8)].copy_from_slice(&rest[..rest.len().min(8)]);
+                u64::from_le_bytes(bytes)
+            }
+        } >> (offset & 7);
+        if word != 0 {
+            return (offset + word.trailing_zeros() as usize).min(code_len);
         }
-        offset = (offset | 7) + 1;
+        offset = (byte_index + 8) << 3;
     }
     code_len
 }
@@ -203,85 +218,224 @@ pub fn decode_code(isa: InstructionSet, code: &[u8], bitmask: &[u8]) -> Instruct
     } else {
         code.len() / 2
     };
-    let mut out = Vec::with_capacity(estimate + 2);
-    if isa.has_bitmask() {
-        decode_bitmask_code(isa, code, bitmask, &mut out);
-    } else {
-        decode_extended_code(code, &mut out);
+    let mut instructions = Vec::with_capacity(estimate + 2);
+    let mut block_starts = Vec::with_capacity(estimate + 2);
+    let mut decoder = Decoder::new(isa, code, bitmask);
+    while let Some(instruction) = decoder.next() {
+        instructions.push(instruction);
+        block_starts.push(decoder.starts_block());
     }
-
-    if out.last().is_none_or(|last| last.flow().can_fall_through()) {
-        out.push(DecodedInstruction {
-            pc: code.len() as u32,
-            length: 0,
-            instruction: None,
-        });
-    }
-
-    let mut block_starts = Vec::with_capacity(out.len());
-    let mut previous_ends_block = true;
-    for instruction in &out {
-        let at_macro_boundary = !isa.has_bitmask() && instruction.pc % MACRO_BLOCK_SIZE == 0;
-        block_starts.push(previous_ends_block || at_macro_boundary);
-        previous_ends_block = instruction.flow().ends_block();
-    }
-
     InstructionStream {
-        instructions: out,
+        instructions,
         block_starts,
     }
 }
 
-fn decode_bitmask_code(
-    isa: InstructionSet,
-    code: &[u8],
-    bitmask: &[u8],
-    out: &mut Vec<DecodedInstruction>,
-) {
-    let code_len = code.len();
-    let mut pc = 0usize;
-    if code_len > 0 && !is_bit_set(bitmask, 0) {
-        // No instruction starts at 0: the bytes up to the first start are invalid.
-        let first = next_set_bit(bitmask, code_len, 0);
-        out.push(DecodedInstruction {
-            pc: 0,
-            length: first as u32,
-            instruction: None,
-        });
-        pc = first;
-    }
-    while pc < code_len {
-        let next_start = next_set_bit(bitmask, code_len, pc + 1);
-        let distance = next_start - pc - 1;
-        let skip = distance.min(MAX_SKIP as usize);
-        let instruction = isa.opcode_from_byte(code[pc]).map(|opcode| Instruction {
-            opcode,
-            args: decode_args(code, pc as u32, opcode, pc + 1, skip as u32),
-        });
-        out.push(DecodedInstruction {
-            pc: pc as u32,
-            length: skip as u32 + 1,
-            instruction,
-        });
+/// An instruction located but not yet decoded: where it is, its opcode, and where its
+/// operand bytes are. [`RawInstruction::decode`] gives the [`DecodedInstruction`].
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct RawInstruction {
+    /// Offset of the instruction.
+    pub pc: u32,
+    /// Its length in bytes (0 for the implicit trap after the code).
+    pub length: u32,
+    /// Its opcode's index in [`Opcode::ALL`], or 255 for an invalid instruction (see
+    /// [`RawInstruction::opcode`]).
+    pub opcode_index: u8,
+    /// Offset of its operand bytes.
+    pub args_at: u32,
+    /// Number of operand bytes (the Graypaper's `ℓ`).
+    pub args_length: u32,
+}
 
-        let next = pc + skip + 1;
-        if next < next_start {
-            // More than MAX_SKIP bytes without an instruction start: those bytes form an
-            // invalid instruction reaching to the next start.
-            out.push(DecodedInstruction {
-                pc: next as u32,
-                length: (next_start - next) as u32,
-                instruction: None,
-            });
+impl RawInstruction {
+    /// Its opcode; `None` for an invalid instruction.
+    #[inline(always)]
+    pub fn opcode(&self) -> Option<Opcode> {
+        Opcode::from_index(self.opcode_index)
+    }
+
+    /// Decodes the operands (`code` is the code the instruction was located in).
+    #[inline(always)]
+    pub fn decode(&self, code: &[u8]) -> DecodedInstruction {
+        DecodedInstruction {
+            pc: self.pc,
+            length: self.length,
+            instruction: self.opcode().map(|opcode| Instruction {
+                opcode,
+                args: decode_args(
+                    code,
+                    self.pc,
+                    opcode,
+                    self.args_at as usize,
+                    self.args_length,
+                ),
+            }),
         }
-        pc = next_start;
     }
 }
 
-fn decode_extended_code(code: &[u8], out: &mut Vec<DecodedInstruction>) {
-    let code_len = code.len();
-    let mut pc = 0usize;
-    while pc < code_len {
+/// Decodes code one instruction at a time, in order, without materialising the stream:
+/// what [`decode_code`] collects, and what the JIT compiles from directly.
+///
+/// The sequence is exactly [`decode_code`]'s: invalid instructions for stretches that
+/// decode to nothing, and an implicit zero-length invalid instruction at the end of the
+/// code when the last instruction can fall through.
+#[derive(Clone, Debug)]
+pub struct Decoder<'a> {
+    isa: InstructionSet,
+    /// `isa`'s one-byte opcode table (looked up once, not per instruction).
+    opcode_table: &'static [u8; 256],
+    code: &'a [u8],
+    bitmask: &'a [u8],
+    /// Where the next instruction to decode starts.
+    pc: usize,
+    /// An invalid instruction decoded ahead (the bytes after a too-long skip), returned
+    /// before decoding at `pc`.
+    pending: Option<RawInstruction>,
+    /// Whether the instruction returned last may fall through (true before the first).
+    falls_through: bool,
+    /// Whether the instruction returned last starts a basic block.
+    starts_block: bool,
+    /// Whether the instruction returned before it ended its basic block.
+    previous_ends_block: bool,
+    /// Whether the implicit trap at the end was considered already.
+    finished: bool,
+}
+
+impl<'a> Decoder<'a> {
+    /// A decoder at offset 0 of `code` (`bitmask` as for [`decode_code`]).
+    pub fn new(isa: InstructionSet, code: &'a [u8], bitmask: &'a [u8]) -> Decoder<'a> {
+        let mut decoder = Decoder {
+            isa,
+            opcode_table: isa.opcode_index_table(),
+            code,
+            bitmask,
+            pc: 0,
+            pending: None,
+            falls_through: true,
+            starts_block: false,
+            previous_ends_block: true,
+            finished: false,
+        };
+        if isa.has_bitmask() && !code.is_empty() && !is_bit_set(bitmask, 0) {
+            // No instruction starts at 0: the bytes up to the first start are invalid.
+            let first = next_set_bit(bitmask, code.len(), 0);
+            decoder.pending = Some(RawInstruction::invalid(0, first as u32));
+            decoder.pc = first;
+        }
+        decoder
+    }
+
+    /// Whether the instruction returned last starts a basic block: the first one, one
+    /// after a block-ending instruction, or (Latest64) one at a macro-block boundary.
+    #[inline(always)]
+    pub fn starts_block(&self) -> bool {
+        self.starts_block
+    }
+
+    /// The next instruction, or `None` after the last.
+    #[allow(clippy::should_implement_trait)]
+    #[inline(always)]
+    pub fn next(&mut self) -> Option<DecodedInstruction> {
+        let raw = self.next_raw()?;
+        Some(raw.decode(self.code))
+    }
+
+    /// The next instruction, located but with its operands not decoded, or `None` after
+    /// the last.
+    #[inline(always)]
+    pub fn next_raw(&mut self) -> Option<RawInstruction> {
+        let raw = self.locate_next(self.falls_through)?;
+        let flow = Opcode::flow_of_index(raw.opcode_index);
+        let at_macro_boundary = !self.isa.has_bitmask() && raw.pc % MACRO_BLOCK_SIZE == 0;
+        self.starts_block = self.previous_ends_block || at_macro_boundary;
+        self.previous_ends_block = flow.ends_block();
+        self.falls_through = flow.can_fall_through();
+        Some(raw)
+    }
+
+    /// The next instruction, as [`next_raw`](Decoder::next_raw), for a caller that
+    /// tracks flow itself: `falls_through` tells whether the previous instruction may
+    /// fall through (which decides the implicit trap at the end), and
+    /// [`starts_block`](Decoder::starts_block) is not updated.
+    #[inline(always)]
+    pub fn locate_next(&mut self, falls_through: bool) -> Option<RawInstruction> {
+        if self.isa.has_bitmask() {
+            self.locate_next_in::<true>(falls_through)
+        } else {
+            self.locate_next_in::<false>(falls_through)
+        }
+    }
+
+    /// [`locate_next`](Decoder::locate_next) for an instruction set known to have a
+    /// bitmask (`BITMASK`) or not, so that a loop specialised on it tests nothing else.
+    #[inline(always)]
+    pub fn locate_next_in<const BITMASK: bool>(
+        &mut self,
+        falls_through: bool,
+    ) -> Option<RawInstruction> {
+        debug_assert_eq!(BITMASK, self.isa.has_bitmask());
+        // Only bitmask code has invalid stretches decoded ahead.
+        if BITMASK && self.pending.is_some() {
+            return self.pending.take();
+        }
+        if self.pc < self.code.len() {
+            return Some(if BITMASK {
+                self.locate_bitmask()
+            } else {
+                self.locate_extended()
+            });
+        }
+        if BITMASK {
+            // (Invalid stretches end before the code does.)
+            debug_assert!(self.pending.is_none());
+        }
+        if self.finished || !falls_through {
+            self.finished = true;
+            return None;
+        }
+        self.finished = true;
+        Some(RawInstruction::invalid(self.code.len() as u32, 0))
+    }
+
+    #[inline(always)]
+    fn locate_bitmask(&mut self) -> RawInstruction {
+        let (code, pc) = (self.code, self.pc);
+        let code_len = code.len();
+        let next_start = next_set_bit(self.bitmask, code_len, pc + 1);
+        let distance = next_start - pc - 1;
+        let skip = distance.min(MAX_SKIP as usize);
+        let next = pc + skip + 1;
+        if next < next_start {
+            self.skip_gap(next, next_start);
+        }
+        self.pc = next_start;
+        RawInstruction {
+            pc: pc as u32,
+            length: skip as u32 + 1,
+            opcode_index: self.opcode_table[code[pc] as usize],
+            args_at: pc as u32 + 1,
+            args_length: skip as u32,
+        }
+    }
+
+    /// More than MAX_SKIP bytes without an instruction start: the bytes from `next` to
+    /// `next_start` form an invalid instruction, returned next. (Out of line: no valid
+    /// program has one, and a branch here keeps the common path free of the stores.)
+    #[cold]
+    #[inline(never)]
+    fn skip_gap(&mut self, next: usize, next_start: usize) {
+        self.pending = Some(RawInstruction::invalid(
+            next as u32,
+            (next_start - next) as u32,
+        ));
+    }
+
+    #[inline(always)]
+    fn locate_extended(&mut self) -> RawInstruction {
+        let (code, pc) = (self.code, self.pc);
+        let code_len = code.len();
         let block_end =
             ((pc / MACRO_BLOCK_SIZE as usize + 1) * MACRO_BLOCK_SIZE as usize).min(code_len);
         let mut raw = u16::from(code[pc]);
@@ -290,35 +444,41 @@ fn decode_extended_code(code: &[u8], out: &mut Vec<DecodedInstruction>) {
             raw += u16::from(byte_at(code, pc + 1));
             opcode_length = 2;
         }
-        let entry = InstructionSet::extended_opcode(raw);
-        let args_length = entry.map_or(0, |(_, args)| usize::from(args));
+        let (mut opcode_index, args_length) = InstructionSet::extended_opcode_index(raw);
+        let args_length = usize::from(args_length);
         let mut length = opcode_length + args_length;
-        let mut instruction = entry.map(|(opcode, args_length)| Instruction {
-            opcode,
-            args: decode_args(
-                code,
-                pc as u32,
-                opcode,
-                pc + opcode_length,
-                u32::from(args_length),
-            ),
-        });
-
         let next = pc + length;
         if next >= block_end {
-            // The last instruction of a macro block must fit in it and end a basic block.
-            let ends_block = instruction.is_none_or(|i| i.opcode.flow().ends_block());
+            // The last instruction of a macro block must fit in it and end a basic block
+            // (an invalid one does: it traps).
+            let ends_block = Opcode::flow_of_index(opcode_index).ends_block();
             if next > block_end || !ends_block {
-                instruction = None;
+                opcode_index = NO_OPCODE;
             }
             length = block_end - pc;
         }
-        out.push(DecodedInstruction {
+        self.pc = pc + length;
+        RawInstruction {
             pc: pc as u32,
             length: length as u32,
-            instruction,
-        });
-        pc += length;
+            opcode_index,
+            args_at: (pc + opcode_length) as u32,
+            args_length: args_length as u32,
+        }
+    }
+}
+
+impl RawInstruction {
+    /// An invalid instruction of `length` bytes at `pc`.
+    #[inline(always)]
+    fn invalid(pc: u32, length: u32) -> RawInstruction {
+        RawInstruction {
+            pc,
+            length,
+            opcode_index: NO_OPCODE,
+            args_at: pc,
+            args_length: 0,
+        }
     }
 }
 

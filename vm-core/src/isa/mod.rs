@@ -9,10 +9,13 @@
 //! and no bitmask exists.
 
 mod decode;
+// The JIT decodes operands itself, per opcode.
+#[cfg(all(feature = "std", target_arch = "x86_64"))]
+pub(crate) use decode::decode_args;
 mod table;
 
 pub use decode::{
-    decode_code, Args, DecodedInstruction, Instruction, InstructionStream, MACRO_BLOCK_SIZE,
-    MAX_SKIP,
+    decode_code, Args, DecodedInstruction, Decoder, Instruction, InstructionStream, RawInstruction,
+    MACRO_BLOCK_SIZE, MAX_SKIP,
 };
 pub use table::{Flow, Format, InstructionSet, Opcode, OpcodeInfo, Reg};

@@ -218,22 +218,47 @@ impl InstructionSet {
     /// Looks up a one-byte opcode (the bitmask instruction sets).
     #[inline]
     pub fn opcode_from_byte(self, byte: u8) -> Option<Opcode> {
-        let table = match self {
+        Opcode::from_index(self.opcode_index_from_byte(byte))
+    }
+
+    /// As [`opcode_from_byte`](InstructionSet::opcode_from_byte), as the opcode's index
+    /// in [`Opcode::ALL`], or [`NO_OPCODE`] (one load, for decoders that dispatch on it).
+    #[inline(always)]
+    pub(crate) fn opcode_index_from_byte(self, byte: u8) -> u8 {
+        self.opcode_index_table()[byte as usize]
+    }
+
+    /// The table behind [`opcode_index_from_byte`](InstructionSet::opcode_index_from_byte)
+    /// (all [`NO_OPCODE`] for Latest64), for decoders that look it up once.
+    #[inline(always)]
+    pub(crate) fn opcode_index_table(self) -> &'static [u8; 256] {
+        match self {
             InstructionSet::ReviveV1 => &REVIVE_V1_TABLE,
             InstructionSet::Graypaper => &GRAYPAPER_TABLE,
             InstructionSet::JamV1 => &JAM_V1_TABLE,
-            InstructionSet::Latest64 => return None,
-        };
-        let index = table[byte as usize];
-        (index != NO_OPCODE).then(|| Opcode::ALL[index as usize])
+            InstructionSet::Latest64 => &NO_OPCODE_TABLE,
+        }
     }
 
     /// Looks up a Latest64 raw opcode (`0..=510`): the opcode and its fixed argument length.
     #[inline]
     pub fn extended_opcode(raw: u16) -> Option<(Opcode, u8)> {
-        let entry = *LATEST64_TABLE.get(raw as usize)?;
-        (entry != NO_EXTENDED_OPCODE)
-            .then(|| (Opcode::ALL[(entry & 0xff) as usize], (entry >> 8) as u8))
+        let (index, args_length) = Self::extended_opcode_index(raw);
+        Opcode::from_index(index).map(|opcode| (opcode, args_length))
+    }
+
+    /// As [`extended_opcode`](InstructionSet::extended_opcode), with the opcode as its
+    /// index in [`Opcode::ALL`] or [`NO_OPCODE`] (with argument length 0).
+    #[inline(always)]
+    pub(crate) fn extended_opcode_index(raw: u16) -> (u8, u8) {
+        let entry = LATEST64_TABLE
+            .get(raw as usize)
+            .copied()
+            .unwrap_or(NO_EXTENDED_OPCODE);
+        if entry == NO_EXTENDED_OPCODE {
+            return (NO_OPCODE, 0);
+        }
+        (entry as u8, (entry >> 8) as u8)
     }
 
     /// The one-byte encoding of `opcode` in a bitmask instruction set.
@@ -497,13 +522,31 @@ impl Opcode {
     }
 }
 
+impl Opcode {
+    /// The opcode at `index` in [`Opcode::ALL`], if any.
+    #[inline(always)]
+    pub fn from_index(index: u8) -> Option<Opcode> {
+        Opcode::ALL.get(index as usize).copied()
+    }
+
+    /// The flow of the opcode at `index` in [`Opcode::ALL`]; an invalid instruction's
+    /// ([`Flow::Jump`]) for any other index.
+    #[inline(always)]
+    pub(crate) fn flow_of_index(index: u8) -> Flow {
+        OPCODE_INFO
+            .get(index as usize)
+            .map_or(Flow::Jump, |info| info.flow)
+    }
+}
+
 impl fmt::Display for Opcode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
 }
 
-const NO_OPCODE: u8 = u8::MAX;
+/// The index of no opcode (an invalid instruction), where an opcode index is expected.
+pub(crate) const NO_OPCODE: u8 = u8::MAX;
 const NO_EXTENDED_OPCODE: u16 = u16::MAX;
 
 const fn build_byte_table(isa: InstructionSet) -> [u8; 256] {
@@ -550,6 +593,7 @@ const fn build_extended_table() -> [u16; EXTENDED_RAW_OPCODE_COUNT] {
 }
 
 static REVIVE_V1_TABLE: [u8; 256] = build_byte_table(InstructionSet::ReviveV1);
+static NO_OPCODE_TABLE: [u8; 256] = [NO_OPCODE; 256];
 static GRAYPAPER_TABLE: [u8; 256] = build_byte_table(InstructionSet::Graypaper);
 static JAM_V1_TABLE: [u8; 256] = build_byte_table(InstructionSet::JamV1);
 static LATEST64_TABLE: [u16; EXTENDED_RAW_OPCODE_COUNT] = build_extended_table();

@@ -42,4 +42,6 @@ pub mod abi;
 mod compiler;
 pub mod x64;
 
-pub use compiler::{compile, CompileOptions, CompiledProgram, INVALID_ENTRY};
+pub use compiler::{
+    compile, compile_in, with_scratch, CompileOptions, CompiledProgram, Scratch, INVALID_ENTRY,
+};

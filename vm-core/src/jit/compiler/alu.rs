@@ -237,6 +237,7 @@ impl Compiler<'_> {
     }
 
     /// Emits a register-only instruction.
+    #[inline(always)]
     pub(super) fn alu_instruction(&mut self, opcode: Opcode, args: Args) {
         use Opcode as O;
         use Size::{B32, B64};

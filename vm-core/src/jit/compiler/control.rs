@@ -1,7 +1,8 @@
 //! Control flow: traps, jumps, conditional branches, dynamic jumps through the jump
 //! table, and the exits to the host (`ecalli`, `sbrk`).
 
-use super::{Compiler, Stub};
+use super::{Compiler, Repair, Stub, Target};
+use crate::isa::InstructionSet;
 use crate::isa::{Opcode, Reg};
 use crate::jit::abi::{
     ctx_disp, ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_INLINE_JUMP_TABLE, CTX_JUMP_TABLE,
@@ -21,7 +22,7 @@ impl Compiler<'_> {
     }
 
     /// A label that traps at `pc` when jumped to (out of line).
-    fn trap_stub(&mut self, pc: u32) -> crate::jit::x64::Label {
+    pub(super) fn trap_stub(&mut self, pc: u32) -> crate::jit::x64::Label {
         let entry = self.asm.label();
         self.stubs.push(Stub::Trap { entry, pc });
         entry
@@ -30,9 +31,16 @@ impl Compiler<'_> {
     /// An unconditional jump to the block at `target`; a target that starts no block
     /// traps at the jump (after its block was charged, as in the interpreter).
     pub(super) fn jump(&mut self, target: u32, pc: u32) {
-        match self.target(target) {
-            Some(label) => self.asm.jmp(label),
-            None => self.trap_here(pc),
+        match self.target(target, pc) {
+            Target::Block(label) => self.asm.jmp(label),
+            Target::Ahead(label) => {
+                // An unbound label always takes the rel32 form, which a repair can
+                // point at a trap stub.
+                self.asm.jmp(label);
+                let at = self.asm.offset() as u32 - 4;
+                self.forward_branch(label, pc, Repair::Retarget { at });
+            }
+            Target::Invalid => self.trap_here(pc),
         }
     }
 
@@ -114,13 +122,35 @@ impl Compiler<'_> {
         self.asm.jmp_reg(SCRATCH);
     }
 
-    /// Where a conditional branch goes when taken: the target block, or (Graypaper rules:
-    /// only a taken branch to a bad target traps) a trap at the branch.
-    fn branch_target(&mut self, target: u32, pc: u32) -> crate::jit::x64::Label {
-        match self.target(target) {
-            Some(label) => label,
-            None => self.trap_stub(pc),
-        }
+    /// Emits the compare (`emit_compare`) and conditional jump of a branch at `pc` to
+    /// `target`. A target that starts no block makes the whole branch trap where it
+    /// stands, taken or not (PolkaVM's rules, also the interpreter's), or only when
+    /// taken (Graypaper rules); for a target ahead that is known only at the end, where
+    /// the branch is repaired.
+    fn branch(&mut self, cond: Cond, target: u32, pc: u32, emit_compare: impl FnOnce(&mut Self)) {
+        let polkavm_rules = self.options.isa != InstructionSet::Graypaper;
+        let label = match self.target(target, pc) {
+            Target::Block(label) => label,
+            Target::Invalid if polkavm_rules => return self.trap_here(pc),
+            Target::Invalid => self.trap_stub(pc),
+            Target::Ahead(label) => {
+                let start = self.asm.offset() as u32;
+                emit_compare(self);
+                // Unbound, so rel32: at least five bytes from the compare on.
+                self.asm.jcc(cond, label);
+                let repair = if polkavm_rules {
+                    Repair::Replace { at: start }
+                } else {
+                    Repair::Retarget {
+                        at: self.asm.offset() as u32 - 4,
+                    }
+                };
+                self.forward_branch(label, pc, repair);
+                return;
+            }
+        };
+        emit_compare(self);
+        self.asm.jcc(cond, label);
     }
 
     pub(super) fn branch_imm(&mut self, opcode: Opcode, a: Reg, x: u32, target: u32, pc: u32) {
@@ -138,10 +168,10 @@ impl Compiler<'_> {
             O::BranchGreaterUnsignedImm => Cond::A,
             _ => unreachable!("{opcode:?} is not a branch with an immediate"),
         };
-        let label = self.branch_target(target, pc);
         // The immediate is sign-extended to 64 bits, as `cmp r64, imm32` does.
-        self.asm.cmp_ri(Size::B64, Self::r(a), x as i32);
-        self.asm.jcc(cond, label);
+        self.branch(cond, target, pc, |this| {
+            this.asm.cmp_ri(Size::B64, Self::r(a), x as i32)
+        });
     }
 
     pub(super) fn branch_reg(&mut self, opcode: Opcode, a: Reg, b: Reg, target: u32, pc: u32) {
@@ -155,9 +185,9 @@ impl Compiler<'_> {
             O::BranchGreaterOrEqualSigned => Cond::Ge,
             _ => unreachable!("{opcode:?} is not a register branch"),
         };
-        let label = self.branch_target(target, pc);
-        self.asm.cmp_rr(Size::B64, Self::r(a), Self::r(b));
-        self.asm.jcc(cond, label);
+        self.branch(cond, target, pc, |this| {
+            this.asm.cmp_rr(Size::B64, Self::r(a), Self::r(b))
+        });
     }
 
     /// Leaves with `kind` and `arg`, recording `pc`, `next_pc` and the code right after

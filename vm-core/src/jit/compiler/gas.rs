@@ -12,15 +12,31 @@ use super::{Compiler, Stub};
 use crate::jit::abi::{
     ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_PC, CTX_RESUME, SCRATCH,
 };
-use crate::jit::x64::{Cond, Size};
+use crate::jit::x64::{AluOp, Cond, Size};
 
 impl Compiler<'_> {
-    /// The gas check at the start of block number `block`.
-    pub(super) fn gas_stub(&mut self, block: u32, cost: u32) {
-        let entry = self.asm.label();
+    /// The gas check at the start of the next block, whose cost is known.
+    pub(super) fn gas_stub(&mut self, cost: u32) {
         self.sub_gas(cost);
-        self.asm.jcc(Cond::L, entry);
-        self.stubs.push(Stub::OutOfGas { entry, block });
+        self.jump_if_out_of_gas();
+    }
+
+    /// The gas check at the start of the next block, whose cost is not known yet:
+    /// returns the code offset of the check's 32-bit immediate, for the block's end to
+    /// write its cost into.
+    pub(super) fn patchable_gas_stub(&mut self) -> usize {
+        self.asm
+            .alu_mi_imm32(AluOp::Sub, Size::B64, Self::ctx(CTX_GAS), 0);
+        let at = self.asm.offset() - 4;
+        self.jump_if_out_of_gas();
+        at
+    }
+
+    /// `jl` to the next block's out-of-gas exit. The exits are emitted at the end, one per
+    /// block in block order, and each jump is patched then (no label or fixup per block).
+    fn jump_if_out_of_gas(&mut self) {
+        let at = self.asm.jcc_rel32_unresolved(Cond::L);
+        self.gas_exits.push(at as u32);
     }
 
     fn sub_gas(&mut self, cost: u32) {
@@ -33,16 +49,12 @@ impl Compiler<'_> {
         }
     }
 
-    /// Emits every out-of-line stub, then the shared exit paths.
+    /// Emits every out-of-line stub, then the shared exit paths, then each block's
+    /// out-of-gas exit (after the shared path it jumps to, so that jump needs no fixup).
     pub(super) fn emit_stubs(&mut self) {
         let stubs = core::mem::take(&mut self.stubs);
-        for stub in stubs {
+        for &stub in &stubs {
             match stub {
-                Stub::OutOfGas { entry, block } => {
-                    self.asm.bind(entry);
-                    self.asm.mov_ri(Size::B32, SCRATCH, i64::from(block));
-                    self.asm.jmp(self.exits.block_out_of_gas);
-                }
                 Stub::MemsetOutOfGas { entry, resume, pc } => {
                     self.asm.bind(entry);
                     self.asm.mov_mi(Size::B32, Self::ctx(CTX_PC), pc as i32);
@@ -73,6 +85,7 @@ impl Compiler<'_> {
             }
         }
 
+        self.stubs = stubs;
         let exits = &self.exits;
         let (trap, finished, out_of_gas, block_out_of_gas, save) = (
             exits.trap,
@@ -110,5 +123,15 @@ impl Compiler<'_> {
         self.asm.jmp(save);
         self.asm.bind(save);
         self.exit_trampoline();
+
+        // Block `n`'s exit: `n` in the scratch register, then the shared path.
+        let gas_exits = core::mem::take(&mut self.gas_exits);
+        for (block, &at) in gas_exits.iter().enumerate() {
+            let exit = self.asm.offset() as u32;
+            self.asm.patch_u32(at as usize, exit.wrapping_sub(at + 4));
+            self.asm.mov_ri(Size::B32, SCRATCH, block as i64);
+            self.asm.jmp(block_out_of_gas);
+        }
+        self.gas_exits = gas_exits;
     }
 }

@@ -23,6 +23,7 @@ enum Extend {
 impl Compiler<'_> {
     /// The memory operand for guest address `base + offset` (or `offset` alone), computing
     /// the address into the scratch register when needed.
+    #[inline(always)]
     fn guest_address(&mut self, base: Option<Reg>, offset: u32) -> Mem {
         if self.options.segment_memory {
             // The `0x67` prefix makes `base + offset` wrap at 2^32, as the guest's
@@ -51,10 +52,12 @@ impl Compiler<'_> {
     }
 
     /// Records that the next instruction accesses guest memory for the instruction at `pc`.
+    #[inline(always)]
     fn fault_site(&mut self, pc: u32) {
         self.fault_sites.push((self.asm.offset() as u32, pc));
     }
 
+    #[inline(always)]
     fn load(
         &mut self,
         size: Size,
@@ -74,12 +77,14 @@ impl Compiler<'_> {
         }
     }
 
+    #[inline(always)]
     fn store(&mut self, size: Size, src: Reg, base: Option<Reg>, offset: u32, pc: u32) {
         let mem = self.guest_address(base, offset);
         self.fault_site(pc);
         self.asm.mov_mr(size, mem, host(src));
     }
 
+    #[inline(always)]
     fn store_imm(&mut self, size: Size, value: u32, base: Option<Reg>, offset: u32, pc: u32) {
         let mem = self.guest_address(base, offset);
         self.fault_site(pc);
@@ -88,6 +93,7 @@ impl Compiler<'_> {
     }
 
     /// Emits a load or store; `false` if `opcode` is neither.
+    #[inline(always)]
     pub(super) fn memory_instruction(&mut self, opcode: Opcode, args: Args, pc: u32) -> bool {
         use self::Extend::{Sign, Zero};
         use Args as A;

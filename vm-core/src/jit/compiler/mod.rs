@@ -1,4 +1,4 @@
-//! The compiler: one pass over the decoded instruction stream, emitting x86-64.
+//! The compiler: one pass over the code bytes, decoding and emitting x86-64 as it goes.
 //!
 //! Each basic block starts with its gas stub ([`gas`]), then the instructions' code
 //! ([`alu`], [`memory`], [`control`]); exits and out-of-line stubs collected on the way are
@@ -6,6 +6,14 @@
 //! ([`runtime`]). Branches to blocks go through labels that the assembler resolves at the
 //! end, so the pass never looks back; the only work proportional to anything but the code
 //! size is the jump table.
+//!
+//! Nothing is known ahead of the pass, so three things are settled late: a block's cost
+//! is patched into its stub's 32-bit immediate when the block ends; a branch to an offset
+//! not reached yet is emitted to that offset's label and checked at the end, and if no
+//! block started there it is rewritten to trap (PolkaVM's rules: the whole branch traps;
+//! Graypaper's: only the taken edge); and the instructions are located by the
+//! [`Decoder`] and dispatched through [`EMITTERS`], one function per opcode, so that each
+//! costs a single indirect call.
 //!
 //! The semantics are the interpreter's (`interpreter::ops` and `interpreter::exec`), rule
 //! for rule: where a comment names a rule, the interpreter has the same one.
@@ -19,7 +27,9 @@ mod runtime;
 use super::abi::host;
 use super::x64::{Assembler, EncodeError, Label, Mem, Reg as HostReg};
 use crate::gas::CostTable;
-use crate::isa::{Args, Flow, InstructionSet, InstructionStream, Opcode, Reg};
+use crate::isa::{
+    decode_args, Args, Decoder, Flow, InstructionSet, Opcode, RawInstruction, Reg, MACRO_BLOCK_SIZE,
+};
 use crate::program::CodeSection;
 use alloc::vec::Vec;
 
@@ -48,7 +58,8 @@ pub struct CompileOptions<'a> {
 #[derive(Clone, Debug, Default)]
 pub struct CompiledProgram {
     /// The machine code (position-independent: it refers to nothing outside itself except
-    /// through the context).
+    /// through the context). Empty from [`compile_in`], which leaves the code in its
+    /// [`Scratch`].
     pub code: Vec<u8>,
     /// Offset of the entry trampoline: `extern "sysv64" fn(context: *mut u8)`; it loads the
     /// guest registers from the context and jumps to the context's resume address.
@@ -87,11 +98,8 @@ impl CompiledProgram {
 }
 
 /// An out-of-line stub, emitted after the last block.
+#[derive(Clone, Copy)]
 enum Stub {
-    /// Gas ran out before block number `block`: exit with its number, and the host gives
-    /// back its cost and resumes at its stub (ten bytes per block rather than a full
-    /// exit sequence).
-    OutOfGas { entry: Label, block: u32 },
     /// `memset` at `pc` ran out of gas; resume at `resume` (the memset again).
     MemsetOutOfGas {
         entry: Label,
@@ -120,31 +128,167 @@ struct Exits {
     save_and_exit: Label,
 }
 
+/// Set in a [`Compiler::labels_by_pc`] entry once a basic block starts at that offset.
+const BLOCK_STARTS_HERE: u32 = 1 << 31;
+
+/// How a branch to a target that turns out to start no block is rewritten once the
+/// whole code has been seen.
+#[derive(Clone, Copy)]
+enum Repair {
+    /// Point the rel32 field at `at` (of a `jmp` or a `jcc`) at a trap stub: the jump
+    /// traps when taken.
+    Retarget { at: u32 },
+    /// Overwrite the instruction at `at` (at least five bytes) with a `jmp` to a trap
+    /// stub: the branch traps whether taken or not.
+    Replace { at: u32 },
+}
+
+/// A branch emitted before its target was reached: whether the target starts a block is
+/// known only at the end.
+#[derive(Clone, Copy)]
+struct ForwardBranch {
+    /// The target's label: bound by the end exactly if a block starts at the target.
+    label: Label,
+    pc: u32,
+    repair: Repair,
+}
+
 pub(super) struct Compiler<'a> {
     asm: Assembler,
     options: CompileOptions<'a>,
-    /// `(pc, label)` of every block a branch may target, sorted by pc. (Searched rather
-    /// than indexed by pc: a dense table would cost 4-8 bytes per code byte to allocate
-    /// and clear, more than the searches for typical branch densities.)
-    targets: Vec<(u32, Label)>,
+    /// Indexed by code offset (one entry past the end too): 0, or one more than the
+    /// label of that offset, with [`BLOCK_STARTS_HERE`] once a block starts there.
+    /// (Dense rather than searched: the pass never needs to look ahead to find out
+    /// where blocks start, and a branch costs one load.)
+    labels_by_pc: Vec<u32>,
+    forward_branches: Vec<ForwardBranch>,
     stubs: Vec<Stub>,
     exits: Exits,
     fault_sites: Vec<(u32, u32)>,
     jump_table_len: u32,
+    code_len: u32,
+    /// Whether the branch rules are PolkaVM's (every set but the Graypaper's).
+    polkavm_branch_rules: bool,
+    /// `(pc, code offset)` of every block so far.
+    blocks: Vec<(u32, u32)>,
+    /// The cost of every closed block.
+    block_costs: Vec<u32>,
+    /// Every block's cost, summed before the pass, where a cost might not fit a stub's
+    /// immediate (see `compile_all`).
+    precomputed_costs: Option<Vec<u32>>,
+    /// The open block's cost so far.
+    cost: u32,
+    /// Where the open block's stub has its immediate, to patch with its cost.
+    cost_at: Option<usize>,
+    /// Whether the last instruction ended its block, so the next one starts one. Set by
+    /// each instruction's emitter from its opcode (a constant there), so the pass needs
+    /// no table lookup to find block boundaries.
+    ends_block: bool,
+    /// Whether the last instruction may fall through (for the implicit trap at the end).
+    falls_through: bool,
+    /// The code offset of each block's out-of-gas `jl` rel32 field, in block order: gas
+    /// ran out before block number `n`, so exit with `n`, and the host gives back its
+    /// cost and resumes at its gas check (ten bytes of exit code per block rather than
+    /// a full exit sequence).
+    gas_exits: Vec<u32>,
 }
 
-/// Compiles a decoded program.
+/// Where a branch or jump goes, as far as the pass knows at the branch.
+enum Target {
+    /// A block that started already (a backward branch, or a loop to its own block).
+    Block(Label),
+    /// A place not reached yet: emit the branch to this label and record it with
+    /// [`Compiler::forward_branch`].
+    Ahead(Label),
+    /// Starts no block: past the code, or an earlier offset where no block started.
+    Invalid,
+}
+
+/// The buffers a compilation works in, kept from one compilation to the next so that
+/// compiling a large program does not fault in megabytes of fresh memory every time (the
+/// machine code, the label table, the forward branches and the stubs).
+#[derive(Default)]
+pub struct Scratch {
+    asm: Assembler,
+    labels_by_pc: Vec<u32>,
+    forward_branches: Vec<ForwardBranch>,
+    stubs: Vec<Stub>,
+    gas_exits: Vec<u32>,
+}
+
+impl Scratch {
+    /// Empty buffers.
+    pub fn new() -> Scratch {
+        Scratch::default()
+    }
+
+    /// The machine code of the last successful [`compile_in`] with this scratch.
+    pub fn code(&self) -> &[u8] {
+        self.asm.code()
+    }
+
+    /// Bytes of memory the buffers hold on to.
+    fn retained_bytes(&self) -> usize {
+        self.asm.capacity_bytes()
+            + self.labels_by_pc.capacity() * 4
+            + self.forward_branches.capacity() * core::mem::size_of::<ForwardBranch>()
+            + self.stubs.capacity() * core::mem::size_of::<Stub>()
+            + self.gas_exits.capacity() * 4
+    }
+}
+
+/// Scratch buffers kept for the next compilation in this process.
+static SCRATCH_POOL: std::sync::Mutex<Vec<Scratch>> = std::sync::Mutex::new(Vec::new());
+/// At most this many scratches are kept (one per concurrently compiling thread, roughly).
+const MAX_POOLED_SCRATCHES: usize = 4;
+/// A scratch holding more than this (after compiling a huge program) is freed, not kept.
+const MAX_RETAINED_SCRATCH_BYTES: usize = 64 << 20;
+
+/// Runs `f` with scratch buffers from a process-wide pool, and returns them to it.
+pub fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let pooled = SCRATCH_POOL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .pop();
+    let mut scratch = pooled.unwrap_or_default();
+    let result = f(&mut scratch);
+    if scratch.retained_bytes() <= MAX_RETAINED_SCRATCH_BYTES {
+        let mut pool = SCRATCH_POOL
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if pool.len() < MAX_POOLED_SCRATCHES {
+            pool.push(scratch);
+        }
+    }
+    result
+}
+
+/// Compiles the code section of a program.
 pub fn compile(
-    stream: &InstructionStream,
     code: &CodeSection,
     options: &CompileOptions<'_>,
 ) -> Result<CompiledProgram, EncodeError> {
-    let instructions = &stream.instructions;
-    let block_count = stream.block_starts.iter().filter(|&&start| start).count();
-    // Rough size: most instructions take well under 16 bytes, plus a stub per block.
-    let mut asm = Assembler::with_capacity(instructions.len() * 16 + block_count * 16 + 256);
-    // A label per block and per stub (about one per block), a fixup per branch and stub.
-    asm.reserve(2 * block_count + 8, 2 * block_count + 8);
+    let mut scratch = Scratch::new();
+    let mut program = compile_in(&mut scratch, code, options)?;
+    program.code = core::mem::take(&mut scratch.asm).finalize()?;
+    Ok(program)
+}
+
+/// Compiles the code section of a program in `scratch`: the machine code is left in
+/// [`Scratch::code`], and the returned program's `code` is empty.
+pub fn compile_in(
+    scratch: &mut Scratch,
+    code: &CodeSection,
+    options: &CompileOptions<'_>,
+) -> Result<CompiledProgram, EncodeError> {
+    let code_len = code.code.len();
+    // Sized from the instruction count (about ten bytes of machine code per instruction,
+    // plus stubs), so the buffers rarely grow.
+    let estimate = compiler_estimate(code, options.isa);
+    let mut asm = core::mem::take(&mut scratch.asm);
+    asm.clear();
+    asm.reserve_code(estimate * 12 + 512);
+    asm.reserve(estimate / 2 + 16, estimate / 2 + 16);
     let exits = Exits {
         trap: asm.label(),
         finished: asm.label(),
@@ -152,123 +296,350 @@ pub fn compile(
         block_out_of_gas: asm.label(),
         save_and_exit: asm.label(),
     };
+    let mut labels_by_pc = core::mem::take(&mut scratch.labels_by_pc);
+    labels_by_pc.clear();
+    labels_by_pc.resize(code_len + 1, 0);
+    let mut forward_branches = core::mem::take(&mut scratch.forward_branches);
+    forward_branches.clear();
+    let mut stubs = core::mem::take(&mut scratch.stubs);
+    stubs.clear();
+    let mut gas_exits = core::mem::take(&mut scratch.gas_exits);
+    gas_exits.clear();
     let mut compiler = Compiler {
         asm,
         options: options.clone(),
-        targets: Vec::with_capacity(block_count),
-        stubs: Vec::with_capacity(block_count + 8),
+        labels_by_pc,
+        forward_branches,
+        stubs,
         exits,
-        fault_sites: Vec::with_capacity(instructions.len() / 4),
+        fault_sites: Vec::with_capacity(estimate / 3 + 8),
         jump_table_len: code.jump_table.len() as u32,
+        code_len: code_len as u32,
+        polkavm_branch_rules: options.isa != InstructionSet::Graypaper,
+        blocks: Vec::with_capacity(estimate / 4 + 8),
+        block_costs: Vec::with_capacity(estimate / 4 + 8),
+        precomputed_costs: None,
+        cost: 0,
+        cost_at: None,
+        ends_block: true,
+        falls_through: true,
+        gas_exits,
     };
-
-    // Labels for every block start, and each block's cost (a block's cost is known only at
-    // its end, but its stub comes first).
-    let mut block_labels_in_order = Vec::with_capacity(block_count);
-    let mut block_costs: Vec<u32> = Vec::with_capacity(block_count);
-    for (index, decoded) in instructions.iter().enumerate() {
-        if stream.block_starts[index] {
-            let label = compiler.asm.label();
-            block_labels_in_order.push(label);
-            block_costs.push(0);
-            // The implicit trap at the end is a block but no valid target.
-            if decoded.length != 0 {
-                compiler.targets.push((decoded.pc, label));
+    let result = compiler.compile_all(code);
+    scratch.asm = compiler.asm;
+    scratch.labels_by_pc = compiler.labels_by_pc;
+    scratch.forward_branches = compiler.forward_branches;
+    scratch.stubs = compiler.stubs;
+    scratch.gas_exits = compiler.gas_exits;
+    let (mut program, repairs) = result?;
+    program.fault_sites = compiler.fault_sites;
+    // Emitted in order already; sorting keeps the lookup valid if that ever changes.
+    if !program.fault_sites.is_sorted_by_key(|s| s.0) {
+        program.fault_sites.sort_unstable_by_key(|s| s.0);
+    }
+    scratch.asm.resolve()?;
+    for (repair, stub) in repairs {
+        match repair {
+            Repair::Retarget { at } => {
+                scratch
+                    .asm
+                    .patch_u32(at as usize, stub.wrapping_sub(at + 4));
             }
+            Repair::Replace { at } => {
+                scratch.asm.patch_u8(at as usize, 0xE9);
+                scratch
+                    .asm
+                    .patch_u32(at as usize + 1, stub.wrapping_sub(at + 5));
+            }
+        }
+    }
+    Ok(program)
+}
+
+impl Compiler<'_> {
+    /// The pass over the code and everything after it but resolving the labels: the
+    /// program (without its code and fault sites) and the repairs, with the code offset
+    /// of each one's trap stub.
+    fn compile_all(
+        &mut self,
+        code: &CodeSection,
+    ) -> Result<(CompiledProgram, Vec<(Repair, u32)>), EncodeError> {
+        let options = self.options.clone();
+        let options = &options;
+        let code_len = code.code.len();
+        let compiler = self;
+        // A block's cost is known only at its end, but its gas stub comes first: the
+        // stub's immediate is patched when the block ends. Where a block's cost might not
+        // fit the immediate (only with enormous per-opcode costs), the costs are summed in
+        // a pass of their own first.
+        let max_cost = options
+            .costs
+            .costs
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .max(options.costs.invalid);
+        compiler.precomputed_costs = (options.gas_metering
+            && u64::from(max_cost) * (code_len as u64 + 1) > i32::MAX as u64)
+            .then(|| block_costs(code, options));
+
+        let mut decoder = Decoder::new(options.isa, &code.code, &code.bitmask);
+        if options.isa.has_bitmask() {
+            compiler.pass::<true>(&mut decoder, &code.code);
+        } else {
+            compiler.pass::<false>(&mut decoder, &code.code);
+        }
+        // The decoder yields at least the implicit trap, so a block is open.
+        compiler.close_block();
+
+        let repairs = compiler.resolve_forward_branches();
+        compiler.emit_stubs();
+        let entry_offset = compiler.entry_trampoline();
+        let exit_offset = compiler
+            .asm
+            .label_offset(compiler.exits.save_and_exit)
+            .expect("bound by emit_stubs") as u32;
+
+        let mut jump_table = Vec::with_capacity(code.jump_table.len());
+        for &target in &code.jump_table {
+            let offset = match compiler.block_label(target) {
+                Some(label) => compiler
+                    .asm
+                    .label_offset(label)
+                    .map_or(INVALID_ENTRY, |o| o as u32),
+                None => INVALID_ENTRY,
+            };
+            jump_table.push(offset);
+        }
+        let repairs = repairs
+            .into_iter()
+            .map(|(repair, stub)| {
+                let offset = compiler.asm.label_offset(stub).expect("stubs are bound") as u32;
+                (repair, offset)
+            })
+            .collect();
+        let program = CompiledProgram {
+            code: Vec::new(),
+            entry_offset,
+            exit_offset,
+            blocks: core::mem::take(&mut compiler.blocks),
+            block_costs: if options.gas_metering {
+                core::mem::take(&mut compiler.block_costs)
+            } else {
+                Vec::new()
+            },
+            jump_table,
+            fault_sites: Vec::new(),
+        };
+        Ok((program, repairs))
+    }
+}
+
+/// Decodes the operands of one instruction of opcode number `OP` and emits it.
+///
+/// One function per opcode, reached through [`EMITTERS`]: with the opcode a constant,
+/// decoding its operands and choosing its code generator fold into straight-line code, so
+/// each instruction costs one indirect call rather than a chain of data-dependent
+/// dispatches (operand format, then opcode, per family).
+fn emit<const OP: usize>(compiler: &mut Compiler<'_>, code: &[u8], raw: RawInstruction) {
+    let opcode = Opcode::ALL[OP];
+    let flow = opcode.flow();
+    compiler.cost = compiler
+        .cost
+        .saturating_add(compiler.options.costs.costs[OP]);
+    compiler.ends_block = flow.ends_block();
+    compiler.falls_through = flow.can_fall_through();
+    let next_pc = raw.pc + raw.length;
+    if flow == Flow::Branch && compiler.polkavm_branch_rules && next_pc >= compiler.code_len {
+        // As in PolkaVM (and the interpreter), a conditional branch or `fallthrough` whose
+        // fall-through is past the end of the code traps where it stands, taken or not.
+        // (So does one whose target starts no block: see `Compiler::branch`.)
+        compiler.trap_here(raw.pc);
+        return;
+    }
+    let args = decode_args(code, raw.pc, opcode, raw.args_at as usize, raw.args_length);
+    compiler.instruction(opcode, args, raw.pc, next_pc);
+}
+
+/// Emits an invalid instruction (an opcode index of no opcode): a trap that ends its block.
+fn emit_invalid(compiler: &mut Compiler<'_>, _code: &[u8], raw: RawInstruction) {
+    compiler.cost = compiler.cost.saturating_add(compiler.options.costs.invalid);
+    compiler.ends_block = true;
+    compiler.falls_through = false;
+    compiler.trap_here(raw.pc);
+}
+
+/// An instruction emitter, as [`emit`].
+type Emitter = for<'a, 'b, 'c> fn(&'a mut Compiler<'b>, &'c [u8], RawInstruction);
+
+/// `emit::<OP>` for every opcode number `OP`, then `emit_invalid` up to index 255.
+macro_rules! emitters {
+    ($($op:literal)*) => {{
+        let mut table = [emit_invalid as Emitter; 256];
+        let emitters = [$(emit::<$op> as Emitter,)*];
+        // Every opcode has its emitter (a missing or extra one fails to compile here).
+        let _: [Emitter; Opcode::ALL.len()] = emitters;
+        let mut index = 0;
+        while index < emitters.len() {
+            table[index] = emitters[index];
+            index += 1;
+        }
+        table
+    }};
+}
+
+/// The emitter of each opcode index (as [`RawInstruction::opcode_index`]); indices of no
+/// opcode emit an invalid instruction.
+static EMITTERS: [Emitter; 256] = emitters!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40 41 42 43 44 45 46 47 48 49 50 51 52 53 54 55 56 57 58 59 60 61 62 63 64 65 66 67 68 69 70 71 72 73 74 75 76 77 78 79 80 81 82 83 84 85 86 87 88 89 90 91 92 93 94 95 96 97 98 99 100 101 102 103 104 105 106 107 108 109 110 111 112 113 114 115 116 117 118 119 120 121 122 123 124 125 126 127 128 129 130 131 132 133 134 135 136 137 138 139 140);
+
+/// The number of instructions, roughly, to size buffers by.
+fn compiler_estimate(code: &CodeSection, isa: InstructionSet) -> usize {
+    if isa.has_bitmask() {
+        code.bitmask
+            .iter()
+            .map(|b| b.count_ones() as usize)
+            .sum::<usize>()
+    } else {
+        code.code.len() / 3
+    }
+}
+
+/// Every block's cost, in order (saturating), for the rare cost tables whose block costs
+/// may not fit a stub's 32-bit immediate.
+fn block_costs(code: &CodeSection, options: &CompileOptions<'_>) -> Vec<u32> {
+    let mut costs: Vec<u32> = Vec::new();
+    let mut decoder = Decoder::new(options.isa, &code.code, &code.bitmask);
+    while let Some(decoded) = decoder.next() {
+        if decoder.starts_block() {
+            costs.push(0);
         }
         let cost = decoded
             .instruction
             .map_or(options.costs.invalid, |i| options.costs.cost(i.opcode));
-        if let Some(last) = block_costs.last_mut() {
+        if let Some(last) = costs.last_mut() {
             *last = last.saturating_add(cost);
         }
     }
-
-    let polkavm_branch_rules = options.isa != InstructionSet::Graypaper;
-    let mut blocks = Vec::with_capacity(block_labels_in_order.len());
-    let mut block_number = 0;
-    for (index, decoded) in instructions.iter().enumerate() {
-        if stream.block_starts[index] {
-            let label = block_labels_in_order[block_number];
-            let cost = block_costs[block_number];
-            block_number += 1;
-            compiler.asm.bind(label);
-            blocks.push((decoded.pc, compiler.asm.offset() as u32));
-            if options.gas_metering {
-                compiler.gas_stub(block_number as u32 - 1, cost);
-            }
-        }
-        let pc = decoded.pc;
-        let Some(instruction) = decoded.instruction else {
-            compiler.trap_here(pc);
-            continue;
-        };
-        if polkavm_branch_rules && decoded.flow() == Flow::Branch {
-            // As in PolkaVM (and the interpreter), a conditional branch or `fallthrough`
-            // whose target starts no block, or whose fall-through is past the end of the
-            // code, traps where it stands, taken or not.
-            let falls_off_end = instructions
-                .get(index + 1)
-                .is_none_or(|next| next.length == 0);
-            let bad_target = match instruction.args {
-                Args::RegImmOffset(_, _, t) | Args::RegRegOffset(_, _, t) => {
-                    compiler.target(t).is_none()
-                }
-                _ => false,
-            };
-            if falls_off_end || bad_target {
-                compiler.trap_here(pc);
-                continue;
-            }
-        }
-        let next_pc = pc + decoded.length;
-        compiler.instruction(instruction.opcode, instruction.args, pc, next_pc);
-    }
-
-    compiler.emit_stubs();
-    let entry_offset = compiler.entry_trampoline();
-    let exit_offset = compiler
-        .asm
-        .label_offset(compiler.exits.save_and_exit)
-        .expect("bound by emit_stubs") as u32;
-
-    let mut jump_table = Vec::with_capacity(code.jump_table.len());
-    for &target in &code.jump_table {
-        let offset = compiler
-            .target(target)
-            .and_then(|label| compiler.asm.label_offset(label))
-            .map_or(INVALID_ENTRY, |o| o as u32);
-        jump_table.push(offset);
-    }
-    let Compiler {
-        asm,
-        mut fault_sites,
-        ..
-    } = compiler;
-    // Emitted in order already; sorting keeps the lookup valid if that ever changes.
-    if !fault_sites.is_sorted_by_key(|s| s.0) {
-        fault_sites.sort_unstable_by_key(|s| s.0);
-    }
-    Ok(CompiledProgram {
-        code: asm.finalize()?,
-        entry_offset,
-        exit_offset,
-        blocks,
-        block_costs: if options.gas_metering {
-            block_costs
-        } else {
-            Vec::new()
-        },
-        jump_table,
-        fault_sites,
-    })
+    costs
 }
 
 impl Compiler<'_> {
-    /// The label of the block a branch to `pc` enters, or `None` if no block starts there.
-    fn target(&self, pc: u32) -> Option<Label> {
-        let index = self.targets.binary_search_by_key(&pc, |t| t.0).ok()?;
-        Some(self.targets[index].1)
+    /// The label of code offset `pc` (at most the code length), made on first use.
+    #[inline]
+    fn label_at(&mut self, pc: u32) -> Label {
+        let entry = &mut self.labels_by_pc[pc as usize];
+        if *entry & !BLOCK_STARTS_HERE != 0 {
+            return Label::from_index((*entry & !BLOCK_STARTS_HERE) - 1);
+        }
+        let label = self.asm.label();
+        *entry |= label.index() + 1;
+        label
+    }
+
+    /// The label of the block starting at `pc`, once the pass is past `pc`; `None` if no
+    /// block starts there (the implicit trap after the code is no target either).
+    fn block_label(&self, pc: u32) -> Option<Label> {
+        if pc >= self.code_len {
+            return None;
+        }
+        let entry = self.labels_by_pc[pc as usize];
+        (entry & BLOCK_STARTS_HERE != 0)
+            .then(|| Label::from_index((entry & !BLOCK_STARTS_HERE) - 1))
+    }
+
+    /// Where a branch at `pc` to `target` goes, as far as the pass knows now.
+    #[inline]
+    fn target(&mut self, target: u32, pc: u32) -> Target {
+        if target > pc {
+            if target >= self.code_len {
+                return Target::Invalid;
+            }
+            return Target::Ahead(self.label_at(target));
+        }
+        match self.block_label(target) {
+            Some(label) => Target::Block(label),
+            None => Target::Invalid,
+        }
+    }
+
+    /// Records a branch at `pc` to a `target` ahead, to be checked (and repaired if the
+    /// target starts no block) at the end.
+    #[inline]
+    fn forward_branch(&mut self, label: Label, pc: u32, repair: Repair) {
+        self.forward_branches
+            .push(ForwardBranch { label, pc, repair });
+    }
+
+    /// Checks every forward branch now that every block is known: each one whose target
+    /// starts no block gets a trap stub (returned with how to repair the branch), and
+    /// its target's label is bound somewhere harmless, since nothing will jump to it.
+    fn resolve_forward_branches(&mut self) -> Vec<(Repair, Label)> {
+        let mut repairs = Vec::new();
+        let branches = core::mem::take(&mut self.forward_branches);
+        // The labels of offsets ahead are bound only where blocks start (looking them up
+        // in the label list, not the much larger table by offset, stays in cache).
+        for branch in &branches {
+            if self.asm.label_offset(branch.label).is_none() {
+                let stub = self.trap_stub(branch.pc);
+                repairs.push((branch.repair, stub));
+            }
+        }
+        for branch in &branches {
+            if self.asm.label_offset(branch.label).is_none() {
+                self.asm.bind(branch.label);
+            }
+        }
+        self.forward_branches = branches;
+        repairs
+    }
+
+    /// The pass over the instructions, specialised on whether the code has a bitmask
+    /// (otherwise blocks also start at every macro-block boundary).
+    #[inline(always)]
+    fn pass<const BITMASK: bool>(&mut self, decoder: &mut Decoder<'_>, code: &[u8]) {
+        while let Some(raw) = decoder.locate_next_in::<BITMASK>(self.falls_through) {
+            if self.ends_block || (!BITMASK && raw.pc % MACRO_BLOCK_SIZE == 0) {
+                self.start_block(raw.pc);
+            }
+            EMITTERS[raw.opcode_index as usize](self, code, raw);
+        }
+    }
+
+    /// Ends the open block (if any) and starts one at `pc`, with its gas stub.
+    #[inline]
+    fn start_block(&mut self, pc: u32) {
+        if !self.blocks.is_empty() {
+            self.close_block();
+        }
+        let label = self.label_at(pc);
+        self.labels_by_pc[pc as usize] |= BLOCK_STARTS_HERE;
+        self.asm.bind(label);
+        let block = self.blocks.len();
+        self.blocks.push((pc, self.asm.offset() as u32));
+        self.cost = 0;
+        self.cost_at = None;
+        self.ends_block = false;
+        if self.options.gas_metering {
+            match &self.precomputed_costs {
+                Some(costs) => {
+                    let cost = costs[block];
+                    self.gas_stub(cost);
+                }
+                None => self.cost_at = Some(self.patchable_gas_stub()),
+            }
+        }
+    }
+
+    /// Ends the open block: its cost goes into its stub (unless precomputed) and the
+    /// block costs.
+    #[inline]
+    fn close_block(&mut self) {
+        if let Some(at) = self.cost_at {
+            debug_assert!(self.cost <= i32::MAX as u32, "checked before the pass");
+            self.asm.patch_u32(at, self.cost);
+        }
+        self.block_costs.push(self.cost);
     }
 
     /// A context field as a memory operand.
@@ -280,7 +651,9 @@ impl Compiler<'_> {
         host(reg)
     }
 
-    /// Emits one (valid) instruction.
+    /// Emits one (valid) instruction. Always inlined into [`emit`], where the opcode is a
+    /// constant and this folds to one arm.
+    #[inline(always)]
     fn instruction(&mut self, opcode: Opcode, args: Args, pc: u32, next_pc: u32) {
         use Args as A;
         use Opcode as O;

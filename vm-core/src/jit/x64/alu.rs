@@ -171,6 +171,20 @@ impl Assembler {
     }
 }
 
+impl Assembler {
+    /// `op mem, imm32` always with a four-byte immediate (never the `imm8` form), so the
+    /// immediate can be patched later with [`Assembler::patch_u32`] at
+    /// `offset() - 4` right after this call.
+    #[inline]
+    pub fn alu_mi_imm32(&mut self, op: AluOp, size: Size, mem: Mem, imm: i32) {
+        assert!(
+            size != Size::B8 && size != Size::B16,
+            "imm32 forms are 32/64-bit"
+        );
+        self.emit_modrm(size.flags(), 0x81, op as u8, Rm::Mem(mem), imm, 4);
+    }
+}
+
 /// Defines the named `_rr`, `_ri`, `_rm`, `_mr` and `_mi` methods of one [`AluOp`].
 macro_rules! alu_methods {
     ($($op:ident: $rr:ident $ri:ident $rm:ident $mr:ident $mi:ident, $text:literal;)*) => {

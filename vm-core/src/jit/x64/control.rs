@@ -21,7 +21,7 @@ const NOPS: [u64; 9] = [
 impl Assembler {
     /// The rel8 displacement from the end of a 2-byte short jump emitted here to `label`,
     /// if the label is bound (backward) and within reach.
-    #[inline]
+    #[inline(always)]
     fn short_rel(&self, label: Label) -> Option<i8> {
         let target = self.target(label)?;
         let rel = i64::from(target) - (self.offset() as i64 + 2);
@@ -30,7 +30,7 @@ impl Assembler {
 
     /// `jmp label`: the 2-byte `EB rel8` for a bound label within reach, otherwise the
     /// 5-byte `E9 rel32` (for a label bound later, resolved at finalize).
-    #[inline]
+    #[inline(always)]
     pub fn jmp(&mut self, label: Label) {
         match self.short_rel(label) {
             Some(rel) => self.emit_raw(0xEB | u64::from(rel as u8) << 8, 2),
@@ -43,7 +43,7 @@ impl Assembler {
 
     /// `jcc label`: jump if `cond` holds; `70+cc rel8` or `0F 80+cc rel32` as for
     /// [`jmp`](Assembler::jmp).
-    #[inline]
+    #[inline(always)]
     pub fn jcc(&mut self, cond: Cond, label: Label) {
         let cc = u64::from(cond.code());
         match self.short_rel(label) {
@@ -53,6 +53,16 @@ impl Assembler {
                 self.rel32(label);
             }
         }
+    }
+
+    /// `jcc rel32` with a zero displacement, for the caller to patch (with
+    /// [`patch_u32`](Assembler::patch_u32)) once it knows the target: returns the code
+    /// offset of the rel32 field, which is measured from that offset plus 4.
+    #[inline(always)]
+    pub fn jcc_rel32_unresolved(&mut self, cond: Cond) -> usize {
+        let cc = u64::from(cond.code());
+        self.emit_raw(0x0F | (0x80 + cc) << 8, 6);
+        self.offset() - 4
     }
 
     /// `call label` (`E8 rel32`).

@@ -23,6 +23,13 @@ impl Label {
     pub const fn index(self) -> u32 {
         self.0
     }
+
+    /// The label numbered `index` (as [`index`](Label::index) gave it), for compilers
+    /// that keep labels in their own tables.
+    #[inline]
+    pub(crate) const fn from_index(index: u32) -> Label {
+        Label(index)
+    }
 }
 
 /// Why [`Assembler::finalize`] could not resolve the code.
@@ -118,7 +125,11 @@ const BUF: usize = 16;
 /// binding a label twice) panics: the callers are compilers, not untrusted input.
 #[derive(Clone, Debug, Default)]
 pub struct Assembler {
+    /// The code is `code[..len]`; the bytes after it are room for the next instructions
+    /// (whatever an earlier use left there), so that emitting needs no reallocation
+    /// check per byte and no zeroing when the assembler is reused.
     code: Vec<u8>,
+    len: usize,
     labels: Vec<u32>,
     fixups: Vec<Fixup>,
 }
@@ -131,11 +142,9 @@ impl Assembler {
 
     /// An empty assembler with room for `bytes` of code before it reallocates.
     pub fn with_capacity(bytes: usize) -> Assembler {
-        Assembler {
-            code: Vec::with_capacity(bytes),
-            labels: Vec::new(),
-            fixups: Vec::new(),
-        }
+        let mut assembler = Assembler::default();
+        assembler.reserve_code(bytes);
+        assembler
     }
 
     /// Reserves room for `labels` more labels and `fixups` more forward references.
@@ -146,7 +155,7 @@ impl Assembler {
 
     /// Forgets all code, labels and fixups but keeps the allocations, for reuse.
     pub fn clear(&mut self) {
-        self.code.clear();
+        self.len = 0;
         self.labels.clear();
         self.fixups.clear();
     }
@@ -154,14 +163,14 @@ impl Assembler {
     /// The current code offset: where the next instruction will start.
     #[inline]
     pub fn offset(&self) -> usize {
-        self.code.len()
+        self.len
     }
 
     /// The code emitted so far; rel32 fields of forward references still hold zero until
     /// [`finalize`](Assembler::finalize) or [`resolve`](Assembler::resolve).
     #[inline]
     pub fn code(&self) -> &[u8] {
-        &self.code
+        &self.code[..self.len]
     }
 
     /// A new, unbound label.
@@ -206,7 +215,47 @@ impl Assembler {
     /// Appends raw bytes (data, or an encoding this assembler does not offer).
     #[inline]
     pub fn bytes(&mut self, bytes: &[u8]) {
-        self.code.extend_from_slice(bytes);
+        if self.code.len() < self.len + bytes.len() {
+            self.grow(bytes.len());
+        }
+        self.code[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    /// Overwrites the byte at `at` with `value`.
+    ///
+    /// # Panics
+    ///
+    /// If `at` is past the code emitted so far.
+    #[inline]
+    pub fn patch_u8(&mut self, at: usize, value: u8) {
+        assert!(at < self.len, "patching past the end of the code");
+        self.code[at] = value;
+    }
+
+    /// Reserves room for `bytes` more bytes of code.
+    pub fn reserve_code(&mut self, bytes: usize) {
+        if self.code.len() < self.len + bytes {
+            self.code.resize(self.len + bytes, 0);
+        }
+    }
+
+    /// Bytes of memory the assembler's buffers hold on to.
+    pub fn capacity_bytes(&self) -> usize {
+        self.code.capacity()
+            + self.labels.capacity() * core::mem::size_of::<u32>()
+            + self.fixups.capacity() * core::mem::size_of::<Fixup>()
+    }
+
+    /// Overwrites the four bytes at `at` (an immediate emitted earlier) with `value`.
+    ///
+    /// # Panics
+    ///
+    /// If `at + 4` is past the code emitted so far.
+    #[inline]
+    pub fn patch_u32(&mut self, at: usize, value: u32) {
+        assert!(at + 4 <= self.len, "patching past the end of the code");
+        self.code[at..at + 4].copy_from_slice(&value.to_le_bytes());
     }
 
     /// Patches every pending rel32 field and returns the finished code, keeping the
@@ -230,12 +279,13 @@ impl Assembler {
             self.code[at..at + 4].copy_from_slice(&rel.to_le_bytes());
         }
         self.fixups.clear();
-        Ok(&self.code)
+        Ok(&self.code[..self.len])
     }
 
     /// Patches every pending rel32 field and returns the finished code.
     pub fn finalize(mut self) -> Result<Vec<u8>, EncodeError> {
         self.resolve()?;
+        self.code.truncate(self.len);
         Ok(self.code)
     }
 
@@ -245,8 +295,8 @@ impl Assembler {
     #[inline]
     pub(super) fn offset_u32(&self) -> u32 {
         // Offsets are stored as u32: JIT output stays far below 4 GiB.
-        debug_assert!(self.code.len() <= u32::MAX as usize, "code past 4 GiB");
-        self.code.len() as u32
+        debug_assert!(self.len <= u32::MAX as usize, "code past 4 GiB");
+        self.len as u32
     }
 
     /// Where `label` is bound, if it is.
@@ -262,7 +312,7 @@ impl Assembler {
     ///
     /// A bound label within range is written at once; otherwise the field is left zero
     /// and recorded for [`resolve`](Assembler::resolve).
-    #[inline]
+    #[inline(always)]
     pub(super) fn rel32(&mut self, label: Label) {
         let at = self.offset_u32();
         let rel = match self.target(label) {
@@ -270,20 +320,36 @@ impl Assembler {
             None => None,
         };
         match rel {
-            Some(rel) => self.code.extend_from_slice(&rel.to_le_bytes()),
+            Some(rel) => self.bytes(&rel.to_le_bytes()),
             None => {
                 self.fixups.push(Fixup { at, label });
-                self.code.extend_from_slice(&[0; 4]);
+                self.bytes(&[0; 4]);
             }
         }
     }
 
-    /// Appends the first `len` bytes of `buf` with one fixed-size copy.
+    /// The `BUF` bytes at the end of the code, for an instruction to be written into in
+    /// place (then [`len`](Assembler::len) is advanced by its length).
+    ///
+    /// Writing the bytes where they stay, rather than into a stack buffer copied over in
+    /// one wide move, matters: that move would read back a dozen narrow stores the CPU
+    /// cannot forward, and stall on every instruction emitted.
     #[inline(always)]
-    fn put(&mut self, buf: &[u8; BUF], len: usize) {
-        let start = self.code.len();
-        self.code.extend_from_slice(buf);
-        self.code.truncate(start + len);
+    fn slot(&mut self) -> &mut [u8; BUF] {
+        if self.code.len() < self.len + BUF {
+            self.grow(BUF);
+        }
+        let start = self.len;
+        (&mut self.code[start..start + BUF])
+            .try_into()
+            .expect("BUF bytes")
+    }
+
+    /// Makes room for at least `bytes` past the end of the code.
+    #[cold]
+    fn grow(&mut self, bytes: usize) {
+        let wanted = (self.code.len() * 2).max(self.len + bytes).max(4096);
+        self.code.resize(wanted, 0);
     }
 
     /// Emits an instruction with a ModRM byte.
@@ -303,7 +369,7 @@ impl Assembler {
         imm: i32,
         imm_len: usize,
     ) {
-        let mut b = [0u8; BUF];
+        let b = self.slot();
         let mut n = 0;
         if let Rm::Mem(m) = rm {
             if m.is_gs32() {
@@ -351,18 +417,18 @@ impl Assembler {
                 b[n] = 0xC0 | reg | r.low3();
                 n += 1;
             }
-            Rm::Mem(m) => n = put_mem(&mut b, n, reg, m),
+            Rm::Mem(m) => n = put_mem(b, n, reg, m),
         }
         b[n..n + 4].copy_from_slice(&imm.to_le_bytes());
         n += imm_len;
-        self.put(&b, n);
+        self.len += n;
     }
 
     /// Emits an instruction with a RIP-relative memory operand whose rel32 refers to
     /// `label` (`[rip + label]`); nothing may follow the displacement.
     #[inline]
     pub(super) fn emit_modrm_rip(&mut self, flags: u8, opcode: u16, reg: u8, label: Label) {
-        let mut b = [0u8; BUF];
+        let b = self.slot();
         let mut n = 0;
         if flags & P66 != 0 {
             b[n] = 0x66;
@@ -382,7 +448,7 @@ impl Assembler {
         // mod = 00, r/m = 101: [rip + disp32].
         b[n] = ((reg & 7) << 3) | 0b101;
         n += 1;
-        self.put(&b, n);
+        self.len += n;
         self.rel32(label);
     }
 
@@ -390,7 +456,7 @@ impl Assembler {
     /// `push`, `pop`, `bswap`, `mov r, imm`. The immediate's low `imm_len` bytes follow.
     #[inline(always)]
     pub(super) fn emit_plus_r(&mut self, flags: u8, opcode: u16, r: Reg, imm: u64, imm_len: usize) {
-        let mut b = [0u8; BUF];
+        let b = self.slot();
         let mut n = 0;
         if flags & P66 != 0 {
             b[n] = 0x66;
@@ -409,15 +475,15 @@ impl Assembler {
         n += 1;
         b[n..n + 8].copy_from_slice(&imm.to_le_bytes());
         n += imm_len;
-        self.put(&b, n);
+        self.len += n;
     }
 
     /// Emits up to 8 bytes given as a little-endian `u64`.
     #[inline(always)]
     pub(super) fn emit_raw(&mut self, bytes: u64, len: usize) {
-        let mut b = [0u8; BUF];
+        let b = self.slot();
         b[..8].copy_from_slice(&bytes.to_le_bytes());
-        self.put(&b, len);
+        self.len += len;
     }
 }
 

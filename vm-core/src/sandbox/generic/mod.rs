@@ -86,10 +86,13 @@ impl core::fmt::Debug for JitModule {
 }
 
 impl JitModule {
-    /// Maps `program`'s code executable and installs the fault handler (once per process).
-    pub fn new(program: CompiledProgram) -> io::Result<JitModule> {
+    /// Maps `code`, `program`'s machine code (its `code` field, or the scratch it was
+    /// compiled in), executable and installs the fault handler (once per process).
+    pub fn new(mut program: CompiledProgram, code: &[u8]) -> io::Result<JitModule> {
         signal::install()?;
-        let code = ExecutableCode::new(&program.code)?;
+        let code = ExecutableCode::new(code)?;
+        // The mapping is the code from now on.
+        program.code = Vec::new();
         let start = code.start() as u64;
         // A zero (invalid) entry first: generated code indexes by `address / 2`.
         let jump_table = core::iter::once(0)
