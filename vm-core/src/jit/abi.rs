@@ -14,10 +14,8 @@ pub const CONTEXT_BYTES: i32 = 0x4000;
 
 /// The 13 guest registers, `u64` each, in encoding order.
 pub const CTX_REGS: i32 = 0;
-/// Remaining gas, `i64`.
-pub const CTX_GAS: i32 = 13 * 8;
 /// The host stack pointer saved by the entry trampoline, `u64`.
-pub const CTX_HOST_RSP: i32 = CTX_GAS + 8;
+pub const CTX_HOST_RSP: i32 = 13 * 8;
 /// Native address to continue at on the next entry, `u64`.
 pub const CTX_RESUME: i32 = CTX_HOST_RSP + 8;
 /// Address of the module's native jump table (`u64` entries, 0 = invalid target), whose
@@ -41,9 +39,13 @@ pub const CTX_USED: i32 = CTX_HOST_GS + 8;
 /// invalid target): at a fixed offset from the memory base, one load finds an entry. The
 /// word before it stays 0: generated code reads it for guest address 0.
 pub const CTX_INLINE_JUMP_TABLE: i32 = 256;
-/// The most jump-table entries that fit in the context; larger tables stay outside it
-/// and are reached through [`CTX_JUMP_TABLE`].
-pub const INLINE_JUMP_TABLE_ENTRIES: u32 = ((CONTEXT_BYTES - CTX_INLINE_JUMP_TABLE) / 8) as u32;
+/// Remaining gas, `i64`: the context's last word, so that every block's gas check
+/// reaches it with an 8-bit displacement (`sub qword [r15 - 8], imm32` is 8 bytes; a
+/// 32-bit displacement made it 11, on every block).
+pub const CTX_GAS: i32 = CONTEXT_BYTES - 8;
+/// The most jump-table entries that fit in the context (up to the gas counter); larger
+/// tables stay outside it and are reached through [`CTX_JUMP_TABLE`].
+pub const INLINE_JUMP_TABLE_ENTRIES: u32 = ((CTX_GAS - CTX_INLINE_JUMP_TABLE) / 8) as u32;
 
 const _: () = assert!(CTX_USED <= CTX_INLINE_JUMP_TABLE - 8);
 
