@@ -1,30 +1,138 @@
 //! Compiles one generated program with the JIT, for profiling compile time:
-//! `cargo run --release -p pvm-benchmarking --example compile_generated -- [bytes] [runs]`,
-//! e.g. under `valgrind --tool=callgrind --toggle-collect='*Module::new*'`.
+//! `cargo run --release -p pvm-benchmarking --example compile_generated -- [bytes|blob path] [runs] [ours|polkavm|stages|decoder]`,
+//! e.g. under `valgrind --tool=callgrind --toggle-collect='*Module::new*'` (ours) or
+//! `--toggle-collect='*polkavm*Module*new*'` (polkavm's recompiler, for the same count).
 
 use pvm_benchmarking::compare::scaling::generated_program;
-use pvm_benchmarking::compare::vm::{Ours, Vm};
-use std::time::Instant;
+use pvm_benchmarking::compare::vm::{Ours, Polkavm, Vm};
+use std::time::{Duration, Instant};
 
-fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    let bytes = args.get(1).map_or(Ok(1 << 20), |s| s.parse())?;
-    let runs: usize = args.get(2).map_or(Ok(1), |s| s.parse())?;
-    let (blob, size) = generated_program(bytes)?;
-    let vm = Ours::with_backend(true, pvm_core::BackendKind::Jit)?;
+fn time_compiles<V: Vm>(vm: &V, blob: &[u8], runs: usize) -> anyhow::Result<Vec<Duration>> {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         let start = Instant::now();
-        let module = vm.compile(&blob)?;
+        let module = vm.compile(blob)?;
         times.push(start.elapsed());
         drop(module);
     }
     times.sort();
+    Ok(times)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let runs: usize = args.get(2).map_or(Ok(1), |s| s.parse())?;
+    let which = args.get(3).map_or("ours", String::as_str);
+    // A size to generate, or the path of a blob to compile instead.
+    let (blob, size) = match args.get(1) {
+        Some(path) if std::path::Path::new(path).is_file() => {
+            let blob = std::fs::read(path)?;
+            let size = pvm_core::ProgramBlob::parse(&blob)?.code.code.len();
+            (blob, size)
+        }
+        size => generated_program(size.map_or(Ok(1 << 20), |s| s.parse())?)?,
+    };
+    let times = match which {
+        "ours" => time_compiles(
+            &Ours::with_backend(true, pvm_core::BackendKind::Jit)?,
+            &blob,
+            runs,
+        )?,
+        "polkavm" => time_compiles(
+            &Polkavm::with_backend(true, polkavm::BackendKind::Compiler)?,
+            &blob,
+            runs,
+        )?,
+        "stages" => return stages(&blob, runs),
+        "decoder" => return decoder_only(&blob, runs),
+        other => anyhow::bail!("unknown VM {other:?}: ours, polkavm or stages"),
+    };
     let median = times[times.len() / 2];
     println!(
-        "{size} code bytes: median {median:?} of {runs}, min {:?}, {:.2} ns/byte (median)",
+        "{which}: {size} code bytes: median {median:?} of {runs}, min {:?}, {:.2} ns/byte (median)",
         times[0],
         median.as_nanos() as f64 / size as f64
+    );
+    Ok(())
+}
+
+/// Times the stages of our JIT module creation separately (medians over `runs`).
+fn stages(blob: &[u8], runs: usize) -> anyhow::Result<()> {
+    use pvm_core::sandbox::generic::JitModule;
+    let costs = pvm_core::gas::CostTable::naive();
+    let mut rows: Vec<[Duration; 4]> = Vec::new();
+    let mut faults = [0u64; 4];
+    for _ in 0..runs {
+        let f0 = minor_faults();
+        let t0 = Instant::now();
+        let parsed = pvm_core::ProgramBlob::parse(blob)?;
+        let t1 = Instant::now();
+        let stream =
+            pvm_core::isa::decode_code(parsed.isa, &parsed.code.code, &parsed.code.bitmask);
+        let t2 = Instant::now();
+        drop(stream);
+        let options = pvm_core::jit::CompileOptions {
+            gas_metering: true,
+            costs: &costs,
+            isa: parsed.isa,
+            segment_memory: std::env::var_os("PVM_FORCE_SEGMENT").is_some()
+                || pvm_core::sandbox::generic::segment_base_usable(),
+        };
+        let (t3, module) = pvm_core::jit::with_scratch(|scratch| {
+            let program = pvm_core::jit::compile_in(scratch, &parsed.code, &options)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let t3 = Instant::now();
+            let module = JitModule::new(program, scratch.code())?;
+            anyhow::Ok((t3, module))
+        })?;
+        let t4 = Instant::now();
+        faults[0] += minor_faults() - f0;
+        drop(module);
+        rows.push([t1 - t0, t2 - t1, t3 - t2, t4 - t3]);
+    }
+    println!("{} minor page faults per run", faults[0] / runs as u64);
+    for (i, name) in ["parse", "decode", "compile", "map"].iter().enumerate() {
+        let mut column: Vec<Duration> = rows.iter().map(|r| r[i]).collect();
+        column.sort();
+        println!("{name}: median {:?}", column[column.len() / 2]);
+    }
+    Ok(())
+}
+
+fn minor_faults() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after_name = stat.rsplit(')').next().unwrap_or("");
+    after_name
+        .split_whitespace()
+        .nth(7)
+        .and_then(|f| f.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Times the streaming decoder alone (what the JIT's pass spends decoding).
+fn decoder_only(blob: &[u8], runs: usize) -> anyhow::Result<()> {
+    let parsed = pvm_core::ProgramBlob::parse(blob)?;
+    let mut times = Vec::new();
+    let mut checksum = 0u64;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let mut decoder =
+            pvm_core::isa::Decoder::new(parsed.isa, &parsed.code.code, &parsed.code.bitmask);
+        while let Some(decoded) = decoder.next() {
+            checksum = checksum.wrapping_add(u64::from(decoded.length));
+            if let Some(instruction) = decoded.instruction {
+                checksum = checksum.wrapping_add(instruction.opcode as u64);
+                if let pvm_core::isa::Args::RegRegImm(_, _, x) = instruction.args {
+                    checksum = checksum.wrapping_add(u64::from(x));
+                }
+            }
+        }
+        times.push(start.elapsed());
+    }
+    times.sort();
+    println!(
+        "decoder: median {:?} (checksum {checksum})",
+        times[times.len() / 2]
     );
     Ok(())
 }
