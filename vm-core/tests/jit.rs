@@ -3,10 +3,11 @@
 #![cfg(feature = "std")]
 
 use pvm_core::asm::assemble;
+use pvm_core::gas::CostTable;
 use pvm_core::interpreter::PageMapping;
 use pvm_core::{
     BackendKind, Config, Engine, Instance, InstructionSet, Interrupt, MemoryLayout, Module,
-    ModuleConfig, Reg, Segfault,
+    ModuleConfig, Opcode, Reg, Segfault,
 };
 
 fn module(backend: BackendKind, source: &str, config: &ModuleConfig) -> Module {
@@ -264,6 +265,83 @@ fn many_threads_fault_at_once_without_disturbing_each_other() {
             });
         }
     });
+}
+
+/// A branch to an offset ahead is compiled before the pass knows whether a block starts
+/// there, and repaired at the end if none does: under PolkaVM's rules the branch traps
+/// where it stands, taken or not; under the Graypaper's only when taken. Jumps too. Each
+/// case must match the interpreter (interrupt, pc, gas, registers).
+#[test]
+fn forward_branches_into_the_middle_of_a_block_are_repaired() {
+    let body = "pub @main:\n\
+                branch_eq_imm a0, 1, @middle\n\
+                fallthrough\n\
+                add_imm_64 a1, a1, 10\n\
+                @middle:\n\
+                add_imm_64 a1, a1, 1\n\
+                branch_eq_imm a0, 2, @after\n\
+                jump @middle\n\
+                @after:\n\
+                add_imm_64 a1, a1, 100\n\
+                jump_indirect ra, 0\n";
+    for isa in ["latest64", "revive_v1", "graypaper"] {
+        let source = format!(".isa {isa}\n.stack_size 4096\n{body}");
+        for a0 in [0u64, 1, 2] {
+            let (interrupt, _) = both(&source, &[a0]);
+            // `jump @middle` goes to the middle of a block: a trap, whatever the rules.
+            // Under PolkaVM's rules the first branch traps even when not taken.
+            let polkavm_rules = isa != "graypaper";
+            if polkavm_rules || a0 != 2 {
+                assert_eq!(interrupt, Interrupt::Trap, "{isa}, a0 = {a0}");
+            }
+        }
+    }
+}
+
+/// With per-instruction costs this large a block's cost may not fit the gas check's
+/// 32-bit immediate (which the compiler otherwise patches at the block's end), so the
+/// compiler sums the costs in a pass of its own first; the gas charged and where it runs
+/// out must still be the interpreter's.
+#[test]
+fn block_costs_past_32_bits_are_charged_as_by_the_interpreter() {
+    let source = standard(
+        "pub @main:\n\
+         load_imm a1, 5\n\
+         fallthrough\n\
+         @loop:\n\
+         add_imm_64 a0, a0, 1\n\
+         add_imm_64 a1, a1, -1\n\
+         branch_not_eq_imm a1, 0, @loop\n\
+         jump_indirect ra, 0\n",
+    );
+    let billion = 1_000_000_000;
+    let config = ModuleConfig {
+        cost_table: CostTable {
+            version: 1,
+            costs: [billion; Opcode::ALL.len()],
+            invalid: billion,
+        },
+        ..ModuleConfig::default()
+    };
+    // Blocks cost 2e9 (entry), 3e9 (each of five loop turns) and 1e9 (return): 18e9 in
+    // all, so 100e9 finishes and 10e9 runs out before the third turn with 2e9 left.
+    for (gas, expected, gas_left) in [
+        (100_000_000_000, Interrupt::Finished, 82_000_000_000),
+        (10_000_000_000, Interrupt::NotEnoughGas, 2_000_000_000),
+    ] {
+        for backend in [
+            BackendKind::Interpreter,
+            BackendKind::Jit,
+            BackendKind::Crosscheck,
+        ] {
+            let module = module(backend, &source, &config);
+            let mut instance = module.instantiate().unwrap();
+            instance.set_gas(gas);
+            instance.prepare_call_export("main", &[0]).unwrap();
+            assert_eq!(instance.run().unwrap(), expected, "{backend:?}, gas {gas}");
+            assert_eq!(instance.gas(), gas_left, "{backend:?}, gas {gas}");
+        }
+    }
 }
 
 #[test]
