@@ -8,6 +8,7 @@
 //! ```
 
 use anyhow::{bail, Context, Result};
+use pvm_benchmarking::compare::native;
 use pvm_benchmarking::compare::report::{self, Environment};
 use pvm_benchmarking::compare::run::{measure, RunConfig, WorkloadResult};
 use pvm_benchmarking::compare::scaling::{generated_program, linear_fit, Fit};
@@ -130,15 +131,22 @@ fn fit(points: &[ScalingPoint], ours: bool) -> Fit {
     linear_fit(&xy)
 }
 
-fn workload_table(results: &[WorkloadResult]) -> String {
+fn workload_table(results: &[WorkloadResult], natives: &[Option<Duration>]) -> String {
     let mut out = String::from(
-        "| workload | JIT exec median | JIT exec min | polkavm exec median | polkavm exec min | exec ours/polkavm | compile ours | compile polkavm | compile ours/polkavm | gas used |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| workload | JIT exec median | JIT exec min | polkavm exec median | polkavm exec min | exec ours/polkavm | native min | JIT/native (min) | compile ours | compile polkavm | compile ours/polkavm | gas used |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    for r in results {
+    for (r, native) in results.iter().zip(natives) {
+        let (native_min, jit_over_native) = match native {
+            Some(native) => (
+                format_duration(*native),
+                format!("{:.2}", stats::ratio(r.ours.exec_min(), *native)),
+            ),
+            None => ("-".to_string(), "-".to_string()),
+        };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:.2} | {} | {} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {native_min} | {jit_over_native} | {} | {} | {:.2} | {} |",
             r.workload.name,
             format_duration(r.ours.exec_median()),
             format_duration(r.ours.exec_min()),
@@ -154,6 +162,12 @@ fn workload_table(results: &[WorkloadResult]) -> String {
         );
     }
     let compute: Vec<&WorkloadResult> = results.iter().filter(|r| r.workload.compute).collect();
+    let native_ratios: Vec<f64> = results
+        .iter()
+        .zip(natives)
+        .filter_map(|(r, n)| n.map(|n| stats::ratio(r.ours.exec_min(), n)))
+        .collect();
+    let native = stats::geometric_mean(native_ratios.iter().copied());
     let exec = stats::geometric_mean(compute.iter().map(|r| r.exec_ratio()));
     let exec_all = stats::geometric_mean(results.iter().map(WorkloadResult::exec_ratio));
     let compile = stats::geometric_mean(compute.iter().map(|r| r.compile_ratio()));
@@ -174,13 +188,15 @@ fn workload_table(results: &[WorkloadResult]) -> String {
          {exec_all:.3} over all {} (the `hostcalls` row favours us: polkavm's recompiler \
          crosses a process boundary per host call); compile ours/polkavm {compile:.3} over \
          the compute workloads ({}), {compile_all:.3} over all, {:.2} at most ({}). \
-         Goal <= {GOAL_RATIO} for both.**\n",
+         Goal <= {GOAL_RATIO} for both. The JIT's minimum exec time is {native:.2}x the same \
+         Rust compiled natively (geometric mean over the {} workloads with a native build).**\n",
         compute.len(),
         verdict(exec),
         results.len(),
         verdict(compile),
         slowest_compile.map_or(0.0, |r| r.compile_ratio()),
         slowest_compile.map_or("-", |r| r.workload.name.as_str()),
+        native_ratios.len(),
     );
     out
 }
@@ -241,9 +257,24 @@ fn main() -> Result<()> {
         compile_runs: args.compile_runs,
     };
     let mut results = Vec::new();
+    let mut natives = Vec::new();
     for workload in &workloads {
         eprintln!("{} ...", workload.name);
         let result = measure(workload, &ours, &polkavm, config)?;
+        // Our own compute guest also runs as native Rust, for reference.
+        let native = match (
+            workload.blob_name.starts_with("compute."),
+            &workload.args[..],
+        ) {
+            (true, &[arg]) => native::min_time(
+                workload.export,
+                arg as u32,
+                args.runs,
+                result.outcome.result,
+            ),
+            _ => None,
+        };
+        natives.push(native);
         eprintln!(
             "    exec ours {} / polkavm {} = {:.2}; compile {:.2}",
             format_duration(result.ours.exec_median()),
@@ -256,7 +287,7 @@ fn main() -> Result<()> {
     eprintln!("compile time against code size ...");
     let points = measure_scaling(&ours, &polkavm, args.scaling_runs)?;
 
-    let workloads_md = workload_table(&results);
+    let workloads_md = workload_table(&results, &natives);
     let scaling_md = scaling_table(&points);
     println!("\n{workloads_md}\n{scaling_md}");
 

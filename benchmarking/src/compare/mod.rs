@@ -10,6 +10,8 @@
 //! * [`run`] — the measurement loop: check both VMs agree, then time compilation and
 //!   execution, alternating between the VMs.
 //! * [`report`] — the console table and the `BENCHMARKS.md` section.
+//! * [`native`] — the `compute` guest's algorithms compiled for the host, for a native
+//!   reference column.
 //! * [`scaling`] — generated programs of a chosen code size and a linear fit, for compile
 //!   time against code size (`compare-jit`).
 //!
@@ -18,6 +20,7 @@
 //! overhead.
 
 pub mod host;
+pub mod native;
 pub mod report;
 pub mod run;
 pub mod scaling;
