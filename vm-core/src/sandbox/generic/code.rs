@@ -7,6 +7,11 @@
 //! to read-execute after writing, back to read-write for reuse) cost 3.5 us per module
 //! here, a tenth of compiling a 6 KiB contract, most of it flushing TLB entries.
 //!
+//! Where memory files are not available (`memfd_create` failing, as under some seccomp
+//! profiles, or switched off with [`disable_dual_mapping`]), a region is one anonymous
+//! mapping, read-write while the code is copied in and then `mprotect`ed read-execute; such
+//! regions are unmapped on drop rather than pooled.
+//!
 //! A dropped module's region goes back to a process-wide pool, up to
 //! [`MAX_POOLED_BYTES`], rather than to the kernel: faulting in fresh pages costs more
 //! than compiling into them (about 1.4 us per 4 KiB page on a virtual machine), and a
@@ -15,6 +20,7 @@
 
 use super::super::HOST_PAGE_SIZE;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU8, Ordering};
 use std::io;
 use std::sync::Mutex;
 
@@ -25,13 +31,28 @@ const MAX_POOLED_BYTES: usize = 64 << 20;
 /// each other's regions.
 const REGION_GRANULE: usize = 64 << 10;
 
-/// A memory file mapped read-write at `writable` and read-execute at `executable`.
+/// Whether regions are memory files mapped twice: 0 not tried yet, 1 yes, 2 no (not
+/// available, or switched off).
+static DUAL_MAPPING: AtomicU8 = AtomicU8::new(0);
+
+/// Makes code regions from now on in this process single anonymous mappings flipped with
+/// `mprotect`, as where memory files are not available: for tests of that path. The code
+/// and what it does are the same either way.
+#[doc(hidden)]
+pub fn disable_dual_mapping() {
+    DUAL_MAPPING.store(2, Ordering::Relaxed);
+}
+
+/// A memory file mapped read-write at `writable` and read-execute at `executable`; or,
+/// without `dual`, one anonymous mapping at both, read-write until
+/// [`ExecutableCode::new`] makes it read-execute.
 struct Region {
     writable: *mut u8,
     executable: *const u8,
     mapped: usize,
     /// Bytes from the start that may hold an earlier module's code.
     dirty: usize,
+    dual: bool,
 }
 
 // SAFETY: a `Region` is owned by exactly one `ExecutableCode` or by the pool, behind its
@@ -39,9 +60,27 @@ struct Region {
 unsafe impl Send for Region {}
 
 impl Region {
-    /// A fresh region of at least `bytes`.
+    /// A fresh region of at least `bytes`: a dual-mapped memory file where that works,
+    /// else a single anonymous mapping.
     fn new(bytes: usize) -> io::Result<Region> {
         let mapped = bytes.max(1).div_ceil(REGION_GRANULE) * REGION_GRANULE;
+        if DUAL_MAPPING.load(Ordering::Relaxed) != 2 {
+            match Self::new_dual(mapped) {
+                Ok(region) => {
+                    DUAL_MAPPING.store(1, Ordering::Relaxed);
+                    return Ok(region);
+                }
+                // Only a machine that never managed one falls back for good; a failure
+                // after that (out of memory, say) is the caller's error.
+                Err(error) if DUAL_MAPPING.load(Ordering::Relaxed) == 1 => return Err(error),
+                Err(_) => DUAL_MAPPING.store(2, Ordering::Relaxed),
+            }
+        }
+        Self::new_single(mapped)
+    }
+
+    /// A memory file of `mapped` bytes, mapped twice.
+    fn new_dual(mapped: usize) -> io::Result<Region> {
         // SAFETY: creates a new anonymous memory file; the name is a NUL-terminated
         // string.
         let fd = unsafe { libc::memfd_create(c"pvm-jit-code".as_ptr(), libc::MFD_CLOEXEC) };
@@ -52,6 +91,32 @@ impl Region {
         // SAFETY: closes the descriptor created above; the mappings keep the file alive.
         unsafe { libc::close(fd) };
         result
+    }
+
+    /// One read-write anonymous mapping of `mapped` bytes.
+    fn new_single(mapped: usize) -> io::Result<Region> {
+        // SAFETY: a fresh anonymous private mapping at an address the kernel chooses; it
+        // replaces nothing.
+        let start = unsafe {
+            libc::mmap(
+                core::ptr::null_mut(),
+                mapped,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if start == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(Region {
+            writable: start.cast(),
+            executable: start.cast(),
+            mapped,
+            dirty: 0,
+            dual: false,
+        })
     }
 
     /// Sizes the memory file `fd` to `mapped` bytes and maps it twice.
@@ -93,17 +158,20 @@ impl Region {
             executable,
             mapped,
             dirty: 0,
+            dual: true,
         })
     }
 }
 
 impl Drop for Region {
     fn drop(&mut self) {
-        // SAFETY: unmaps exactly the two views this value owns; no code in them runs and
+        // SAFETY: unmaps exactly the view(s) this value owns; no code in them runs and
         // nothing refers to them any more.
         unsafe {
             libc::munmap(self.writable.cast(), self.mapped);
-            libc::munmap(self.executable.cast_mut().cast(), self.mapped);
+            if self.dual {
+                libc::munmap(self.executable.cast_mut().cast(), self.mapped);
+            }
         }
     }
 }
@@ -168,6 +236,21 @@ impl ExecutableCode {
             }
         }
         region.dirty = code.len();
+        if !region.dual {
+            let executable = code.len().max(1).div_ceil(HOST_PAGE_SIZE) * HOST_PAGE_SIZE;
+            // SAFETY: changes the protection of this region's own mapping only; from here
+            // on nothing writes to it.
+            let result = unsafe {
+                libc::mprotect(
+                    region.writable.cast(),
+                    executable,
+                    libc::PROT_READ | libc::PROT_EXEC,
+                )
+            };
+            if result != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
         Ok(ExecutableCode {
             region: Some(region),
             len: code.len(),
@@ -188,9 +271,12 @@ impl ExecutableCode {
 impl Drop for ExecutableCode {
     fn drop(&mut self) {
         // No code in the region runs any more (every run borrows the module, which owns
-        // this): it can be rewritten for another module.
+        // this): it can be rewritten for another module. A single mapping is read-execute
+        // now and is unmapped instead.
         if let Some(region) = self.region.take() {
-            give_back(region);
+            if region.dual {
+                give_back(region);
+            }
         }
     }
 }

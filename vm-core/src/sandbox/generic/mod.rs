@@ -8,6 +8,8 @@
 //! `crate::jit` only produces bytes.
 
 mod code;
+
+pub use code::disable_dual_mapping;
 mod signal;
 
 use super::address_space::GuestAddressSpace;
