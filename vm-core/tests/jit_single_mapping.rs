@@ -3,36 +3,14 @@
 //! interpreter. Its own test binary: switching the form off is process-wide.
 #![cfg(all(feature = "std", target_os = "linux", target_arch = "x86_64"))]
 
-use pvm_core::asm::assemble;
-use pvm_core::{BackendKind, Config, Engine, Instance, Interrupt, Module, ModuleConfig};
+mod common;
 
-fn run(backend: BackendKind, source: &str, args: &[u64]) -> (Interrupt, Instance) {
-    pvm_core::sandbox::generic::disable_dual_mapping();
-    let blob = assemble(source).unwrap_or_else(|e| panic!("{e}\n{source}"));
-    let engine = Engine::new(&Config {
-        backend,
-        ..Config::default()
-    })
-    .unwrap();
-    let module = Module::from_blob(&engine, &ModuleConfig::default(), blob).unwrap();
-    assert_eq!(module.backend(), backend);
-    let mut instance = module.instantiate().unwrap();
-    instance.set_gas(10_000);
-    instance.prepare_call_export("main", args).unwrap();
-    (instance.run().unwrap(), instance)
-}
+use pvm_core::Interrupt;
 
-/// Runs `main(args)` on both backends and checks the interrupt, pc, gas and registers
-/// agree.
+/// Runs `main(args)` on both backends, with single-mapped code, and checks they agree.
 fn both(body: &str, args: &[u64]) -> Interrupt {
-    let source = format!(".isa latest64\n.rw_data_size 4096\n.stack_size 4096\n{body}");
-    let (interrupt, interpreter) = run(BackendKind::Interpreter, &source, args);
-    let (jit_interrupt, jit) = run(BackendKind::Jit, &source, args);
-    assert_eq!(jit_interrupt, interrupt, "{body}");
-    assert_eq!(jit.program_counter(), interpreter.program_counter());
-    assert_eq!(jit.gas(), interpreter.gas(), "{body}");
-    assert_eq!(jit.regs(), interpreter.regs(), "{body}");
-    interrupt
+    pvm_core::sandbox::generic::disable_dual_mapping();
+    common::both(body, args).0
 }
 
 #[test]
