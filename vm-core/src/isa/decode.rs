@@ -249,6 +249,18 @@ pub struct RawInstruction {
 }
 
 impl RawInstruction {
+    /// An invalid instruction of `length` bytes at `pc`.
+    #[inline(always)]
+    fn invalid(pc: u32, length: u32) -> RawInstruction {
+        RawInstruction {
+            pc,
+            length,
+            opcode_index: NO_OPCODE,
+            args_at: pc,
+            args_length: 0,
+        }
+    }
+
     /// Its opcode; `None` for an invalid instruction.
     #[inline(always)]
     pub fn opcode(&self) -> Option<Opcode> {
@@ -464,20 +476,6 @@ impl<'a> Decoder<'a> {
             opcode_index,
             args_at: (pc + opcode_length) as u32,
             args_length: args_length as u32,
-        }
-    }
-}
-
-impl RawInstruction {
-    /// An invalid instruction of `length` bytes at `pc`.
-    #[inline(always)]
-    fn invalid(pc: u32, length: u32) -> RawInstruction {
-        RawInstruction {
-            pc,
-            length,
-            opcode_index: NO_OPCODE,
-            args_at: pc,
-            args_length: 0,
         }
     }
 }

@@ -218,18 +218,11 @@ impl InstructionSet {
     /// Looks up a one-byte opcode (the bitmask instruction sets).
     #[inline]
     pub fn opcode_from_byte(self, byte: u8) -> Option<Opcode> {
-        Opcode::from_index(self.opcode_index_from_byte(byte))
+        Opcode::from_index(self.opcode_index_table()[byte as usize])
     }
 
-    /// As [`opcode_from_byte`](InstructionSet::opcode_from_byte), as the opcode's index
-    /// in [`Opcode::ALL`], or [`NO_OPCODE`] (one load, for decoders that dispatch on it).
-    #[inline(always)]
-    pub(crate) fn opcode_index_from_byte(self, byte: u8) -> u8 {
-        self.opcode_index_table()[byte as usize]
-    }
-
-    /// The table behind [`opcode_index_from_byte`](InstructionSet::opcode_index_from_byte)
-    /// (all [`NO_OPCODE`] for Latest64), for decoders that look it up once.
+    /// Each one-byte opcode's index in [`Opcode::ALL`], or [`NO_OPCODE`] (all of them for
+    /// Latest64), for decoders that look the table up once and dispatch on the index.
     #[inline(always)]
     pub(crate) fn opcode_index_table(self) -> &'static [u8; 256] {
         match self {

@@ -24,7 +24,7 @@ impl Compiler<'_> {
     /// A label that traps at `pc` when jumped to (out of line).
     pub(super) fn trap_stub(&mut self, pc: u32) -> crate::jit::x64::Label {
         let entry = self.asm.label();
-        self.stubs.push(Stub::Trap { entry, pc });
+        self.buffers.stubs.push(Stub::Trap { entry, pc });
         entry
     }
 
@@ -63,7 +63,7 @@ impl Compiler<'_> {
             self.load_imm(d, x);
         }
         let finished = self.asm.label();
-        self.stubs.push(Stub::Finished {
+        self.buffers.stubs.push(Stub::Finished {
             entry: finished,
             pc,
         });
@@ -89,7 +89,7 @@ impl Compiler<'_> {
             self.asm.shift_ri(ShiftOp::Ror, Size::B32, SCRATCH, 1);
             self.asm.cmp_ri(Size::B32, SCRATCH, len as i32 + 1);
             let miss = self.asm.label();
-            self.stubs.push(Stub::JumpTableMiss {
+            self.buffers.stubs.push(Stub::JumpTableMiss {
                 entry: miss,
                 finished,
                 trap,

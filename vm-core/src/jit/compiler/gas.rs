@@ -36,7 +36,7 @@ impl Compiler<'_> {
     /// block in block order, and each jump is patched then (no label or fixup per block).
     fn jump_if_out_of_gas(&mut self) {
         let at = self.asm.jcc_rel32_unresolved(Cond::L);
-        self.gas_exits.push(at as u32);
+        self.buffers.gas_exits.push(at as u32);
     }
 
     fn sub_gas(&mut self, cost: u32) {
@@ -52,7 +52,7 @@ impl Compiler<'_> {
     /// Emits every out-of-line stub, then the shared exit paths, then each block's
     /// out-of-gas exit (after the shared path it jumps to, so that jump needs no fixup).
     pub(super) fn emit_stubs(&mut self) {
-        let stubs = core::mem::take(&mut self.stubs);
+        let stubs = core::mem::take(&mut self.buffers.stubs);
         for &stub in &stubs {
             match stub {
                 Stub::MemsetOutOfGas { entry, resume, pc } => {
@@ -85,7 +85,7 @@ impl Compiler<'_> {
             }
         }
 
-        self.stubs = stubs;
+        self.buffers.stubs = stubs;
         let exits = &self.exits;
         let (trap, finished, out_of_gas, block_out_of_gas, save) = (
             exits.trap,
@@ -125,13 +125,13 @@ impl Compiler<'_> {
         self.exit_trampoline();
 
         // Block `n`'s exit: `n` in the scratch register, then the shared path.
-        let gas_exits = core::mem::take(&mut self.gas_exits);
+        let gas_exits = core::mem::take(&mut self.buffers.gas_exits);
         for (block, &at) in gas_exits.iter().enumerate() {
             let exit = self.asm.offset() as u32;
             self.asm.patch_u32(at as usize, exit.wrapping_sub(at + 4));
             self.asm.mov_ri(Size::B32, SCRATCH, block as i64);
             self.asm.jmp(block_out_of_gas);
         }
-        self.gas_exits = gas_exits;
+        self.buffers.gas_exits = gas_exits;
     }
 }

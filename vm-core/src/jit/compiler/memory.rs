@@ -158,7 +158,7 @@ impl Compiler<'_> {
         self.asm.jcc(Cond::E, done);
         if self.options.gas_metering {
             let out_of_gas = self.asm.label();
-            self.stubs.push(Stub::MemsetOutOfGas {
+            self.buffers.stubs.push(Stub::MemsetOutOfGas {
                 entry: out_of_gas,
                 resume: start,
                 pc,

@@ -128,7 +128,7 @@ struct Exits {
     save_and_exit: Label,
 }
 
-/// Set in a [`Compiler::labels_by_pc`] entry once a basic block starts at that offset.
+/// Set in a [`Buffers::labels_by_pc`] entry once a basic block starts at that offset.
 const BLOCK_STARTS_HERE: u32 = 1 << 31;
 
 /// How a branch to a target that turns out to start no block is rewritten once the
@@ -156,13 +156,8 @@ struct ForwardBranch {
 pub(super) struct Compiler<'a> {
     asm: Assembler,
     options: CompileOptions<'a>,
-    /// Indexed by code offset (one entry past the end too): 0, or one more than the
-    /// label of that offset, with [`BLOCK_STARTS_HERE`] once a block starts there.
-    /// (Dense rather than searched: the pass never needs to look ahead to find out
-    /// where blocks start, and a branch costs one load.)
-    labels_by_pc: Vec<u32>,
-    forward_branches: Vec<ForwardBranch>,
-    stubs: Vec<Stub>,
+    /// Working buffers besides the assembler, kept between compilations.
+    buffers: Buffers,
     exits: Exits,
     fault_sites: Vec<(u32, u32)>,
     jump_table_len: u32,
@@ -186,11 +181,6 @@ pub(super) struct Compiler<'a> {
     ends_block: bool,
     /// Whether the last instruction may fall through (for the implicit trap at the end).
     falls_through: bool,
-    /// The code offset of each block's out-of-gas `jl` rel32 field, in block order: gas
-    /// ran out before block number `n`, so exit with `n`, and the host gives back its
-    /// cost and resumes at its gas check (ten bytes of exit code per block rather than
-    /// a full exit sequence).
-    gas_exits: Vec<u32>,
 }
 
 /// Where a branch or jump goes, as far as the pass knows at the branch.
@@ -204,16 +194,49 @@ enum Target {
     Invalid,
 }
 
+/// The compiler's working buffers besides the assembler.
+#[derive(Default)]
+struct Buffers {
+    /// Indexed by code offset (one entry past the end too): 0, or one more than the
+    /// label of that offset, with [`BLOCK_STARTS_HERE`] once a block starts there.
+    /// (Dense rather than searched: the pass never needs to look ahead to find out
+    /// where blocks start, and a branch costs one load.)
+    labels_by_pc: Vec<u32>,
+    forward_branches: Vec<ForwardBranch>,
+    stubs: Vec<Stub>,
+    /// The code offset of each block's out-of-gas `jl` rel32 field, in block order: gas
+    /// ran out before block number `n`, so exit with `n`, and the host gives back its
+    /// cost and resumes at its gas check (ten bytes of exit code per block rather than
+    /// a full exit sequence).
+    gas_exits: Vec<u32>,
+}
+
+impl Buffers {
+    /// Empties every buffer (keeping its allocation) for code of `code_len` bytes.
+    fn reset(&mut self, code_len: usize) {
+        self.labels_by_pc.clear();
+        self.labels_by_pc.resize(code_len + 1, 0);
+        self.forward_branches.clear();
+        self.stubs.clear();
+        self.gas_exits.clear();
+    }
+
+    /// Bytes of memory the buffers hold on to.
+    fn retained_bytes(&self) -> usize {
+        self.labels_by_pc.capacity() * 4
+            + self.forward_branches.capacity() * core::mem::size_of::<ForwardBranch>()
+            + self.stubs.capacity() * core::mem::size_of::<Stub>()
+            + self.gas_exits.capacity() * 4
+    }
+}
+
 /// The buffers a compilation works in, kept from one compilation to the next so that
 /// compiling a large program does not fault in megabytes of fresh memory every time (the
 /// machine code, the label table, the forward branches and the stubs).
 #[derive(Default)]
 pub struct Scratch {
     asm: Assembler,
-    labels_by_pc: Vec<u32>,
-    forward_branches: Vec<ForwardBranch>,
-    stubs: Vec<Stub>,
-    gas_exits: Vec<u32>,
+    buffers: Buffers,
 }
 
 impl Scratch {
@@ -229,11 +252,7 @@ impl Scratch {
 
     /// Bytes of memory the buffers hold on to.
     fn retained_bytes(&self) -> usize {
-        self.asm.capacity_bytes()
-            + self.labels_by_pc.capacity() * 4
-            + self.forward_branches.capacity() * core::mem::size_of::<ForwardBranch>()
-            + self.stubs.capacity() * core::mem::size_of::<Stub>()
-            + self.gas_exits.capacity() * 4
+        self.asm.capacity_bytes() + self.buffers.retained_bytes()
     }
 }
 
@@ -285,10 +304,14 @@ pub fn compile_in(
     // Sized from the instruction count (about ten bytes of machine code per instruction,
     // plus stubs), so the buffers rarely grow.
     let estimate = compiler_estimate(code, options.isa);
-    let mut asm = core::mem::take(&mut scratch.asm);
+    let Scratch {
+        mut asm,
+        mut buffers,
+    } = core::mem::take(scratch);
     asm.clear();
     asm.reserve_code(estimate * 12 + 512);
     asm.reserve(estimate / 2 + 16, estimate / 2 + 16);
+    buffers.reset(code_len);
     let exits = Exits {
         trap: asm.label(),
         finished: asm.label(),
@@ -296,21 +319,10 @@ pub fn compile_in(
         block_out_of_gas: asm.label(),
         save_and_exit: asm.label(),
     };
-    let mut labels_by_pc = core::mem::take(&mut scratch.labels_by_pc);
-    labels_by_pc.clear();
-    labels_by_pc.resize(code_len + 1, 0);
-    let mut forward_branches = core::mem::take(&mut scratch.forward_branches);
-    forward_branches.clear();
-    let mut stubs = core::mem::take(&mut scratch.stubs);
-    stubs.clear();
-    let mut gas_exits = core::mem::take(&mut scratch.gas_exits);
-    gas_exits.clear();
     let mut compiler = Compiler {
         asm,
         options: options.clone(),
-        labels_by_pc,
-        forward_branches,
-        stubs,
+        buffers,
         exits,
         fault_sites: Vec::with_capacity(estimate / 3 + 8),
         jump_table_len: code.jump_table.len() as u32,
@@ -323,14 +335,12 @@ pub fn compile_in(
         cost_at: None,
         ends_block: true,
         falls_through: true,
-        gas_exits,
     };
     let result = compiler.compile_all(code);
-    scratch.asm = compiler.asm;
-    scratch.labels_by_pc = compiler.labels_by_pc;
-    scratch.forward_branches = compiler.forward_branches;
-    scratch.stubs = compiler.stubs;
-    scratch.gas_exits = compiler.gas_exits;
+    *scratch = Scratch {
+        asm: compiler.asm,
+        buffers: compiler.buffers,
+    };
     let (mut program, repairs) = result?;
     program.fault_sites = compiler.fault_sites;
     // Emitted in order already; sorting keeps the lookup valid if that ever changes.
@@ -510,13 +520,14 @@ fn compiler_estimate(code: &CodeSection, isa: InstructionSet) -> usize {
 fn block_costs(code: &CodeSection, options: &CompileOptions<'_>) -> Vec<u32> {
     let mut costs: Vec<u32> = Vec::new();
     let mut decoder = Decoder::new(options.isa, &code.code, &code.bitmask);
-    while let Some(decoded) = decoder.next() {
+    // Costs need only the opcodes: no operand is decoded.
+    while let Some(raw) = decoder.next_raw() {
         if decoder.starts_block() {
             costs.push(0);
         }
-        let cost = decoded
-            .instruction
-            .map_or(options.costs.invalid, |i| options.costs.cost(i.opcode));
+        let cost = raw
+            .opcode()
+            .map_or(options.costs.invalid, |opcode| options.costs.cost(opcode));
         if let Some(last) = costs.last_mut() {
             *last = last.saturating_add(cost);
         }
@@ -528,7 +539,7 @@ impl Compiler<'_> {
     /// The label of code offset `pc` (at most the code length), made on first use.
     #[inline]
     fn label_at(&mut self, pc: u32) -> Label {
-        let entry = &mut self.labels_by_pc[pc as usize];
+        let entry = &mut self.buffers.labels_by_pc[pc as usize];
         if *entry & !BLOCK_STARTS_HERE != 0 {
             return Label::from_index((*entry & !BLOCK_STARTS_HERE) - 1);
         }
@@ -543,7 +554,7 @@ impl Compiler<'_> {
         if pc >= self.code_len {
             return None;
         }
-        let entry = self.labels_by_pc[pc as usize];
+        let entry = self.buffers.labels_by_pc[pc as usize];
         (entry & BLOCK_STARTS_HERE != 0)
             .then(|| Label::from_index((entry & !BLOCK_STARTS_HERE) - 1))
     }
@@ -567,7 +578,8 @@ impl Compiler<'_> {
     /// target starts no block) at the end.
     #[inline]
     fn forward_branch(&mut self, label: Label, pc: u32, repair: Repair) {
-        self.forward_branches
+        self.buffers
+            .forward_branches
             .push(ForwardBranch { label, pc, repair });
     }
 
@@ -576,7 +588,7 @@ impl Compiler<'_> {
     /// its target's label is bound somewhere harmless, since nothing will jump to it.
     fn resolve_forward_branches(&mut self) -> Vec<(Repair, Label)> {
         let mut repairs = Vec::new();
-        let branches = core::mem::take(&mut self.forward_branches);
+        let branches = core::mem::take(&mut self.buffers.forward_branches);
         // The labels of offsets ahead are bound only where blocks start (looking them up
         // in the label list, not the much larger table by offset, stays in cache).
         for branch in &branches {
@@ -590,7 +602,7 @@ impl Compiler<'_> {
                 self.asm.bind(branch.label);
             }
         }
-        self.forward_branches = branches;
+        self.buffers.forward_branches = branches;
         repairs
     }
 
@@ -613,7 +625,7 @@ impl Compiler<'_> {
             self.close_block();
         }
         let label = self.label_at(pc);
-        self.labels_by_pc[pc as usize] |= BLOCK_STARTS_HERE;
+        self.buffers.labels_by_pc[pc as usize] |= BLOCK_STARTS_HERE;
         self.asm.bind(label);
         let block = self.blocks.len();
         self.blocks.push((pc, self.asm.offset() as u32));
