@@ -45,7 +45,7 @@ fn main() -> anyhow::Result<()> {
         )?,
         "stages" => return stages(&blob, runs),
         "decoder" => return decoder_only(&blob, runs),
-        other => anyhow::bail!("unknown VM {other:?}: ours, polkavm or stages"),
+        other => anyhow::bail!("unknown mode {other:?}: ours, polkavm, stages or decoder"),
     };
     let median = times[times.len() / 2];
     println!(
@@ -60,17 +60,13 @@ fn main() -> anyhow::Result<()> {
 fn stages(blob: &[u8], runs: usize) -> anyhow::Result<()> {
     use pvm_core::sandbox::generic::JitModule;
     let costs = pvm_core::gas::CostTable::naive();
-    let mut rows: Vec<[Duration; 4]> = Vec::new();
-    let mut faults = [0u64; 4];
+    let mut rows: Vec<[Duration; 3]> = Vec::new();
+    let mut faults = 0;
     for _ in 0..runs {
         let f0 = minor_faults();
         let t0 = Instant::now();
         let parsed = pvm_core::ProgramBlob::parse(blob)?;
         let t1 = Instant::now();
-        let stream =
-            pvm_core::isa::decode_code(parsed.isa, &parsed.code.code, &parsed.code.bitmask);
-        let t2 = Instant::now();
-        drop(stream);
         let options = pvm_core::jit::CompileOptions {
             gas_metering: true,
             costs: &costs,
@@ -78,20 +74,20 @@ fn stages(blob: &[u8], runs: usize) -> anyhow::Result<()> {
             segment_memory: std::env::var_os("PVM_FORCE_SEGMENT").is_some()
                 || pvm_core::sandbox::generic::segment_base_usable(),
         };
-        let (t3, module) = pvm_core::jit::with_scratch(|scratch| {
+        let (t2, module) = pvm_core::jit::with_scratch(|scratch| {
             let program = pvm_core::jit::compile_in(scratch, &parsed.code, &options)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let t3 = Instant::now();
+            let t2 = Instant::now();
             let module = JitModule::new(program, scratch.code())?;
-            anyhow::Ok((t3, module))
+            anyhow::Ok((t2, module))
         })?;
-        let t4 = Instant::now();
-        faults[0] += minor_faults() - f0;
+        let t3 = Instant::now();
+        faults += minor_faults() - f0;
         drop(module);
-        rows.push([t1 - t0, t2 - t1, t3 - t2, t4 - t3]);
+        rows.push([t1 - t0, t2 - t1, t3 - t2]);
     }
-    println!("{} minor page faults per run", faults[0] / runs as u64);
-    for (i, name) in ["parse", "decode", "compile", "map"].iter().enumerate() {
+    println!("{} minor page faults per run", faults / runs as u64);
+    for (i, name) in ["parse", "compile", "map"].iter().enumerate() {
         let mut column: Vec<Duration> = rows.iter().map(|r| r[i]).collect();
         column.sort();
         println!("{name}: median {:?}", column[column.len() / 2]);
