@@ -5,7 +5,7 @@
 //! `expected-memory` lists the non-zero runs of all accessible memory; every other
 //! accessible byte must be zero.
 
-use pvm_core::interpreter::PageMapping;
+use pvm_core::memory::PageMapping;
 use pvm_core::{
     BackendKind, Config, Engine, InstructionSet, Interrupt, MemoryLayout, Module, ModuleConfig,
     ProgramBlob, Reg,

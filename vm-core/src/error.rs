@@ -1,5 +1,6 @@
 //! The engine's error type.
 
+use crate::memory::LayoutError;
 use crate::program::{MemoryMapError, ProgramError};
 use alloc::string::String;
 use core::fmt;
@@ -50,6 +51,8 @@ pub enum Error {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// A memory layout is inconsistent, or its initial contents do not fit it.
+    Layout(LayoutError),
     /// The JIT backend could not compile, map or run a module (an OS call failed, or the
     /// guest address space could not be built); the message says which and why.
     Jit(String),
@@ -85,6 +88,7 @@ impl fmt::Display for Error {
                 length,
                 reason,
             } => write!(f, "page mapping of {length:#x} bytes at {address:#x}: {reason}"),
+            Error::Layout(error) => write!(f, "invalid memory layout: {error}"),
             Error::Jit(message) => write!(f, "JIT backend: {message}"),
             Error::Divergence(message) => {
                 write!(f, "crosscheck: the JIT diverged from the interpreter: {message}")
@@ -99,6 +103,26 @@ impl std::error::Error for Error {}
 impl From<ProgramError> for Error {
     fn from(error: ProgramError) -> Self {
         Error::Program(error)
+    }
+}
+
+impl From<LayoutError> for Error {
+    fn from(error: LayoutError) -> Self {
+        match error {
+            LayoutError::MemoryLimitExceeded { required, limit } => {
+                Error::MemoryLimit { required, limit }
+            }
+            LayoutError::InvalidPageMapping {
+                address,
+                length,
+                reason,
+            } => Error::InvalidPageMapping {
+                address,
+                length,
+                reason,
+            },
+            other => Error::Layout(other),
+        }
     }
 }
 

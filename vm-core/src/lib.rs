@@ -48,6 +48,7 @@ pub mod interpreter;
 pub mod isa;
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
 pub mod jit;
+pub mod memory;
 mod module;
 pub mod program;
 #[cfg(jit_sandbox)]

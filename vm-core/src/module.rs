@@ -4,11 +4,10 @@ use crate::engine::{BackendKind, Engine};
 use crate::error::Error;
 use crate::gas::CostTable;
 use crate::instance::Instance;
-use crate::interpreter::{compile, CompiledCode, GuestMemory, PageMapping};
+use crate::interpreter::{compile, CompiledCode, GuestMemory};
 use crate::isa::{decode_code, InstructionSet};
-use crate::program::{
-    Export, MemoryMap, MemoryMapSizes, ProgramBlob, ADDRESS_SPACE_BOTTOM, MIN_PAGE_SIZE,
-};
+use crate::memory::{AccessMap, PageMapping};
+use crate::program::{Export, MemoryMap, MemoryMapSizes, ProgramBlob};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
@@ -56,6 +55,9 @@ pub(crate) struct ModuleInner {
     pub(crate) blob: ProgramBlob,
     pub(crate) config: ModuleConfig,
     pub(crate) memory_map: Option<MemoryMap>,
+    /// The layout's accessible regions and heap, without a memory limit: instances apply
+    /// the engine's.
+    pub(crate) access_map: AccessMap,
     /// The interpreter's code (empty when only the JIT runs this module).
     pub(crate) code: CompiledCode,
     pub(crate) memory_limit: u64,
@@ -91,19 +93,20 @@ impl Module {
         config: &ModuleConfig,
         blob: ProgramBlob,
     ) -> Result<Module, Error> {
-        let memory_map = match &config.memory {
-            MemoryLayout::Standard => Some(MemoryMap::new(MemoryMapSizes {
-                page_size: config.page_size,
-                ro_data_size: blob.ro_data_size,
-                rw_data_size: blob.rw_data_size,
-                stack_size: blob.stack_size,
-                aux_data_size: config.aux_data_size,
-            })?),
-            MemoryLayout::Custom(pages) => {
-                validate_page_map(pages)?;
-                None
+        let (memory_map, access_map) = match &config.memory {
+            MemoryLayout::Standard => {
+                let map = MemoryMap::new(MemoryMapSizes {
+                    page_size: config.page_size,
+                    ro_data_size: blob.ro_data_size,
+                    rw_data_size: blob.rw_data_size,
+                    stack_size: blob.stack_size,
+                    aux_data_size: config.aux_data_size,
+                })?;
+                (Some(map), AccessMap::standard(&map, u64::MAX)?)
             }
+            MemoryLayout::Custom(pages) => (None, AccessMap::custom(pages, u64::MAX)?),
         };
+        access_map.check_contents(&initial_contents(memory_map.as_ref(), &blob))?;
         let requested = engine.config().backend;
         // The JIT does not stop between instructions: step tracing always interprets.
         let backend = match requested {
@@ -150,6 +153,7 @@ impl Module {
             blob,
             config: config.clone(),
             memory_map,
+            access_map,
             code,
             memory_limit: engine.config().memory_limit,
             backend,
@@ -188,22 +192,10 @@ impl Module {
     pub(crate) fn fresh_address_space(&self) -> Result<crate::sandbox::GuestAddressSpace, Error> {
         use crate::sandbox::{AddressSpaceError, GuestAddressSpace};
         let inner = &self.0;
-        let space = match (&inner.config.memory, &inner.memory_map) {
-            (MemoryLayout::Standard, Some(map)) => GuestAddressSpace::standard(
-                map,
-                &inner.blob.ro_data,
-                &inner.blob.rw_data,
-                inner.memory_limit,
-            ),
-            (MemoryLayout::Custom(pages), _) => {
-                GuestAddressSpace::custom(pages, &[], inner.memory_limit)
-            }
-            (MemoryLayout::Standard, None) => unreachable!("standard layouts always have a map"),
-        };
-        space.map_err(|e| match e {
-            AddressSpaceError::MemoryLimitExceeded { required, limit } => {
-                Error::MemoryLimit { required, limit }
-            }
+        let map = inner.access_map.clone().with_limit(inner.memory_limit)?;
+        let contents = initial_contents(inner.memory_map.as_ref(), &inner.blob);
+        GuestAddressSpace::new(map, &contents).map_err(|e| match e {
+            AddressSpaceError::Layout(layout) => Error::from(layout),
             other => Error::Jit(alloc::format!("building the guest address space: {other}")),
         })
     }
@@ -215,20 +207,9 @@ impl Module {
 
     pub(crate) fn fresh_memory(&self) -> Result<GuestMemory, Error> {
         let inner = &self.0;
-        let memory = match (&inner.config.memory, &inner.memory_map) {
-            (MemoryLayout::Standard, Some(map)) => GuestMemory::standard(
-                map,
-                &inner.blob.ro_data,
-                &inner.blob.rw_data,
-                inner.memory_limit,
-            ),
-            (MemoryLayout::Custom(pages), _) => GuestMemory::custom(pages, inner.memory_limit),
-            (MemoryLayout::Standard, None) => unreachable!("standard layouts always have a map"),
-        };
-        memory.map_err(|e| Error::MemoryLimit {
-            required: e.required,
-            limit: e.limit,
-        })
+        let map = inner.access_map.clone().with_limit(inner.memory_limit)?;
+        let contents = initial_contents(inner.memory_map.as_ref(), &inner.blob);
+        Ok(GuestMemory::new(map, &contents)?)
     }
 
     /// The parsed program.
@@ -276,35 +257,14 @@ impl Module {
     }
 }
 
-/// A custom layout maps whole 4 KiB pages at or above 0x10000, inside the 32-bit address
-/// space, without overlaps: every page-fault and trap rule of the interpreter relies on it.
-fn validate_page_map(pages: &[PageMapping]) -> Result<(), Error> {
-    let mut sorted: Vec<&PageMapping> = pages.iter().collect();
-    sorted.sort_by_key(|p| p.address);
-    let mut previous_end = 0u64;
-    for page in sorted {
-        let bad = |reason| Error::InvalidPageMapping {
-            address: page.address,
-            length: page.length,
-            reason,
-        };
-        let end = u64::from(page.address) + u64::from(page.length);
-        if page.address % MIN_PAGE_SIZE != 0 || page.length % MIN_PAGE_SIZE != 0 {
-            return Err(bad("not aligned to 4 KiB pages"));
-        }
-        if page.length == 0 {
-            return Err(bad("empty"));
-        }
-        if page.address < ADDRESS_SPACE_BOTTOM {
-            return Err(bad("below 0x10000, which is never mapped"));
-        }
-        if end > 1 << 32 {
-            return Err(bad("runs past the end of the 32-bit address space"));
-        }
-        if u64::from(page.address) < previous_end {
-            return Err(bad("overlaps another mapping"));
-        }
-        previous_end = end;
+/// What an instance's memory starts with: the blob's data sections in the standard
+/// layout, nothing in a custom one (its host writes what it needs).
+fn initial_contents<'a>(map: Option<&MemoryMap>, blob: &'a ProgramBlob) -> Vec<(u32, &'a [u8])> {
+    match map {
+        Some(map) => alloc::vec![
+            (map.ro_data_address, &blob.ro_data[..]),
+            (map.rw_data_address, &blob.rw_data[..]),
+        ],
+        None => Vec::new(),
     }
-    Ok(())
 }

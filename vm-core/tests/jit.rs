@@ -4,7 +4,7 @@
 
 use pvm_core::asm::assemble;
 use pvm_core::gas::CostTable;
-use pvm_core::interpreter::PageMapping;
+use pvm_core::memory::PageMapping;
 use pvm_core::{
     BackendKind, Config, Engine, Instance, InstructionSet, Interrupt, MemoryLayout, Module,
     ModuleConfig, Opcode, Reg, Segfault,

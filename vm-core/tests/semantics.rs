@@ -599,7 +599,7 @@ fn run_without_a_prepared_call_is_an_error_and_finished_instances_stop() {
 
 #[test]
 fn custom_page_maps_are_validated() {
-    use pvm_core::interpreter::PageMapping;
+    use pvm_core::memory::PageMapping;
     use pvm_core::MemoryLayout;
     let blob = assemble(".isa jam_v1\npub @main:\n trap\n").unwrap();
     let engine = Engine::new(&Config::default()).unwrap();

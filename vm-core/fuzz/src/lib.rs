@@ -5,7 +5,7 @@
 
 use pvm_core::asm::assemble;
 use pvm_core::gas::CostTable;
-use pvm_core::interpreter::PageMapping;
+use pvm_core::memory::PageMapping;
 use pvm_core::isa::{decode_code, Args, Format, Instruction, InstructionStream};
 use pvm_core::program::{CodeSection, MemoryMap, MemoryMapSizes, RETURN_TO_HOST};
 use pvm_core::{

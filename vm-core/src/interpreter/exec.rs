@@ -1,7 +1,8 @@
 //! The interpreter loop: one `match` over pre-decoded ops, registers in a local array.
 
-use super::memory::{Fault, GuestMemory};
+use super::memory::GuestMemory;
 use super::ops::{CompiledCode, Op, Slot};
+use crate::memory::Fault;
 use crate::program::RETURN_TO_HOST;
 
 /// Why the loop stopped.

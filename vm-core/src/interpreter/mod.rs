@@ -10,5 +10,5 @@ mod memory;
 mod ops;
 
 pub(crate) use exec::{ExecState, Exit};
-pub use memory::{Fault, FaultMode, GuestMemory, MemoryLimitExceeded, PageMapping};
+pub use memory::GuestMemory;
 pub(crate) use ops::{compile, CompiledCode};

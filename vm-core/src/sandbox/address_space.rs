@@ -1,13 +1,10 @@
 //! A guest's 4 GiB address space as one host reservation (see the [module docs](super)).
 //!
-//! The semantics are the interpreter's `GuestMemory`, with one deliberate difference: the
-//! memory limit counts the bytes made *accessible* (mapped into the guest), and `sbrk`
-//! refuses to grow the heap past it, where the interpreter maps the heap and traps when a
-//! touch would commit past the limit.
+//! What is accessible, the heap and the faults are the shared model's ([`AccessMap`]), as
+//! for the interpreter's memory; this file keeps the host mapping in step with it.
 
-pub use crate::interpreter::Fault;
-use crate::interpreter::{FaultMode, PageMapping};
-use crate::program::{MemoryMap, ADDRESS_SPACE_BOTTOM, MIN_PAGE_SIZE};
+use crate::memory::{AccessMap, Fault, FaultMode, LayoutError, PageMapping, Region};
+use crate::program::{MemoryMap, MIN_PAGE_SIZE};
 use core::fmt;
 use core::ptr::NonNull;
 use std::io;
@@ -35,61 +32,8 @@ const _: () = assert!((MIN_PAGE_SIZE as usize).is_multiple_of(HOST_PAGE_SIZE));
 /// Why an address space cannot be built or reset.
 #[derive(Debug)]
 pub enum AddressSpaceError {
-    /// The layout makes more bytes accessible than the memory limit allows.
-    MemoryLimitExceeded {
-        /// Bytes the layout makes accessible.
-        required: u64,
-        /// The configured limit.
-        limit: u64,
-    },
-    /// Initial data is longer than the region it goes into.
-    DataTooLarge {
-        /// Which region (`"ro data"`, `"rw data"`).
-        region: &'static str,
-        /// Bytes of data.
-        length: usize,
-        /// Bytes of the region.
-        size: u32,
-    },
-    /// A custom mapping's address or length is not a multiple of 4 KiB.
-    UnalignedMapping {
-        /// Start of the mapping.
-        address: u32,
-        /// Its length.
-        length: u32,
-    },
-    /// A custom mapping starts below 0x10000 or runs past the end of the address space.
-    MappingOutOfRange {
-        /// Start of the mapping.
-        address: u32,
-        /// Its length.
-        length: u32,
-    },
-    /// Two custom mappings share a page.
-    OverlappingMappings {
-        /// Start of the mapping that overlaps the one before it.
-        address: u32,
-        /// End of the mapping before it.
-        previous_end: u64,
-    },
-    /// Initial contents of a custom layout fall outside its mappings.
-    ContentsOutsideMappings {
-        /// Start of the contents.
-        address: u32,
-        /// Their length.
-        length: usize,
-        /// The first byte not mapped.
-        first_unmapped: u32,
-    },
-    /// A memory map's regions are not page-aligned, sorted and disjoint inside
-    /// `0x10000..2^32`, or its heap does not fit between the rw data and the next region
-    /// (only possible for a hand-made `MemoryMap`; `MemoryMap::new` builds valid ones).
-    InvalidLayout {
-        /// What is wrong.
-        reason: &'static str,
-        /// The address concerned.
-        address: u64,
-    },
+    /// The layout, its contents or its size are refused by the memory model.
+    Layout(LayoutError),
     /// The host's page size is not the 4 KiB the layout is built for.
     UnsupportedHostPageSize(usize),
     /// An OS call failed.
@@ -103,45 +47,21 @@ pub enum AddressSpaceError {
     },
 }
 
+impl From<LayoutError> for AddressSpaceError {
+    fn from(error: LayoutError) -> Self {
+        AddressSpaceError::Layout(error)
+    }
+}
+
 impl fmt::Display for AddressSpaceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AddressSpaceError::MemoryLimitExceeded { required, limit } => write!(
-                f,
-                "the layout makes {required} bytes of guest memory accessible, the limit is {limit}"
-            ),
-            AddressSpaceError::DataTooLarge { region, length, size } => write!(
-                f,
-                "{length} bytes of {region} do not fit its region of {size} bytes"
-            ),
-            AddressSpaceError::UnalignedMapping { address, length } => write!(
-                f,
-                "mapping of {length:#x} bytes at {address:#x} is not aligned to 4 KiB"
-            ),
-            AddressSpaceError::MappingOutOfRange { address, length } => write!(
-                f,
-                "mapping of {length:#x} bytes at {address:#x} is outside 0x10000..0x100000000"
-            ),
-            AddressSpaceError::OverlappingMappings {
-                address,
-                previous_end,
-            } => write!(
-                f,
-                "mapping at {address:#x} overlaps the previous one, which ends at {previous_end:#x}"
-            ),
-            AddressSpaceError::ContentsOutsideMappings {
-                address,
-                length,
-                first_unmapped,
-            } => write!(
-                f,
-                "{length} bytes of contents at {address:#x} reach unmapped memory at {first_unmapped:#x}"
-            ),
-            AddressSpaceError::InvalidLayout { reason, address } => {
-                write!(f, "invalid memory layout at {address:#x}: {reason}")
-            }
+            AddressSpaceError::Layout(error) => error.fmt(f),
             AddressSpaceError::UnsupportedHostPageSize(size) => {
-                write!(f, "host page size is {size:#x} bytes, only 0x1000 is supported")
+                write!(
+                    f,
+                    "host page size is {size:#x} bytes, only 0x1000 is supported"
+                )
             }
             AddressSpaceError::Os {
                 call,
@@ -283,38 +203,15 @@ fn os_error(call: &'static str, length: usize) -> AddressSpaceError {
     }
 }
 
-/// An accessible guest range, `start..end`, both multiples of 4 KiB.
-#[derive(Copy, Clone, Debug)]
-struct Region {
-    start: u32,
-    end: u64,
-    writable: bool,
-    /// A read-only region the host has written since the last reset.
-    host_dirty: bool,
-}
-
-#[derive(Copy, Clone, Debug)]
-struct Heap {
-    /// Index of the region the heap grows (the rw data).
-    region: usize,
-    base: u32,
-    size: u32,
-    max_size: u32,
-    page_size: u32,
-    /// End of that region before any `sbrk`.
-    initial_end: u64,
-}
-
 /// A guest's memory: a 4 GiB host reservation with the layout's pages accessible and
 /// everything else `PROT_NONE`, plus a read-write context area just below guest address 0.
 ///
 /// JIT code reaches guest address `a` at `base() + a`; the host goes through
-/// [`read`](Self::read) and [`write`](Self::write), which consult the layout and never
-/// touch inaccessible pages.
-///
-/// The memory limit counts bytes made accessible to the guest: the layout's regions at
-/// construction, plus the pages `sbrk` adds. Growing past it fails (`sbrk` returns `None`).
-/// Host memory is committed only when a page is first touched.
+/// [`read`](Self::read) and [`write`](Self::write), which consult the access map and never
+/// touch inaccessible pages. The access map ([`AccessMap`], the model the interpreter
+/// follows too) says what is accessible, how the heap grows and what the memory limit
+/// allows; the host mapping follows it. Host memory is committed only when a page is
+/// first touched.
 ///
 /// Each live address space takes [`RESERVATION_SIZE`] (4 GiB and a bit) of virtual address
 /// space, so a process with the usual 47-bit user space holds at most about 30,000 at once,
@@ -322,13 +219,10 @@ struct Heap {
 /// 65,530 by default). The reservation is returned on drop.
 pub struct GuestAddressSpace {
     reservation: Reservation,
-    /// Accessible regions, sorted by address, disjoint. The heap's may be empty.
-    regions: Vec<Region>,
-    heap: Option<Heap>,
-    fault_mode: FaultMode,
-    memory_limit: u64,
-    /// Sum of the regions' sizes.
-    accessible: u64,
+    map: AccessMap,
+    /// Per region of the map: a read-only region the host has written since the last
+    /// reset.
+    host_dirty: Vec<bool>,
     /// Data copied in at construction and by `reset`: `(guest address, bytes)`.
     initial: Vec<(u32, Vec<u8>)>,
 }
@@ -346,70 +240,8 @@ impl fmt::Debug for GuestAddressSpace {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GuestAddressSpace")
             .field("base", &self.base())
-            .field("regions", &self.regions)
-            .field("heap", &self.heap)
-            .field("fault_mode", &self.fault_mode)
-            .field("memory_limit", &self.memory_limit)
-            .field("accessible", &self.accessible)
+            .field("map", &self.map)
             .finish_non_exhaustive()
-    }
-}
-
-/// Checks what the bookkeeping relies on: regions page-aligned, sorted and disjoint inside
-/// `0x10000..2^32` (empty ones included, so lookups can binary-search), and the heap's
-/// largest extent, rounded up to its page size, ending before the next region.
-fn validate(regions: &[Region], heap: Option<&Heap>) -> Result<(), AddressSpaceError> {
-    let invalid = |reason, address| Err(AddressSpaceError::InvalidLayout { reason, address });
-    let page = MIN_PAGE_SIZE as u64;
-    let mut previous_end = u64::from(ADDRESS_SPACE_BOTTOM);
-    for region in regions {
-        let start = u64::from(region.start);
-        if !start.is_multiple_of(page) || !region.end.is_multiple_of(page) {
-            return invalid("region not aligned to 4 KiB", start);
-        }
-        if start < previous_end || region.end < start {
-            return invalid("region below 0x10000 or overlapping the one before", start);
-        }
-        if region.end > GUEST_ADDRESS_SPACE_SIZE as u64 {
-            return invalid("region past the end of the address space", start);
-        }
-        previous_end = region.end;
-    }
-    if let Some(heap) = heap {
-        let Some(region) = regions.get(heap.region) else {
-            return invalid("heap without a region", u64::from(heap.base));
-        };
-        let base = u64::from(heap.base);
-        let page_size = u64::from(heap.page_size);
-        if !(u64::from(MIN_PAGE_SIZE)..=0x10000).contains(&page_size)
-            || !page_size.is_power_of_two()
-        {
-            return invalid("heap page size not a power of two in 4..=64 KiB", page_size);
-        }
-        if base < u64::from(region.start) || base > region.end || region.end != heap.initial_end {
-            return invalid("heap base outside the rw data", base);
-        }
-        let top = base + u64::from(heap.max_size);
-        let limit = regions
-            .get(heap.region + 1)
-            .map_or(GUEST_ADDRESS_SPACE_SIZE as u64, |next| {
-                u64::from(next.start)
-            });
-        if top > u64::from(u32::MAX) || top.div_ceil(page_size) * page_size > limit {
-            return invalid("heap may grow into the next region", top);
-        }
-    }
-    Ok(())
-}
-
-/// What a fault at guest `address` means under `mode` (see
-/// [`GuestAddressSpace::fault_kind`]); also used by the fault handler, which has no
-/// address space at hand.
-pub(crate) fn fault_kind(mode: FaultMode, address: u32) -> Fault {
-    match mode {
-        FaultMode::Trap => Fault::Trap,
-        FaultMode::PageFault if address < ADDRESS_SPACE_BOTTOM => Fault::Trap,
-        FaultMode::PageFault => Fault::PageFault(address & !(MIN_PAGE_SIZE - 1)),
     }
 }
 
@@ -418,130 +250,36 @@ fn guest_offset(address: u64) -> usize {
 }
 
 impl GuestAddressSpace {
-    /// PolkaVM's standard layout: read-only data (`PROT_READ`), read-write data and the
-    /// heap after it, the stack (`PROT_READ | PROT_WRITE`), aux data (`PROT_READ`), with
-    /// `ro_data` and `rw_data` copied to the start of their regions. Accessing anything
-    /// else traps. The limit check is the interpreter's: the four regions' sizes.
+    /// PolkaVM's standard layout (see [`AccessMap::standard`]) with `ro_data` and `rw_data`
+    /// copied to the start of their regions.
     pub fn standard(
         map: &MemoryMap,
         ro_data: &[u8],
         rw_data: &[u8],
         memory_limit: u64,
     ) -> Result<Self, AddressSpaceError> {
-        for (region, length, size) in [
-            ("ro data", ro_data.len(), map.ro_data_size),
-            ("rw data", rw_data.len(), map.rw_data_size),
-        ] {
-            if length > size as usize {
-                return Err(AddressSpaceError::DataTooLarge {
-                    region,
-                    length,
-                    size,
-                });
-            }
-        }
-        let region = |start: u32, end: u64, writable: bool| Region {
-            start,
-            end,
-            writable,
-            host_dirty: false,
-        };
-        let end = |start: u32, size: u32| u64::from(start) + u64::from(size);
-        let regions = [
-            region(
-                map.ro_data_address,
-                end(map.ro_data_address, map.ro_data_size),
-                false,
-            ),
-            region(
-                map.rw_data_address,
-                end(map.rw_data_address, map.rw_data_size),
-                true,
-            ),
-            // A hand-made map with the stack's ends swapped is refused by `validate`.
-            region(
-                map.stack_address_low,
-                u64::from(map.stack_address_high),
-                true,
-            ),
-            region(
-                map.aux_data_address,
-                end(map.aux_data_address, map.aux_data_size),
-                false,
-            ),
-        ];
-        let heap = Heap {
-            region: 1,
-            base: map.heap_base,
-            size: 0,
-            max_size: map.max_heap_size,
-            page_size: map.page_size,
-            initial_end: regions[1].end,
-        };
-        let initial = [
-            (map.ro_data_address, ro_data),
-            (map.rw_data_address, rw_data),
-        ];
-        Self::build(
-            regions.to_vec(),
-            Some(heap),
-            FaultMode::Trap,
-            &initial,
-            memory_limit,
+        Self::new(
+            AccessMap::standard(map, memory_limit)?,
+            &[
+                (map.ro_data_address, ro_data),
+                (map.rw_data_address, rw_data),
+            ],
         )
     }
 
-    /// An explicit page map (JAM style): each mapping's pages readable, and writable if it
-    /// says so; `contents` copied in. Accessing anything else page-faults (below 0x10000:
-    /// traps). Mappings must be 4 KiB aligned, lie in `0x10000..2^32` and not overlap;
-    /// adjacent ones with the same protection merge. There is no heap: `sbrk` returns
-    /// `None`.
+    /// An explicit page map (see [`AccessMap::custom`]), `contents` copied in.
     pub fn custom(
         pages: &[PageMapping],
         contents: &[(u32, &[u8])],
         memory_limit: u64,
     ) -> Result<Self, AddressSpaceError> {
-        let mut sorted: Vec<PageMapping> = pages.iter().copied().filter(|p| p.length > 0).collect();
-        sorted.sort_by_key(|p| p.address);
-        let mut regions: Vec<Region> = Vec::with_capacity(sorted.len());
-        for page in sorted {
-            let (address, length) = (page.address, page.length);
-            if !address.is_multiple_of(MIN_PAGE_SIZE) || !length.is_multiple_of(MIN_PAGE_SIZE) {
-                return Err(AddressSpaceError::UnalignedMapping { address, length });
-            }
-            let end = u64::from(address) + u64::from(length);
-            if address < ADDRESS_SPACE_BOTTOM || end > GUEST_ADDRESS_SPACE_SIZE as u64 {
-                return Err(AddressSpaceError::MappingOutOfRange { address, length });
-            }
-            if let Some(last) = regions.last_mut() {
-                if last.end > u64::from(address) {
-                    return Err(AddressSpaceError::OverlappingMappings {
-                        address,
-                        previous_end: last.end,
-                    });
-                }
-                if last.end == u64::from(address) && last.writable == page.writable {
-                    last.end = end;
-                    continue;
-                }
-            }
-            regions.push(Region {
-                start: address,
-                end,
-                writable: page.writable,
-                host_dirty: false,
-            });
-        }
-        Self::build(regions, None, FaultMode::PageFault, contents, memory_limit)
+        Self::new(AccessMap::custom(pages, memory_limit)?, contents)
     }
 
-    fn build(
-        regions: Vec<Region>,
-        heap: Option<Heap>,
-        fault_mode: FaultMode,
-        initial: &[(u32, &[u8])],
-        memory_limit: u64,
-    ) -> Result<Self, AddressSpaceError> {
+    /// The regions of `map` made accessible (read-only or read-write as it says),
+    /// everything else inaccessible, and `contents` (`(address, bytes)`, inside
+    /// accessible regions) copied in.
+    pub fn new(map: AccessMap, contents: &[(u32, &[u8])]) -> Result<Self, AddressSpaceError> {
         // SAFETY: `sysconf` only reads a system constant.
         let host_page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         if host_page != HOST_PAGE_SIZE as libc::c_long {
@@ -549,46 +287,27 @@ impl GuestAddressSpace {
                 host_page.max(0) as usize
             ));
         }
-        validate(&regions, heap.as_ref())?;
-        let accessible: u64 = regions.iter().map(|r| r.end - u64::from(r.start)).sum();
-        if accessible > memory_limit {
-            return Err(AddressSpaceError::MemoryLimitExceeded {
-                required: accessible,
-                limit: memory_limit,
-            });
-        }
-        let mut space = GuestAddressSpace {
+        map.check_contents(contents)?;
+        let space = GuestAddressSpace {
             reservation: Reservation::new()?,
-            regions,
-            heap,
-            fault_mode,
-            memory_limit,
-            accessible,
-            initial: Vec::new(),
+            host_dirty: std::vec![false; map.regions().len()],
+            map,
+            initial: contents
+                .iter()
+                .filter(|(_, bytes)| !bytes.is_empty())
+                .map(|&(address, bytes)| (address, bytes.to_vec()))
+                .collect(),
         };
-        for &(address, bytes) in initial {
-            if bytes.is_empty() {
-                continue;
-            }
-            if let Err(first_unmapped) = space.check_mapped(address, bytes.len() as u64) {
-                return Err(AddressSpaceError::ContentsOutsideMappings {
-                    address,
-                    length: bytes.len(),
-                    first_unmapped,
-                });
-            }
-            space.initial.push((address, bytes.to_vec()));
-        }
         // Everything writable while the initial data goes in, then the final protections.
         // On an error the reservation is unmapped by its drop.
         space
             .reservation
             .protect(0, CONTEXT_SIZE, Protection::ReadWrite)?;
-        for region in &space.regions {
+        for region in space.map.regions() {
             space.protect_region(region, Protection::ReadWrite)?;
         }
         space.copy_initial(|_| true);
-        for region in &space.regions {
+        for region in space.map.regions() {
             if !region.writable {
                 space.protect_region(region, Protection::Read)?;
             }
@@ -622,10 +341,11 @@ impl GuestAddressSpace {
             let mut at = u64::from(*address);
             let end = at + bytes.len() as u64;
             while at < end {
-                let index = self
-                    .region_index(at)
-                    .expect("initial data lies in mapped regions");
-                let piece_end = end.min(self.regions[index].end);
+                let Some(index) = self.map.region_index(at) else {
+                    // `new` checked the contents lie in accessible regions.
+                    break;
+                };
+                let piece_end = end.min(self.map.regions()[index].end);
                 if select(index) {
                     let from = (at - u64::from(*address)) as usize;
                     let to = (piece_end - u64::from(*address)) as usize;
@@ -657,16 +377,6 @@ impl GuestAddressSpace {
         }
     }
 
-    /// The region containing guest byte `address`, if any.
-    fn region_index(&self, address: u64) -> Option<usize> {
-        let after = self
-            .regions
-            .partition_point(|r| u64::from(r.start) <= address);
-        let index = after.checked_sub(1)?;
-        let region = &self.regions[index];
-        (u64::from(region.start) <= address && address < region.end).then_some(index)
-    }
-
     /// Host pointer to guest address 0. JIT code reaches guest address `a` at `base + a`.
     pub fn base(&self) -> *mut u8 {
         self.reservation.start.as_ptr().wrapping_add(CONTEXT_SIZE)
@@ -683,33 +393,39 @@ impl GuestAddressSpace {
         self.base().wrapping_add(address as usize)
     }
 
+    /// The access map the mapping follows.
+    pub fn access_map(&self) -> &AccessMap {
+        &self.map
+    }
+
     /// Whether faults page-fault (custom layout) or trap (standard layout).
     pub fn fault_mode(&self) -> FaultMode {
-        self.fault_mode
+        self.map.fault_mode()
     }
 
     /// The memory limit: bytes that may be made accessible.
     pub fn memory_limit(&self) -> u64 {
-        self.memory_limit
+        self.map.memory_limit()
     }
 
     /// Bytes currently accessible to the guest.
     pub fn accessible_bytes(&self) -> u64 {
-        self.accessible
+        self.map.accessible_bytes()
     }
 
     /// Bytes `sbrk` has handed out since construction or the last reset.
     pub fn heap_size(&self) -> u32 {
-        self.heap.map_or(0, |heap| heap.size)
+        self.map.heap_size()
     }
 
     /// The accessible ranges as `(address, length, writable)` in address order; `length`
     /// is a `u64` because a custom range may end at `2^32`.
     pub fn regions(&self) -> impl Iterator<Item = (u32, u64, bool)> + '_ {
-        self.regions
+        self.map
+            .regions()
             .iter()
-            .filter(|r| r.end > u64::from(r.start))
-            .map(|r| (r.start, r.end - u64::from(r.start), r.writable))
+            .filter(|r| !r.is_empty())
+            .map(|r| (r.start, r.len(), r.writable))
     }
 
     /// The accessible ranges with their current contents, as `(address, bytes,
@@ -731,14 +447,7 @@ impl GuestAddressSpace {
     /// `Err` names the first byte that is not, or `u32::MAX` when the range runs past the
     /// end of the address space (as the interpreter does).
     pub fn check_mapped(&self, address: u32, length: u64) -> Result<(), u32> {
-        let end = u64::from(address) + length;
-        let mut at = u64::from(address);
-        while at < end {
-            let here = u32::try_from(at).map_err(|_| u32::MAX)?;
-            let index = self.region_index(at).ok_or(here)?;
-            at = self.regions[index].end;
-        }
-        Ok(())
+        self.map.check_mapped(address, length)
     }
 
     /// Host read: ignores write protection. `Err(address)` names the first inaccessible byte.
@@ -767,8 +476,8 @@ impl GuestAddressSpace {
         let end = u64::from(address) + data.len() as u64;
         let mut at = u64::from(address);
         while at < end {
-            let index = self.region_index(at).expect("checked above");
-            let region = self.regions[index];
+            let index = self.map.region_index(at).expect("checked above");
+            let region = self.map.regions()[index];
             let piece_end = end.min(region.end);
             let piece = &data
                 [(at - u64::from(address)) as usize..(piece_end - u64::from(address)) as usize];
@@ -787,41 +496,23 @@ impl GuestAddressSpace {
                 unsafe { self.copy_in(at, piece) };
                 self.protect_guest(span_start, span_end, Protection::Read)
                     .expect("restoring a read-only guest page after a host write");
-                self.regions[index].host_dirty = true;
+                self.host_dirty[index] = true;
             }
             at = piece_end;
         }
         Ok(())
     }
 
-    /// Grows the heap by `size` bytes and returns the new heap top, or `None` when the heap
-    /// would pass its maximum, the memory limit would be passed, or there is no heap
-    /// (custom layout). New pages become read-write at the memory map's page granularity.
-    /// The interpreter's semantics, except for the memory limit (see the type's docs).
+    /// Grows the heap by `size` bytes and returns the new heap top, or `None` when the
+    /// access map refuses (no heap, past its maximum, past the memory limit). New pages
+    /// become read-write.
     pub fn sbrk(&mut self, size: u32) -> Option<u32> {
-        let mut heap = self.heap?;
-        let new_size = heap.size.checked_add(size)?;
-        if new_size > heap.max_size {
-            return None;
+        let growth = self.map.plan_sbrk(size)?;
+        if let Some((start, end)) = growth.mapped {
+            self.protect_guest(start, end, Protection::ReadWrite).ok()?;
         }
-        let top = heap.base + new_size;
-        let page = u64::from(heap.page_size);
-        let mapped_end = u64::from(top).div_ceil(page) * page;
-        let region = self.regions[heap.region];
-        if mapped_end > region.end {
-            // `validate` saw the heap's largest extent end before the next region.
-            let growth = mapped_end - region.end;
-            if self.accessible + growth > self.memory_limit {
-                return None;
-            }
-            self.protect_guest(region.end, mapped_end, Protection::ReadWrite)
-                .ok()?;
-            self.regions[heap.region].end = mapped_end;
-            self.accessible += growth;
-        }
-        heap.size = new_size;
-        self.heap = Some(heap);
-        Some(top)
+        self.map.apply_sbrk(growth);
+        Some(growth.top)
     }
 
     /// Restores the initial image: the heap shrinks back (pages past the rw data become
@@ -838,56 +529,53 @@ impl GuestAddressSpace {
     /// An `Err` (the OS refused an `mprotect` or `madvise`) leaves the contents and
     /// protections unspecified, though still inside the reservation: drop the address space.
     pub fn reset(&mut self) -> Result<(), AddressSpaceError> {
-        if let Some(heap) = &mut self.heap {
-            let region = &mut self.regions[heap.region];
-            if region.end > heap.initial_end {
-                let (start, end) = (heap.initial_end, region.end);
-                self.reservation.protect(
-                    guest_offset(start),
-                    (end - start) as usize,
-                    Protection::None,
-                )?;
-                self.reservation
-                    .discard(guest_offset(start), (end - start) as usize)?;
-                region.end = start;
-                self.accessible -= end - start;
-            }
-            heap.size = 0;
+        if let Some((start, end)) = self.map.reset_heap() {
+            let (offset, length) = (guest_offset(start), (end - start) as usize);
+            self.reservation.protect(offset, length, Protection::None)?;
+            self.reservation.discard(offset, length)?;
         }
-        let mut reset = Vec::with_capacity(self.regions.len());
-        for region in &self.regions {
-            let emptied = region.writable || region.host_dirty;
-            if emptied {
+        let emptied: Vec<bool> = self
+            .map
+            .regions()
+            .iter()
+            .zip(&self.host_dirty)
+            .map(|(region, dirty)| region.writable || *dirty)
+            .collect();
+        for (region, emptied) in self.map.regions().iter().zip(&emptied) {
+            if *emptied {
                 let start = u64::from(region.start);
                 self.reservation
                     .discard(guest_offset(start), (region.end - start) as usize)?;
             }
-            reset.push(emptied);
         }
-        for (index, region) in self.regions.iter().enumerate() {
-            if reset[index] && !region.writable {
-                self.protect_region(region, Protection::ReadWrite)?;
-            }
+        let read_only_reset = |(region, emptied): (&Region, &bool)| *emptied && !region.writable;
+        for (region, _) in self
+            .map
+            .regions()
+            .iter()
+            .zip(&emptied)
+            .filter(|r| read_only_reset(*r))
+        {
+            self.protect_region(region, Protection::ReadWrite)?;
         }
-        self.copy_initial(|index| reset[index]);
-        for (index, region) in self.regions.iter_mut().enumerate() {
-            if reset[index] && !region.writable {
-                region.host_dirty = false;
-            }
+        self.copy_initial(|index| emptied[index]);
+        for (region, _) in self
+            .map
+            .regions()
+            .iter()
+            .zip(&emptied)
+            .filter(|r| read_only_reset(*r))
+        {
+            self.protect_region(region, Protection::Read)?;
         }
-        for (index, region) in self.regions.iter().enumerate() {
-            if reset[index] && !region.writable {
-                self.protect_region(region, Protection::Read)?;
-            }
-        }
+        self.host_dirty.fill(false);
         Ok(())
     }
 
-    /// What a fault at guest `address` means, as the interpreter reports it: a trap for the
-    /// standard layout and for addresses below 0x10000; otherwise a page fault naming the
-    /// 4 KiB page.
+    /// What a fault at guest `address` means, as the interpreter reports it (see
+    /// [`Fault::at`]).
     pub fn fault_kind(&self, address: u32) -> Fault {
-        fault_kind(self.fault_mode, address)
+        self.map.fault_at(address)
     }
 
     /// The guest fault a faulting host address (a signal's `si_addr`) stands for, or `None`

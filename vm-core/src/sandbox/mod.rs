@@ -51,6 +51,6 @@ mod address_space;
 pub mod generic;
 
 pub use address_space::{
-    AddressSpaceError, Fault, GuestAddressSpace, CONTEXT_SIZE, GUEST_ADDRESS_SPACE_SIZE,
-    HOST_PAGE_SIZE, RESERVATION_SIZE, TRAILING_GUARD_SIZE,
+    AddressSpaceError, GuestAddressSpace, CONTEXT_SIZE, GUEST_ADDRESS_SPACE_SIZE, HOST_PAGE_SIZE,
+    RESERVATION_SIZE, TRAILING_GUARD_SIZE,
 };

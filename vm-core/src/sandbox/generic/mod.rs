@@ -13,13 +13,13 @@ pub use code::disable_dual_mapping;
 mod signal;
 
 use super::address_space::GuestAddressSpace;
-use crate::interpreter::FaultMode;
 use crate::isa::Reg;
 use crate::jit::abi::{
     ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_INLINE_JUMP_TABLE, CTX_JUMP_TABLE,
     CTX_NEXT_PC, CTX_PC, CTX_REGS, CTX_RESUME, INLINE_JUMP_TABLE_ENTRIES,
 };
 use crate::jit::{CompiledProgram, INVALID_ENTRY};
+use crate::memory::FaultMode;
 use code::ExecutableCode;
 use signal::{ActiveGuard, ActiveRun};
 use std::boxed::Box;

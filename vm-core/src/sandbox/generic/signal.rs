@@ -17,9 +17,9 @@
 //! host as any other exit does. It allocates nothing, takes no lock and calls nothing but
 //! `sigaction` when chaining to a default action.
 
-use super::super::address_space::{fault_kind, GUEST_ADDRESS_SPACE_SIZE, TRAILING_GUARD_SIZE};
-use crate::interpreter::{Fault, FaultMode};
+use super::super::address_space::{GUEST_ADDRESS_SPACE_SIZE, TRAILING_GUARD_SIZE};
 use crate::jit::abi::{ExitKind, CONTEXT_BYTES, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_PC};
+use crate::memory::{Fault, FaultMode};
 use core::cell::Cell;
 use std::io;
 use std::sync::OnceLock;
@@ -109,10 +109,10 @@ pub(crate) fn install() -> io::Result<()> {
 fn guest_fault(base: usize, host_address: usize, mode: FaultMode) -> Option<Fault> {
     let offset = host_address.checked_sub(base)?;
     if offset < GUEST_ADDRESS_SPACE_SIZE {
-        Some(fault_kind(mode, offset as u32))
+        Some(Fault::at(mode, offset as u32))
     } else if offset < GUEST_ADDRESS_SPACE_SIZE + TRAILING_GUARD_SIZE {
         // The access wrapped past 2^32 - 1; the interpreter reports it there.
-        Some(fault_kind(mode, u32::MAX))
+        Some(Fault::at(mode, u32::MAX))
     } else {
         None
     }
