@@ -55,6 +55,19 @@ pub(crate) const fn low_u32_of_usize(value: usize) -> u32 {
     value as u32
 }
 
+/// The upper 64 bits of a 128-bit product of two signed 64-bit values (or a signed and an
+/// unsigned one), as the bits of a register.
+#[inline(always)]
+pub(crate) const fn high_u64(value: i128) -> u64 {
+    (value >> 64) as u64
+}
+
+/// The upper 64 bits of a 128-bit unsigned product.
+#[inline(always)]
+pub(crate) const fn high_u64_unsigned(value: u128) -> u64 {
+    (value >> 64) as u64
+}
+
 /// A 32-bit value sign-extended to 64 bits (how the ISA widens 32-bit results and
 /// immediates).
 #[inline(always)]
@@ -91,5 +104,11 @@ mod tests {
         assert_eq!(sign_extend_16(0x8000), 0xffff_ffff_ffff_8000);
         assert_eq!(sign_extend_8(0x80), 0xffff_ffff_ffff_ff80);
         assert_eq!(sign_extend_8(0x7f), 0x7f);
+        assert_eq!(high_u64(-1), u64::MAX);
+        assert_eq!(
+            high_u64(i128::from(i64::MIN) * i128::from(i64::MIN)),
+            1 << 62
+        );
+        assert_eq!(high_u64_unsigned(u128::from(u64::MAX) * 2), 1);
     }
 }

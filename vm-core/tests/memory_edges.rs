@@ -300,8 +300,8 @@ fn sbrk_stops_at_the_memory_limit_and_the_heap_maximum() {
         );
         assert_eq!(top(&mut instance, 0), u64::from(map.heap_base) + 0x3ff0);
         assert_eq!(instance.heap_size(), 0x3ff0);
-        // Sizes are 32-bit: the upper half of the register is ignored, and a size that
-        // overflows the heap's maximum fails without changing anything.
+        // A size past the heap's maximum fails without changing anything; one that does not
+        // fit 32 bits grows nothing and returns the current top.
         assert_eq!(top(&mut instance, u64::from(u32::MAX)), 0);
         assert_eq!(
             top(&mut instance, 1 << 32),

@@ -1,7 +1,11 @@
 //! The interpreter loop: one `match` over pre-decoded ops, registers in a local array.
 
 use super::memory::GuestMemory;
-use super::ops::{CompiledCode, Op, Slot};
+use super::ops::{op_number, CompiledCode, Op, Slot};
+use crate::cast::{
+    high_u64, high_u64_unsigned, low_u16, low_u32, low_u8, sign_extend_16, sign_extend_32,
+    sign_extend_8, usize_from_u32,
+};
 use crate::memory::Fault;
 use crate::program::RETURN_TO_HOST;
 
@@ -39,7 +43,25 @@ pub(crate) struct ExecState {
 
 #[inline(always)]
 fn sext(value: u32) -> u64 {
-    value as i32 as i64 as u64
+    sign_extend_32(value)
+}
+
+/// The low 32 bits of a register: the operand of a 32-bit operation, or an address.
+#[inline(always)]
+fn lo(value: u64) -> u32 {
+    low_u32(value)
+}
+
+/// A register as a signed 64-bit number.
+#[inline(always)]
+fn signed(value: u64) -> i64 {
+    value.cast_signed()
+}
+
+/// The low 32 bits of a register as a signed number.
+#[inline(always)]
+fn signed32(value: u64) -> i32 {
+    low_u32(value).cast_signed()
 }
 
 #[inline(always)]
@@ -54,18 +76,18 @@ macro_rules! match_with_memory_ops {
     ($op:expr, $regs:ident; $($arms:tt)*) => {
         match $op {
             Op::LoadU8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| u64::from(v[0])),
-            Op::LoadI8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| v[0] as i8 as i64 as u64),
+            Op::LoadI8(d, b, x) => load!(d, b, x, 1, |v: [u8; 1]| sign_extend_8(v[0])),
             Op::LoadU16(d, b, x) => load!(d, b, x, 2, |v| u64::from(u16::from_le_bytes(v))),
-            Op::LoadI16(d, b, x) => load!(d, b, x, 2, |v| i16::from_le_bytes(v) as i64 as u64),
+            Op::LoadI16(d, b, x) => load!(d, b, x, 2, |v| sign_extend_16(u16::from_le_bytes(v))),
             Op::LoadU32(d, b, x) => load!(d, b, x, 4, |v| u64::from(u32::from_le_bytes(v))),
-            Op::LoadI32(d, b, x) => load!(d, b, x, 4, |v| i32::from_le_bytes(v) as i64 as u64),
+            Op::LoadI32(d, b, x) => load!(d, b, x, 4, |v| sext(u32::from_le_bytes(v))),
             Op::LoadU64(d, b, x) => load!(d, b, x, 8, u64::from_le_bytes),
-            Op::StoreU8(s, b, x) => store!($regs[r(s)] as u8, b, x, u8::to_le_bytes),
-            Op::StoreU16(s, b, x) => store!($regs[r(s)] as u16, b, x, u16::to_le_bytes),
-            Op::StoreU32(s, b, x) => store!($regs[r(s)] as u32, b, x, u32::to_le_bytes),
+            Op::StoreU8(s, b, x) => store!(low_u8($regs[r(s)]), b, x, u8::to_le_bytes),
+            Op::StoreU16(s, b, x) => store!(low_u16($regs[r(s)]), b, x, u16::to_le_bytes),
+            Op::StoreU32(s, b, x) => store!(lo($regs[r(s)]), b, x, u32::to_le_bytes),
             Op::StoreU64(s, b, x) => store!($regs[r(s)], b, x, u64::to_le_bytes),
-            Op::StoreImmU8(b, x, y) => store!(y as u8, b, x, u8::to_le_bytes),
-            Op::StoreImmU16(b, x, y) => store!(y as u16, b, x, u16::to_le_bytes),
+            Op::StoreImmU8(b, x, y) => store!(low_u8(y.into()), b, x, u8::to_le_bytes),
+            Op::StoreImmU16(b, x, y) => store!(low_u16(y.into()), b, x, u16::to_le_bytes),
             Op::StoreImmU32(b, x, y) => store!(y, b, x, u32::to_le_bytes),
             Op::StoreImmU64(b, x, y) => store!(sext(y), b, x, u64::to_le_bytes),
             $($arms)*
@@ -81,7 +103,7 @@ impl ExecState {
         let costs = &code.block_costs[..ops.len()];
         let mut regs = self.regs;
         let mut gas = self.gas;
-        let start = self.next_op as usize;
+        let start = usize_from_u32(self.next_op);
         // Walking a slice iterator rather than an index keeps the dispatch to a pointer
         // bump: no index-to-address arithmetic and no bounds check per op (the compiled
         // code never runs off the end: its last op always leaves the block).
@@ -131,7 +153,7 @@ impl ExecState {
         // Enters the block whose first op is `target`.
         macro_rules! enter {
             ($target:expr) => {{
-                let target = $target as usize;
+                let target = usize_from_u32($target);
                 charge!(costs[target], target);
                 it = ops[target..].iter();
             }};
@@ -158,7 +180,7 @@ impl ExecState {
         // by host memory); anything else takes the slow path, which redoes the op.
         macro_rules! load {
             ($d:expr, $base:expr, $offset:expr, $n:literal, $convert:expr) => {{
-                let address = regs[r($base)].wrapping_add(sext($offset)) as u32;
+                let address = lo(regs[r($base)].wrapping_add(sext($offset)));
                 match fast.load::<$n>(address) {
                     Some(bytes) => regs[r($d)] = $convert(bytes),
                     None => slow_path!(),
@@ -167,7 +189,7 @@ impl ExecState {
         }
         macro_rules! store {
             ($value:expr, $base:expr, $offset:expr, $bytes:expr) => {{
-                let address = regs[r($base)].wrapping_add(sext($offset)) as u32;
+                let address = lo(regs[r($base)].wrapping_add(sext($offset)));
                 if !fast.store(address, $bytes($value)) {
                     slow_path!();
                 }
@@ -194,7 +216,7 @@ impl ExecState {
             if GAS {
                 let cost = i64::from(costs[start]);
                 if gas < cost {
-                    self.exit_op = start as u32;
+                    self.exit_op = op_number(start);
                     return Exit::NotEnoughGas;
                 }
                 gas -= cost;
@@ -230,14 +252,14 @@ impl ExecState {
                     }
                     Op::Jump(target) => enter!(target),
                     Op::JumpIndirect(b, x) => {
-                        dynamic_jump!(regs[r(b)].wrapping_add(sext(x)) as u32)
+                        dynamic_jump!(lo(regs[r(b)].wrapping_add(sext(x))))
                     }
                     Op::LoadImmAndJump(d, x, target) => {
                         regs[r(d)] = sext(x);
                         enter!(target);
                     }
                     Op::LoadImmAndJumpIndirect(d, b, x, y) => {
-                        let address = regs[r(b)].wrapping_add(sext(y)) as u32;
+                        let address = lo(regs[r(b)].wrapping_add(sext(y)));
                         regs[r(d)] = sext(x);
                         dynamic_jump!(address);
                     }
@@ -246,34 +268,34 @@ impl ExecState {
                     Op::BranchNotEq(a, b, t, c) => branch!(regs[r(a)] != regs[r(b)], t, c),
                     Op::BranchLessUnsigned(a, b, t, c) => branch!(regs[r(a)] < regs[r(b)], t, c),
                     Op::BranchLessSigned(a, b, t, c) => {
-                        branch!((regs[r(a)] as i64) < (regs[r(b)] as i64), t, c)
+                        branch!(signed(regs[r(a)]) < signed(regs[r(b)]), t, c)
                     }
                     Op::BranchGreaterOrEqualUnsigned(a, b, t, c) => {
                         branch!(regs[r(a)] >= regs[r(b)], t, c)
                     }
                     Op::BranchGreaterOrEqualSigned(a, b, t, c) => {
-                        branch!((regs[r(a)] as i64) >= (regs[r(b)] as i64), t, c)
+                        branch!(signed(regs[r(a)]) >= signed(regs[r(b)]), t, c)
                     }
                     Op::BranchEqImm(a, x, t, c) => branch!(regs[r(a)] == sext(x), t, c),
                     Op::BranchNotEqImm(a, x, t, c) => branch!(regs[r(a)] != sext(x), t, c),
                     Op::BranchLessUnsignedImm(a, x, t, c) => branch!(regs[r(a)] < sext(x), t, c),
                     Op::BranchLessSignedImm(a, x, t, c) => {
-                        branch!((regs[r(a)] as i64) < (sext(x) as i64), t, c)
+                        branch!(signed(regs[r(a)]) < signed(sext(x)), t, c)
                     }
                     Op::BranchGreaterOrEqualUnsignedImm(a, x, t, c) => {
                         branch!(regs[r(a)] >= sext(x), t, c)
                     }
                     Op::BranchGreaterOrEqualSignedImm(a, x, t, c) => {
-                        branch!((regs[r(a)] as i64) >= (sext(x) as i64), t, c)
+                        branch!(signed(regs[r(a)]) >= signed(sext(x)), t, c)
                     }
                     Op::BranchLessOrEqualSignedImm(a, x, t, c) => {
-                        branch!((regs[r(a)] as i64) <= (sext(x) as i64), t, c)
+                        branch!(signed(regs[r(a)]) <= signed(sext(x)), t, c)
                     }
                     Op::BranchLessOrEqualUnsignedImm(a, x, t, c) => {
                         branch!(regs[r(a)] <= sext(x), t, c)
                     }
                     Op::BranchGreaterSignedImm(a, x, t, c) => {
-                        branch!((regs[r(a)] as i64) > (sext(x) as i64), t, c)
+                        branch!(signed(regs[r(a)]) > signed(sext(x)), t, c)
                     }
                     Op::BranchGreaterUnsignedImm(a, x, t, c) => branch!(regs[r(a)] > sext(x), t, c),
 
@@ -282,58 +304,58 @@ impl ExecState {
                     Op::MoveReg(d, s) => alu!(d, regs[r(s)]),
 
 
-                    Op::AddImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).wrapping_add(x))),
+                    Op::AddImm32(d, s, x) => alu!(d, sext((lo(regs[r(s)])).wrapping_add(x))),
                     Op::AddImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_add(sext(x))),
                     Op::AndImm(d, s, x) => alu!(d, regs[r(s)] & sext(x)),
                     Op::XorImm(d, s, x) => alu!(d, regs[r(s)] ^ sext(x)),
                     Op::OrImm(d, s, x) => alu!(d, regs[r(s)] | sext(x)),
-                    Op::MulImm32(d, s, x) => alu!(d, sext((regs[r(s)] as u32).wrapping_mul(x))),
+                    Op::MulImm32(d, s, x) => alu!(d, sext((lo(regs[r(s)])).wrapping_mul(x))),
                     Op::MulImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_mul(sext(x))),
                     Op::SetLessThanUnsignedImm(d, s, x) => alu!(d, u64::from(regs[r(s)] < sext(x))),
                     Op::SetLessThanSignedImm(d, s, x) => {
-                        alu!(d, u64::from((regs[r(s)] as i64) < (sext(x) as i64)))
+                        alu!(d, u64::from(signed(regs[r(s)]) < signed(sext(x))))
                     }
                     Op::ShiftLogicalLeftImm32(d, s, x) => {
-                        alu!(d, sext((regs[r(s)] as u32).wrapping_shl(x)))
+                        alu!(d, sext((lo(regs[r(s)])).wrapping_shl(x)))
                     }
                     Op::ShiftLogicalLeftImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_shl(x)),
                     Op::ShiftLogicalRightImm32(d, s, x) => {
-                        alu!(d, sext((regs[r(s)] as u32).wrapping_shr(x)))
+                        alu!(d, sext((lo(regs[r(s)])).wrapping_shr(x)))
                     }
                     Op::ShiftLogicalRightImm64(d, s, x) => alu!(d, regs[r(s)].wrapping_shr(x)),
                     Op::ShiftArithmeticRightImm32(d, s, x) => {
-                        alu!(d, sext((regs[r(s)] as i32).wrapping_shr(x) as u32))
+                        alu!(d, sext(signed32(regs[r(s)]).wrapping_shr(x).cast_unsigned()))
                     }
                     Op::ShiftArithmeticRightImm64(d, s, x) => {
-                        alu!(d, (regs[r(s)] as i64).wrapping_shr(x) as u64)
+                        alu!(d, signed(regs[r(s)]).wrapping_shr(x).cast_unsigned())
                     }
                     Op::NegateAndAddImm32(d, s, x) => {
-                        alu!(d, sext(x.wrapping_sub(regs[r(s)] as u32)))
+                        alu!(d, sext(x.wrapping_sub(lo(regs[r(s)]))))
                     }
                     Op::NegateAndAddImm64(d, s, x) => alu!(d, sext(x).wrapping_sub(regs[r(s)])),
                     Op::SetGreaterThanUnsignedImm(d, s, x) => {
                         alu!(d, u64::from(regs[r(s)] > sext(x)))
                     }
                     Op::SetGreaterThanSignedImm(d, s, x) => {
-                        alu!(d, u64::from((regs[r(s)] as i64) > (sext(x) as i64)))
+                        alu!(d, u64::from(signed(regs[r(s)]) > signed(sext(x))))
                     }
                     Op::ShiftLogicalRightImmAlt32(d, s, x) => {
-                        alu!(d, sext(x.wrapping_shr(regs[r(s)] as u32)))
+                        alu!(d, sext(x.wrapping_shr(lo(regs[r(s)]))))
                     }
                     Op::ShiftLogicalRightImmAlt64(d, s, x) => {
-                        alu!(d, sext(x).wrapping_shr(regs[r(s)] as u32))
+                        alu!(d, sext(x).wrapping_shr(lo(regs[r(s)])))
                     }
                     Op::ShiftArithmeticRightImmAlt32(d, s, x) => {
-                        alu!(d, sext((x as i32).wrapping_shr(regs[r(s)] as u32) as u32))
+                        alu!(d, sext(x.cast_signed().wrapping_shr(lo(regs[r(s)])).cast_unsigned()))
                     }
                     Op::ShiftArithmeticRightImmAlt64(d, s, x) => {
-                        alu!(d, (sext(x) as i64).wrapping_shr(regs[r(s)] as u32) as u64)
+                        alu!(d, signed(sext(x)).wrapping_shr(lo(regs[r(s)])).cast_unsigned())
                     }
                     Op::ShiftLogicalLeftImmAlt32(d, s, x) => {
-                        alu!(d, sext(x.wrapping_shl(regs[r(s)] as u32)))
+                        alu!(d, sext(x.wrapping_shl(lo(regs[r(s)]))))
                     }
                     Op::ShiftLogicalLeftImmAlt64(d, s, x) => {
-                        alu!(d, sext(x).wrapping_shl(regs[r(s)] as u32))
+                        alu!(d, sext(x).wrapping_shl(lo(regs[r(s)])))
                     }
                     Op::CmovIfZeroImm(d, c, x) => {
                         if regs[r(c)] == 0 {
@@ -346,78 +368,79 @@ impl ExecState {
                         }
                     }
                     Op::RotateRightImm32(d, s, x) => {
-                        alu!(d, sext((regs[r(s)] as u32).rotate_right(x)))
+                        alu!(d, sext((lo(regs[r(s)])).rotate_right(x)))
                     }
                     Op::RotateRightImmAlt32(d, s, x) => {
-                        alu!(d, sext(x.rotate_right(regs[r(s)] as u32)))
+                        alu!(d, sext(x.rotate_right(lo(regs[r(s)]))))
                     }
                     Op::RotateRightImm64(d, s, x) => alu!(d, regs[r(s)].rotate_right(x)),
                     Op::RotateRightImmAlt64(d, s, x) => {
-                        alu!(d, sext(x).rotate_right(regs[r(s)] as u32))
+                        alu!(d, sext(x).rotate_right(lo(regs[r(s)])))
                     }
 
                     Op::Add32(d, a, b) => {
-                        alu!(d, sext((regs[r(a)] as u32).wrapping_add(regs[r(b)] as u32)))
+                        alu!(d, sext((lo(regs[r(a)])).wrapping_add(lo(regs[r(b)]))))
                     }
                     Op::Add64(d, a, b) => alu!(d, regs[r(a)].wrapping_add(regs[r(b)])),
                     Op::Sub32(d, a, b) => {
-                        alu!(d, sext((regs[r(a)] as u32).wrapping_sub(regs[r(b)] as u32)))
+                        alu!(d, sext((lo(regs[r(a)])).wrapping_sub(lo(regs[r(b)]))))
                     }
                     Op::Sub64(d, a, b) => alu!(d, regs[r(a)].wrapping_sub(regs[r(b)])),
                     Op::And(d, a, b) => alu!(d, regs[r(a)] & regs[r(b)]),
                     Op::Xor(d, a, b) => alu!(d, regs[r(a)] ^ regs[r(b)]),
                     Op::Or(d, a, b) => alu!(d, regs[r(a)] | regs[r(b)]),
                     Op::Mul32(d, a, b) => {
-                        alu!(d, sext((regs[r(a)] as u32).wrapping_mul(regs[r(b)] as u32)))
+                        alu!(d, sext((lo(regs[r(a)])).wrapping_mul(lo(regs[r(b)]))))
                     }
                     Op::Mul64(d, a, b) => alu!(d, regs[r(a)].wrapping_mul(regs[r(b)])),
                     Op::MulUpperSignedSigned(d, a, b) => {
                         alu!(
                             d,
-                            ((i128::from(regs[r(a)] as i64) * i128::from(regs[r(b)] as i64)) >> 64)
-                                as u64
+                            high_u64(
+                                i128::from(signed(regs[r(a)])) * i128::from(signed(regs[r(b)]))
+                            )
                         )
                     }
                     Op::MulUpperUnsignedUnsigned(d, a, b) => {
                         alu!(
                             d,
-                            ((u128::from(regs[r(a)]) * u128::from(regs[r(b)])) >> 64) as u64
+                            high_u64_unsigned(u128::from(regs[r(a)]) * u128::from(regs[r(b)]))
                         )
                     }
                     Op::MulUpperSignedUnsigned(d, a, b) => {
                         alu!(
                             d,
-                            ((i128::from(regs[r(a)] as i64) * i128::from(regs[r(b)])) >> 64) as u64
+                            high_u64(i128::from(signed(regs[r(a)])) * i128::from(regs[r(b)]))
                         )
                     }
                     Op::SetLessThanUnsigned(d, a, b) => alu!(d, u64::from(regs[r(a)] < regs[r(b)])),
                     Op::SetLessThanSigned(d, a, b) => {
-                        alu!(d, u64::from((regs[r(a)] as i64) < (regs[r(b)] as i64)))
+                        alu!(d, u64::from(signed(regs[r(a)]) < signed(regs[r(b)])))
                     }
                     Op::ShiftLogicalLeft32(d, a, b) => {
-                        alu!(d, sext((regs[r(a)] as u32).wrapping_shl(regs[r(b)] as u32)))
+                        alu!(d, sext((lo(regs[r(a)])).wrapping_shl(lo(regs[r(b)]))))
                     }
                     Op::ShiftLogicalLeft64(d, a, b) => {
-                        alu!(d, regs[r(a)].wrapping_shl(regs[r(b)] as u32))
+                        alu!(d, regs[r(a)].wrapping_shl(lo(regs[r(b)])))
                     }
                     Op::ShiftLogicalRight32(d, a, b) => {
-                        alu!(d, sext((regs[r(a)] as u32).wrapping_shr(regs[r(b)] as u32)))
+                        alu!(d, sext((lo(regs[r(a)])).wrapping_shr(lo(regs[r(b)]))))
                     }
                     Op::ShiftLogicalRight64(d, a, b) => {
-                        alu!(d, regs[r(a)].wrapping_shr(regs[r(b)] as u32))
+                        alu!(d, regs[r(a)].wrapping_shr(lo(regs[r(b)])))
                     }
                     Op::ShiftArithmeticRight32(d, a, b) => {
                         alu!(
                             d,
-                            sext((regs[r(a)] as i32).wrapping_shr(regs[r(b)] as u32) as u32)
+                            sext(signed32(regs[r(a)]).wrapping_shr(lo(regs[r(b)])).cast_unsigned())
                         )
                     }
                     Op::ShiftArithmeticRight64(d, a, b) => alu!(
                         d,
-                        (regs[r(a)] as i64).wrapping_shr(regs[r(b)] as u32) as u64
+                        signed(regs[r(a)]).wrapping_shr(lo(regs[r(b)])).cast_unsigned()
                     ),
                     Op::DivUnsigned32(d, a, b) => {
-                        let (x, y) = (regs[r(a)] as u32, regs[r(b)] as u32);
+                        let (x, y) = (lo(regs[r(a)]), lo(regs[r(b)]));
                         alu!(d, x.checked_div(y).map_or(u64::MAX, sext))
                     }
                     Op::DivUnsigned64(d, a, b) => {
@@ -425,29 +448,29 @@ impl ExecState {
                         alu!(d, x.checked_div(y).unwrap_or(u64::MAX))
                     }
                     Op::DivSigned32(d, a, b) => {
-                        let (x, y) = (regs[r(a)] as i32, regs[r(b)] as i32);
+                        let (x, y) = (signed32(regs[r(a)]), signed32(regs[r(b)]));
                         alu!(
                             d,
                             if y == 0 {
                                 u64::MAX
                             } else {
-                                x.wrapping_div(y) as i64 as u64
+                                sext(x.wrapping_div(y).cast_unsigned())
                             }
                         )
                     }
                     Op::DivSigned64(d, a, b) => {
-                        let (x, y) = (regs[r(a)] as i64, regs[r(b)] as i64);
+                        let (x, y) = (signed(regs[r(a)]), signed(regs[r(b)]));
                         alu!(
                             d,
                             if y == 0 {
                                 u64::MAX
                             } else {
-                                x.wrapping_div(y) as u64
+                                x.wrapping_div(y).cast_unsigned()
                             }
                         )
                     }
                     Op::RemUnsigned32(d, a, b) => {
-                        let (x, y) = (regs[r(a)] as u32, regs[r(b)] as u32);
+                        let (x, y) = (lo(regs[r(a)]), lo(regs[r(b)]));
                         alu!(d, sext(if y == 0 { x } else { x % y }))
                     }
                     Op::RemUnsigned64(d, a, b) => {
@@ -455,15 +478,15 @@ impl ExecState {
                         alu!(d, if y == 0 { x } else { x % y })
                     }
                     Op::RemSigned32(d, a, b) => {
-                        let (x, y) = (regs[r(a)] as i32, regs[r(b)] as i32);
+                        let (x, y) = (signed32(regs[r(a)]), signed32(regs[r(b)]));
                         alu!(
                             d,
-                            (if y == 0 { x } else { x.wrapping_rem(y) }) as i64 as u64
+                            sext((if y == 0 { x } else { x.wrapping_rem(y) }).cast_unsigned())
                         )
                     }
                     Op::RemSigned64(d, a, b) => {
-                        let (x, y) = (regs[r(a)] as i64, regs[r(b)] as i64);
-                        alu!(d, (if y == 0 { x } else { x.wrapping_rem(y) }) as u64)
+                        let (x, y) = (signed(regs[r(a)]), signed(regs[r(b)]));
+                        alu!(d, (if y == 0 { x } else { x.wrapping_rem(y) }).cast_unsigned())
                     }
                     Op::CmovIfZero(d, a, c) => {
                         if regs[r(c)] == 0 {
@@ -479,63 +502,63 @@ impl ExecState {
                     Op::OrInverted(d, a, b) => alu!(d, regs[r(a)] | !regs[r(b)]),
                     Op::Xnor(d, a, b) => alu!(d, !(regs[r(a)] ^ regs[r(b)])),
                     Op::Maximum(d, a, b) => {
-                        alu!(d, (regs[r(a)] as i64).max(regs[r(b)] as i64) as u64)
+                        alu!(d, signed(regs[r(a)]).max(signed(regs[r(b)])).cast_unsigned())
                     }
                     Op::MaximumUnsigned(d, a, b) => alu!(d, regs[r(a)].max(regs[r(b)])),
                     Op::Minimum(d, a, b) => {
-                        alu!(d, (regs[r(a)] as i64).min(regs[r(b)] as i64) as u64)
+                        alu!(d, signed(regs[r(a)]).min(signed(regs[r(b)])).cast_unsigned())
                     }
                     Op::MinimumUnsigned(d, a, b) => alu!(d, regs[r(a)].min(regs[r(b)])),
                     Op::RotateLeft32(d, a, b) => {
-                        alu!(d, sext((regs[r(a)] as u32).rotate_left(regs[r(b)] as u32)))
+                        alu!(d, sext((lo(regs[r(a)])).rotate_left(lo(regs[r(b)]))))
                     }
-                    Op::RotateLeft64(d, a, b) => alu!(d, regs[r(a)].rotate_left(regs[r(b)] as u32)),
+                    Op::RotateLeft64(d, a, b) => alu!(d, regs[r(a)].rotate_left(lo(regs[r(b)]))),
                     Op::RotateRight32(d, a, b) => {
-                        alu!(d, sext((regs[r(a)] as u32).rotate_right(regs[r(b)] as u32)))
+                        alu!(d, sext((lo(regs[r(a)])).rotate_right(lo(regs[r(b)]))))
                     }
                     Op::RotateRight64(d, a, b) => {
-                        alu!(d, regs[r(a)].rotate_right(regs[r(b)] as u32))
+                        alu!(d, regs[r(a)].rotate_right(lo(regs[r(b)])))
                     }
 
                     Op::CountLeadingZeroBits32(d, s) => {
-                        alu!(d, u64::from((regs[r(s)] as u32).leading_zeros()))
+                        alu!(d, u64::from((lo(regs[r(s)])).leading_zeros()))
                     }
                     Op::CountLeadingZeroBits64(d, s) => {
                         alu!(d, u64::from(regs[r(s)].leading_zeros()))
                     }
                     Op::CountTrailingZeroBits32(d, s) => {
-                        alu!(d, u64::from((regs[r(s)] as u32).trailing_zeros()))
+                        alu!(d, u64::from((lo(regs[r(s)])).trailing_zeros()))
                     }
                     Op::CountTrailingZeroBits64(d, s) => {
                         alu!(d, u64::from(regs[r(s)].trailing_zeros()))
                     }
                     Op::CountSetBits32(d, s) => {
-                        alu!(d, u64::from((regs[r(s)] as u32).count_ones()))
+                        alu!(d, u64::from((lo(regs[r(s)])).count_ones()))
                     }
                     Op::CountSetBits64(d, s) => alu!(d, u64::from(regs[r(s)].count_ones())),
-                    Op::SignExtend8(d, s) => alu!(d, regs[r(s)] as i8 as i64 as u64),
-                    Op::SignExtend16(d, s) => alu!(d, regs[r(s)] as i16 as i64 as u64),
-                    Op::ZeroExtend16(d, s) => alu!(d, u64::from(regs[r(s)] as u16)),
+                    Op::SignExtend8(d, s) => alu!(d, sign_extend_8(low_u8(regs[r(s)]))),
+                    Op::SignExtend16(d, s) => alu!(d, sign_extend_16(low_u16(regs[r(s)]))),
+                    Op::ZeroExtend16(d, s) => alu!(d, u64::from(low_u16(regs[r(s)]))),
                     Op::ReverseByte(d, s) => alu!(d, regs[r(s)].swap_bytes()),
 
                     // A fused op whose second half misses the fast path runs that half's
                     // copy, which goes on after the pair.
-                    Op::Continue(target) => it = ops[target as usize..].iter(),
+                    Op::Continue(target) => it = ops[usize_from_u32(target)..].iter(),
                     Op::Add64LoadU64(d, a, b, e, base, x, copy) => {
                         alu!(d, regs[r(a)].wrapping_add(regs[r(b)]));
-                        let address = regs[r(base)].wrapping_add(sext(x)) as u32;
+                        let address = lo(regs[r(base)].wrapping_add(sext(x)));
                         match fast.load::<8>(address) {
                             Some(bytes) => regs[r(e)] = u64::from_le_bytes(bytes),
                             None => {
-                                it = ops[copy as usize..].iter();
+                                it = ops[usize_from_u32(copy)..].iter();
                             }
                         }
                     }
                     Op::Add64StoreU64(d, a, b, v, base, x, copy) => {
                         alu!(d, regs[r(a)].wrapping_add(regs[r(b)]));
-                        let address = regs[r(base)].wrapping_add(sext(x)) as u32;
+                        let address = lo(regs[r(base)].wrapping_add(sext(x)));
                         if !fast.store(address, regs[r(v)].to_le_bytes()) {
-                            it = ops[copy as usize..].iter();
+                            it = ops[usize_from_u32(copy)..].iter();
                         }
                     }
                     Op::LoadU64Add64(d, base, x, e, a, b) => {
@@ -571,7 +594,7 @@ impl ExecState {
                         alu!(e, regs[r(t)].wrapping_add(sext(y)));
                     }
                     Op::ShiftLogicalLeft64Or(d, a, b, e, f, g) => {
-                        alu!(d, regs[r(a)].wrapping_shl(regs[r(b)] as u32));
+                        alu!(d, regs[r(a)].wrapping_shl(lo(regs[r(b)])));
                         alu!(e, regs[r(f)] | regs[r(g)]);
                     }
                     Op::AddImm64Add64(d, v, x, e, a, b) => {
@@ -579,7 +602,7 @@ impl ExecState {
                         alu!(e, regs[r(a)].wrapping_add(regs[r(b)]));
                     }
                     Op::AddImm32Add64(d, v, x, e, a, b) => {
-                        alu!(d, sext((regs[r(v)] as u32).wrapping_add(x)));
+                        alu!(d, sext((lo(regs[r(v)])).wrapping_add(x)));
                         alu!(e, regs[r(a)].wrapping_add(regs[r(b)]));
                     }
                     Op::StoreU64ShiftLogicalLeftImm64(v, base, x, d, t, y) => {
@@ -611,7 +634,7 @@ impl ExecState {
                         branch!(regs[r(x)] != regs[r(y)], t, c)
                     }
                     Op::AddImm32LoadImmAndJump(d, v, x, e, y, target) => {
-                        alu!(d, sext((regs[r(v)] as u32).wrapping_add(x)));
+                        alu!(d, sext((lo(regs[r(v)])).wrapping_add(x)));
                         regs[r(e)] = sext(y);
                         enter!(target);
                     }
@@ -621,16 +644,16 @@ impl ExecState {
                     }
                     Op::RotateRightImm64StoreU64(d, s, x, v, base, y, copy) => {
                         alu!(d, regs[r(s)].rotate_right(u32::from(x)));
-                        let address = regs[r(base)].wrapping_add(sext(y)) as u32;
+                        let address = lo(regs[r(base)].wrapping_add(sext(y)));
                         if !fast.store(address, regs[r(v)].to_le_bytes()) {
-                            it = ops[copy as usize..].iter();
+                            it = ops[usize_from_u32(copy)..].iter();
                         }
                     }
                     Op::ShiftLogicalLeftImm64StoreU64(d, s, x, v, base, y, copy) => {
                         alu!(d, regs[r(s)] << x);
-                        let address = regs[r(base)].wrapping_add(sext(y)) as u32;
+                        let address = lo(regs[r(base)].wrapping_add(sext(y)));
                         if !fast.store(address, regs[r(v)].to_le_bytes()) {
-                            it = ops[copy as usize..].iter();
+                            it = ops[usize_from_u32(copy)..].iter();
                         }
                     }
                 }
@@ -647,8 +670,8 @@ impl ExecState {
         };
         self.regs = regs;
         self.gas = gas;
-        self.exit_op = at as u32;
-        self.next_op = next as u32;
+        self.exit_op = op_number(at);
+        self.next_op = op_number(next);
         self.entry_pending = entry_pending;
         exit
     }
@@ -670,7 +693,7 @@ impl ExecState {
         };
         let memory = &mut self.memory;
         let address = |regs: &[u64; 16], base: Slot, offset: u32| {
-            regs[r(base)].wrapping_add(sext(offset)) as u32
+            lo(regs[r(base)].wrapping_add(sext(offset)))
         };
         macro_rules! load {
             ($d:expr, $base:expr, $offset:expr, $n:literal, $convert:expr) => {{
@@ -690,13 +713,13 @@ impl ExecState {
         }
         match_with_memory_ops! { op, regs;
             Op::Sbrk(d, s) => {
-                let size = u32::try_from(regs[r(s)] as i64).unwrap_or(0);
+                let size = u32::try_from(signed(regs[r(s)])).unwrap_or(0);
                 regs[r(d)] = sext(memory.sbrk(size).unwrap_or(0));
             }
             Op::Memset => {
-                let value = regs[Slot::A1.index()] as u8;
-                let mut dst = regs[Slot::A0.index()] as u32;
-                let mut count = u64::from(regs[Slot::A2.index()] as u32);
+                let value = low_u8(regs[Slot::A1.index()]);
+                let mut dst = lo(regs[Slot::A0.index()]);
+                let mut count = u64::from(lo(regs[Slot::A2.index()]));
                 let mut result = Ok(());
                 while count > 0 {
                     if GAS && *gas == 0 {

@@ -8,6 +8,7 @@
 //! Immediates stay 32-bit and are sign-extended when executed, which keeps an `Op` at
 //! 16 bytes.
 
+use crate::cast::{low_u32_of_usize, low_u8, usize_from_u32};
 use crate::gas::CostTable;
 use crate::isa::{Args, DecodedInstruction, Flow, InstructionSet, InstructionStream, Opcode, Reg};
 use crate::program::CodeSection;
@@ -39,9 +40,19 @@ pub(crate) enum Slot {
 impl Slot {
     /// Index into the register file.
     #[inline(always)]
+    // A field-less `repr(u8)` enum's discriminant: 0..16 on every target.
+    #[allow(clippy::as_conversions)]
     pub(crate) fn index(self) -> usize {
         self as usize
     }
+}
+
+/// An op's index as the `u32` ops refer to each other by. Code is at most
+/// `MAX_CODE_SIZE` (32 MiB) bytes and compiles to at most two ops per instruction plus one
+/// per block, far below `2^32`, so the value always fits.
+#[inline(always)]
+pub(crate) fn op_number(index: usize) -> u32 {
+    low_u32_of_usize(index)
 }
 
 impl From<Reg> for Slot {
@@ -304,7 +315,7 @@ impl CompiledCode {
         if address == 0 || !address.is_multiple_of(2) {
             return None;
         }
-        let target = *self.jump_table.get((address / 2 - 1) as usize)?;
+        let target = *self.jump_table.get(usize_from_u32(address / 2 - 1))?;
         (target != INVALID_TARGET).then_some(target)
     }
 
@@ -347,7 +358,7 @@ pub(crate) fn compile(
         if stream.block_starts[index] {
             fusable = false;
             block_start_slot = out.ops.len();
-            out.blocks.push((decoded.pc, out.ops.len() as u32));
+            out.blocks.push((decoded.pc, op_number(out.ops.len())));
         }
         let cost = decoded
             .instruction
@@ -403,9 +414,9 @@ pub(crate) fn compile(
     // The copies of fused second halves that may need the slow path, each followed by a
     // continue to the op after its pair.
     for (fused, second, pc) in copies {
-        let copy = out.ops.len() as u32;
+        let copy = op_number(out.ops.len());
         push(&mut out, second, pc);
-        push(&mut out, Op::Continue(fused as u32 + 1), pc);
+        push(&mut out, Op::Continue(op_number(fused + 1)), pc);
         if let Op::Add64LoadU64(.., slot)
         | Op::Add64StoreU64(.., slot)
         | Op::RotateRightImm64StoreU64(.., slot)
@@ -424,7 +435,7 @@ pub(crate) fn compile(
         {
             Some(target) => target,
             None => {
-                let trap = out.ops.len() as u32;
+                let trap = op_number(out.ops.len());
                 push(&mut out, Op::Trap, branch_pc);
                 trap
             }
@@ -527,11 +538,11 @@ fn fuse(first: Op, second: Op) -> Option<(Op, bool)> {
             Some((Op::MoveRegBranchNotEq(d, v, x, y, t, c), false))
         }
         (Op::RotateRightImm64(d, v, x), Op::StoreU64(t, base, y)) => Some((
-            Op::RotateRightImm64StoreU64(d, v, (x % 64) as u8, t, base, y, 0),
+            Op::RotateRightImm64StoreU64(d, v, low_u8((x % 64).into()), t, base, y, 0),
             true,
         )),
         (Op::ShiftLogicalLeftImm64(d, v, x), Op::StoreU64(t, base, y)) => Some((
-            Op::ShiftLogicalLeftImm64StoreU64(d, v, (x % 64) as u8, t, base, y, 0),
+            Op::ShiftLogicalLeftImm64StoreU64(d, v, low_u8((x % 64).into()), t, base, y, 0),
             true,
         )),
         _ => None,
