@@ -1,7 +1,7 @@
 //! The `#[runtime_interface]`: what the runtime calls, and (off the runtime) its native
 //! implementation on the [`PvmExtension`](crate::PvmExtension).
 
-use crate::types::{Compiled, HostError, InstanceId, ModuleId, RunOutcome};
+use crate::types::{Compiled, EngineLimits, HostError, InstanceId, ModuleId, RunOutcome};
 use sp_runtime_interface::{
     pass_by::{
         AllocateAndReturnByCodec, PassFatPointerAndDecode, PassFatPointerAndRead,
@@ -11,7 +11,7 @@ use sp_runtime_interface::{
 };
 
 #[cfg(not(substrate_runtime))]
-use crate::session::EngineSession;
+use crate::{engine::Engine, session::EngineSession};
 
 /// Runs `f` on the session of the extension registered for this execution.
 #[cfg(not(substrate_runtime))]
@@ -26,35 +26,32 @@ fn with_session<R>(
     }
 }
 
-/// The native pvm engine, as the runtime sees it: module -> instance -> execution.
-///
-/// A call runs as: [`compile`](pvm::compile) (cached by code hash),
-/// [`instantiate`](pvm::instantiate), [`prepare_call`](pvm::prepare_call) of an export,
-/// then [`run`](pvm::run) until it returns [`RunOutcome::Finished`], `Trap` or `OutOfGas`;
-/// at each [`RunOutcome::Syscall`] the runtime serves the syscall, reading and writing
-/// guest memory with [`read_memory`](pvm::read_memory) / [`write_memory`](pvm::write_memory),
-/// and resumes with `run(gas, result)`. [`destroy`](pvm::destroy) frees the instance.
+/// The native pvm engine, as the runtime sees it: the functions of
+/// [`Engine`](crate::Engine), which [`HostEngine`](crate::HostEngine) forwards to. Each
+/// runs on the [`PvmExtension`](crate::PvmExtension) registered for this execution, or
+/// fails with [`HostError::ExtensionMissing`].
 #[runtime_interface]
 pub trait Pvm {
-    /// Compiles a blob. With a `cache_key` (the code hash), a module compiled earlier in
-    /// this session under the same key is reused and `cached` is set.
+    /// [`Engine::compile`](crate::Engine::compile).
     fn compile(
         &mut self,
         code: PassFatPointerAndRead<&[u8]>,
         cache_key: PassFatPointerAndDecode<Option<[u8; 32]>>,
+        limits: PassFatPointerAndDecode<EngineLimits>,
     ) -> AllocateAndReturnByCodec<Result<Compiled, HostError>> {
-        with_session(*self, |session| session.compile(code, cache_key))
+        with_session(*self, |session| session.compile(code, cache_key, &limits))
     }
 
-    /// Creates an instance of a compiled module, with fresh memory.
+    /// [`Engine::instantiate`](crate::Engine::instantiate).
     fn instantiate(
         &mut self,
         module: ModuleId,
+        limits: PassFatPointerAndDecode<EngineLimits>,
     ) -> AllocateAndReturnByCodec<Result<InstanceId, HostError>> {
-        with_session(*self, |session| session.instantiate(module))
+        with_session(*self, |session| session.instantiate(module, &limits))
     }
 
-    /// Prepares a call of the export named `symbol`.
+    /// [`Engine::prepare_call`](crate::Engine::prepare_call).
     fn prepare_call(
         &mut self,
         instance: InstanceId,
@@ -63,8 +60,7 @@ pub trait Pvm {
         with_session(*self, |session| session.prepare_call(instance, symbol))
     }
 
-    /// Runs (or resumes) the prepared call with `gas` to spend, after writing `a0` into
-    /// register `a0` (the first argument, or the result of the syscall it stopped at).
+    /// [`Engine::run`](crate::Engine::run).
     fn run(
         &mut self,
         instance: InstanceId,
@@ -74,7 +70,7 @@ pub trait Pvm {
         with_session(*self, |session| session.run(instance, gas, a0))
     }
 
-    /// Reads guest memory at `address` into `out` (whole or nothing).
+    /// [`Engine::read_memory`](crate::Engine::read_memory).
     fn read_memory(
         &mut self,
         instance: InstanceId,
@@ -84,7 +80,7 @@ pub trait Pvm {
         with_session(*self, |session| session.read_memory(instance, address, out))
     }
 
-    /// Writes `data` into guest memory at `address` (whole or nothing).
+    /// [`Engine::write_memory`](crate::Engine::write_memory).
     fn write_memory(
         &mut self,
         instance: InstanceId,
@@ -96,7 +92,7 @@ pub trait Pvm {
         })
     }
 
-    /// Drops an instance.
+    /// [`Engine::destroy`](crate::Engine::destroy).
     fn destroy(&mut self, instance: InstanceId) -> AllocateAndReturnByCodec<Result<(), HostError>> {
         with_session(*self, |session| session.destroy(instance))
     }

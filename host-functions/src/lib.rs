@@ -29,24 +29,27 @@
 //!
 //! # Limits and errors
 //!
-//! A session holds at most [`Limits::max_instances`] live instances of at most
-//! [`Limits::memory_per_instance`] bytes of guest memory each, and keeps the latest
-//! [`Limits::max_modules`] compiled modules. Every misuse (an unknown id, a call in the
-//! wrong state, a memory access out of bounds) is a [`HostError`], never a panic, and
-//! changes nothing.
+//! What can change a result is the runtime's: [`EngineLimits`] (memory per instance, live
+//! instances, code size, cost table) come with every `compile` and `instantiate`. The node
+//! only says how much it allows ([`NodeLimits`]); a runtime asking more gets
+//! [`HostError::NodeLimit`], a node-side refusal the runtime must not record as a result.
+//! Every misuse (an unknown id, a call in the wrong state, a memory access out of bounds)
+//! is a [`HostError`], never a panic, and changes nothing.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
 extern crate alloc;
 
+mod engine;
 mod interface;
 mod session;
 mod types;
 
+pub use engine::{Engine, HostEngine};
 pub use interface::pvm;
 pub use session::EngineSession;
-pub use types::{Compiled, HostError, InstanceId, Limits, ModuleId, RunOutcome};
+pub use types::{Compiled, EngineLimits, HostError, InstanceId, ModuleId, NodeLimits, RunOutcome};
 
 /// The host functions to add to a node's executor.
 #[cfg(not(substrate_runtime))]
@@ -60,26 +63,25 @@ sp_externalities::decl_extension! {
 
 #[cfg(not(substrate_runtime))]
 impl PvmExtension {
-    /// An extension running the interpreter within `limits`.
-    pub fn new(limits: Limits) -> PvmExtension {
-        Self::with_backend(pvm_core::BackendKind::Interpreter, limits)
-            .expect("the interpreter backend is always available")
+    /// An extension running the interpreter, allowing what `node_limits` allow.
+    pub fn new(node_limits: NodeLimits) -> PvmExtension {
+        PvmExtension(EngineSession::with_node_limits(node_limits))
     }
 
-    /// An extension running `backend` within `limits`; fails when the backend is not
-    /// available on this host.
+    /// An extension running `backend`, allowing what `node_limits` allow; fails when the
+    /// backend is not available on this host.
     pub fn with_backend(
         backend: pvm_core::BackendKind,
-        limits: Limits,
+        node_limits: NodeLimits,
     ) -> Result<PvmExtension, pvm_core::Error> {
-        Ok(PvmExtension(EngineSession::new(backend, limits)?))
+        Ok(PvmExtension(EngineSession::new(backend, node_limits)?))
     }
 }
 
 #[cfg(not(substrate_runtime))]
 impl Default for PvmExtension {
     fn default() -> Self {
-        PvmExtension::new(Limits::default())
+        PvmExtension::new(NodeLimits::default())
     }
 }
 

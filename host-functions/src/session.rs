@@ -1,8 +1,12 @@
 //! The engine behind the interface: modules, instances and their states. `no_std`, so the
 //! runtime can run the same code in itself when the node has no native engine.
 
-use crate::types::{Compiled, HostError, InstanceId, Limits, ModuleId, RunOutcome};
+use crate::engine::Engine as EngineSurface;
+use crate::types::{
+    Compiled, EngineLimits, HostError, InstanceId, ModuleId, NodeLimits, RunOutcome,
+};
 use alloc::collections::BTreeMap;
+use pvm_core::gas::CostTable;
 use pvm_core::{
     BackendKind, Config, Engine, Error, Instance, Interrupt, MemoryLayout, Module, ModuleConfig,
     Reg,
@@ -24,50 +28,62 @@ struct Slot {
     state: State,
 }
 
+/// Modules are cached by key and cost table: a module is compiled for one table.
+type CacheKey = ([u8; 32], u32);
+
 /// One engine session: the modules compiled and the instances alive during one runtime
 /// execution (a block, or one dry run). Ids are counters, so every node that makes the
-/// same calls gets the same ids.
+/// same calls gets the same ids. The runtime's [`EngineLimits`] come with every compile and
+/// instantiate; the session's own [`NodeLimits`] only bound what it lets them ask.
 pub struct EngineSession {
     engine: Engine,
-    module_config: ModuleConfig,
-    limits: Limits,
+    node_limits: NodeLimits,
     modules: BTreeMap<ModuleId, Module>,
-    cache: BTreeMap<[u8; 32], ModuleId>,
-    cache_key_of: BTreeMap<ModuleId, [u8; 32]>,
+    cache: BTreeMap<CacheKey, ModuleId>,
+    cache_key_of: BTreeMap<ModuleId, CacheKey>,
     instances: BTreeMap<InstanceId, Slot>,
     next_module: ModuleId,
     next_instance: InstanceId,
 }
 
+impl Default for EngineSession {
+    /// The interpreter, with no limits of its own: the engine a runtime runs inside itself.
+    fn default() -> Self {
+        EngineSession::with_engine(Engine::interpreter(), NodeLimits::UNLIMITED)
+    }
+}
+
 impl EngineSession {
-    /// A session running modules on `backend` within `limits`. Gas metering is on, with
-    /// the default cost table (one unit per instruction).
-    pub fn new(backend: BackendKind, limits: Limits) -> Result<EngineSession, Error> {
+    /// A session running modules on `backend`, within what the node allows.
+    pub fn new(backend: BackendKind, node_limits: NodeLimits) -> Result<EngineSession, Error> {
         let engine = Engine::new(&Config {
             backend,
-            memory_limit: limits.memory_per_instance,
+            memory_limit: node_limits.max_memory_per_instance,
         })?;
-        let module_config = ModuleConfig {
-            gas_metering: true,
-            memory: MemoryLayout::Standard,
-            ..ModuleConfig::default()
-        };
-        Ok(EngineSession {
+        Ok(Self::with_engine(engine, node_limits))
+    }
+
+    /// A session on the interpreter (always available), allowing what `node_limits` allow.
+    pub fn with_node_limits(node_limits: NodeLimits) -> EngineSession {
+        EngineSession::with_engine(Engine::interpreter(), node_limits)
+    }
+
+    fn with_engine(engine: Engine, node_limits: NodeLimits) -> EngineSession {
+        EngineSession {
             engine,
-            module_config,
-            limits,
+            node_limits,
             modules: BTreeMap::new(),
             cache: BTreeMap::new(),
             cache_key_of: BTreeMap::new(),
             instances: BTreeMap::new(),
             next_module: 0,
             next_instance: 0,
-        })
+        }
     }
 
-    /// The limits this session enforces.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
+    /// What the node allows this session.
+    pub fn node_limits(&self) -> &NodeLimits {
+        &self.node_limits
     }
 
     /// Live instances.
@@ -75,28 +91,68 @@ impl EngineSession {
         self.instances.len()
     }
 
-    /// Compiles `code`, or finds it in the cache when `cache_key` names a module compiled
-    /// earlier in this session.
-    pub fn compile(
+    /// The runtime's limits, if the node allows them.
+    fn allowed(&self, limits: &EngineLimits) -> Result<CostTable, HostError> {
+        if !self.node_limits.allow(limits) {
+            return Err(HostError::NodeLimit);
+        }
+        CostTable::by_version(limits.cost_table).ok_or(HostError::NodeLimit)
+    }
+
+    fn evict_oldest_module(&mut self) {
+        if let Some((id, _)) = self.modules.pop_first() {
+            if let Some(key) = self.cache_key_of.remove(&id) {
+                self.cache.remove(&key);
+            }
+        }
+    }
+
+    fn slot(&mut self, instance: InstanceId) -> Result<&mut Slot, HostError> {
+        self.instances
+            .get_mut(&instance)
+            .ok_or(HostError::UnknownInstance)
+    }
+
+    /// The slot of an instance whose memory may be accessed (a call prepared or
+    /// suspended).
+    fn accessible(&mut self, instance: InstanceId) -> Result<&mut Slot, HostError> {
+        let slot = self.slot(instance)?;
+        if slot.state == State::Idle {
+            return Err(HostError::WrongState);
+        }
+        Ok(slot)
+    }
+}
+
+impl EngineSurface for EngineSession {
+    fn compile(
         &mut self,
         code: &[u8],
         cache_key: Option<[u8; 32]>,
+        limits: &EngineLimits,
     ) -> Result<Compiled, HostError> {
+        let cost_table = self.allowed(limits)?;
+        let cache_key = cache_key.map(|key| (key, limits.cost_table));
         if let Some(module) = cache_key.and_then(|key| self.cache.get(&key)) {
             return Ok(Compiled {
                 module: *module,
                 cached: true,
             });
         }
-        if code.len() > self.limits.max_code_len as usize {
+        if u64::try_from(code.len()).unwrap_or(u64::MAX) > u64::from(limits.max_code_len) {
             return Err(HostError::CodeTooLarge);
         }
-        let module =
-            Module::new(&self.engine, &self.module_config, code).map_err(|error| match error {
-                Error::MemoryLimit { .. } => HostError::MemoryLimit,
-                _ => HostError::InvalidCode,
-            })?;
-        if self.modules.len() >= self.limits.max_modules as usize {
+        let config = ModuleConfig {
+            gas_metering: true,
+            memory: MemoryLayout::Standard,
+            cost_table,
+            ..ModuleConfig::default()
+        };
+        let module = Module::new(&self.engine, &config, code).map_err(|error| match error {
+            Error::MemoryLimit { .. } => HostError::MemoryLimit,
+            _ => HostError::InvalidCode,
+        })?;
+        if self.modules.len() >= usize::try_from(self.node_limits.max_modules.max(1)).unwrap_or(1) {
             self.evict_oldest_module();
         }
         let id = self.next_module;
@@ -112,24 +168,22 @@ impl EngineSession {
         })
     }
 
-    fn evict_oldest_module(&mut self) {
-        if let Some((id, _)) = self.modules.pop_first() {
-            if let Some(key) = self.cache_key_of.remove(&id) {
-                self.cache.remove(&key);
-            }
-        }
-    }
-
-    /// Creates an instance of `module` with fresh memory.
-    pub fn instantiate(&mut self, module: ModuleId) -> Result<InstanceId, HostError> {
+    fn instantiate(
+        &mut self,
+        module: ModuleId,
+        limits: &EngineLimits,
+    ) -> Result<InstanceId, HostError> {
+        self.allowed(limits)?;
         let module = self.modules.get(&module).ok_or(HostError::UnknownModule)?;
-        if self.instances.len() >= self.limits.max_instances as usize {
+        if u32::try_from(self.instances.len()).unwrap_or(u32::MAX) >= limits.max_instances {
             return Err(HostError::TooManyInstances);
         }
-        let instance = module.instantiate().map_err(|error| match error {
-            Error::MemoryLimit { .. } => HostError::MemoryLimit,
-            _ => HostError::InvalidCode,
-        })?;
+        let instance = module
+            .instantiate_with_memory_limit(limits.memory_per_instance)
+            .map_err(|error| match error {
+                Error::MemoryLimit { .. } => HostError::MemoryLimit,
+                _ => HostError::InvalidCode,
+            })?;
         let id = self.next_instance;
         self.next_instance = self.next_instance.wrapping_add(1);
         self.instances.insert(
@@ -142,16 +196,7 @@ impl EngineSession {
         Ok(id)
     }
 
-    fn slot(&mut self, instance: InstanceId) -> Result<&mut Slot, HostError> {
-        self.instances
-            .get_mut(&instance)
-            .ok_or(HostError::UnknownInstance)
-    }
-
-    /// Prepares a call of the export `symbol`: registers cleared, stack pointer at the
-    /// stack top, return address back to the host. Memory is kept, so an instance can
-    /// serve several calls.
-    pub fn prepare_call(&mut self, instance: InstanceId, symbol: &[u8]) -> Result<(), HostError> {
+    fn prepare_call(&mut self, instance: InstanceId, symbol: &[u8]) -> Result<(), HostError> {
         let slot = self.slot(instance)?;
         if slot.state == State::Suspended {
             return Err(HostError::WrongState);
@@ -164,14 +209,7 @@ impl EngineSession {
         Ok(())
     }
 
-    /// Runs the prepared call, or resumes after a syscall, with `gas` to spend; `a0` goes
-    /// into register `a0` first (the first argument, or the syscall's result).
-    pub fn run(
-        &mut self,
-        instance: InstanceId,
-        gas: u64,
-        a0: u64,
-    ) -> Result<RunOutcome, HostError> {
+    fn run(&mut self, instance: InstanceId, gas: u64, a0: u64) -> Result<RunOutcome, HostError> {
         let slot = self.slot(instance)?;
         if slot.state == State::Idle {
             return Err(HostError::WrongState);
@@ -198,71 +236,59 @@ impl EngineSession {
                 },
                 State::Idle,
             ),
-            Interrupt::Ecalli(index) => match instance.module().imports().get(index as usize) {
-                Some(symbol) => (
-                    RunOutcome::Syscall {
-                        import_index: index,
-                        symbol: symbol.as_bytes().to_vec(),
-                        args: [Reg::A0, Reg::A1, Reg::A2, Reg::A3, Reg::A4, Reg::A5]
-                            .map(|reg| instance.reg(reg)),
-                        gas_left,
-                    },
-                    State::Suspended,
-                ),
-                // An `ecalli` naming no import cannot be served: the guest is at fault.
-                None => (RunOutcome::Trap { gas_left }, State::Idle),
-            },
-            Interrupt::Trap | Interrupt::Segfault(_) => {
+            Interrupt::Ecalli(index) => {
+                let symbol = usize::try_from(index)
+                    .ok()
+                    .and_then(|index| instance.module().imports().get(index));
+                match symbol {
+                    Some(symbol) => (
+                        RunOutcome::Syscall {
+                            import_index: index,
+                            symbol: symbol.as_bytes().to_vec(),
+                            args: [Reg::A0, Reg::A1, Reg::A2, Reg::A3, Reg::A4, Reg::A5]
+                                .map(|reg| instance.reg(reg)),
+                            gas_left,
+                        },
+                        State::Suspended,
+                    ),
+                    // An `ecalli` naming no import cannot be served: the guest is at fault.
+                    None => (RunOutcome::Trap { gas_left }, State::Idle),
+                }
+            }
+            Interrupt::Trap | Interrupt::Segfault(_) | Interrupt::Step => {
                 (RunOutcome::Trap { gas_left }, State::Idle)
             }
             Interrupt::NotEnoughGas => (RunOutcome::OutOfGas, State::Idle),
-            Interrupt::Step => unreachable!("step interrupts are consumed above"),
         };
         slot.state = state;
         Ok(outcome)
     }
 
-    fn accessible(&mut self, instance: InstanceId, len: usize) -> Result<&mut Slot, HostError> {
-        let max_access_len = self.limits.max_access_len as usize;
-        let slot = self.slot(instance)?;
-        if slot.state == State::Idle {
-            return Err(HostError::WrongState);
-        }
-        if len > max_access_len {
-            return Err(HostError::AccessTooLarge);
-        }
-        Ok(slot)
-    }
-
-    /// Reads guest memory at `address` into `out`, while a call is prepared or suspended.
-    pub fn read_memory(
+    fn read_memory(
         &mut self,
         instance: InstanceId,
         address: u32,
         out: &mut [u8],
     ) -> Result<(), HostError> {
-        let slot = self.accessible(instance, out.len())?;
-        slot.instance
+        self.accessible(instance)?
+            .instance
             .read_memory_into(address, out)
             .map_err(|_| HostError::OutOfBounds)
     }
 
-    /// Writes `data` into guest memory at `address`, while a call is prepared or suspended.
-    /// Nothing is written when any byte is out of bounds.
-    pub fn write_memory(
+    fn write_memory(
         &mut self,
         instance: InstanceId,
         address: u32,
         data: &[u8],
     ) -> Result<(), HostError> {
-        let slot = self.accessible(instance, data.len())?;
-        slot.instance
+        self.accessible(instance)?
+            .instance
             .write_memory(address, data)
             .map_err(|_| HostError::OutOfBounds)
     }
 
-    /// Drops an instance and its memory.
-    pub fn destroy(&mut self, instance: InstanceId) -> Result<(), HostError> {
+    fn destroy(&mut self, instance: InstanceId) -> Result<(), HostError> {
         self.instances
             .remove(&instance)
             .map(drop)

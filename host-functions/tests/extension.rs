@@ -3,7 +3,7 @@
 //! answered with its error code.
 
 use pvm_contracts_examples::FLIPPER;
-use pvm_host_functions::{pvm, HostError, Limits, PvmExtension, RunOutcome};
+use pvm_host_functions::{pvm, EngineLimits, HostError, NodeLimits, PvmExtension, RunOutcome};
 use std::collections::BTreeMap;
 
 fn externalities() -> sp_io::TestExternalities {
@@ -13,6 +13,14 @@ fn externalities() -> sp_io::TestExternalities {
 }
 
 const GAS: u64 = 10_000_000;
+
+/// The runtime's limits, as pallet-pvm passes them with every compile and instantiate.
+const LIMITS: EngineLimits = EngineLimits {
+    memory_per_instance: 1 << 20,
+    max_instances: 4,
+    max_code_len: 256 * 1024,
+    cost_table: 1,
+};
 
 fn read(instance: u32, ptr: u64, len: u64) -> Vec<u8> {
     let mut buffer = vec![0; len as usize];
@@ -74,10 +82,10 @@ fn drive(
 fn a_contract_runs_through_the_runtime_interface() {
     externalities().execute_with(|| {
         let key = [7; 32];
-        let compiled = pvm::compile(FLIPPER, Some(key)).unwrap();
+        let compiled = pvm::compile(FLIPPER, Some(key), LIMITS).unwrap();
         assert!(!compiled.cached);
         assert_eq!(
-            pvm::compile(FLIPPER, Some(key)).unwrap(),
+            pvm::compile(FLIPPER, Some(key), LIMITS).unwrap(),
             pvm_host_functions::Compiled {
                 module: compiled.module,
                 cached: true
@@ -85,13 +93,13 @@ fn a_contract_runs_through_the_runtime_interface() {
         );
 
         let mut storage = BTreeMap::new();
-        let instance = pvm::instantiate(compiled.module).unwrap();
+        let instance = pvm::instantiate(compiled.module, LIMITS).unwrap();
         assert_eq!(drive(instance, "deploy", &[1], &mut storage), None);
         pvm::destroy(instance).unwrap();
         assert_eq!(storage.get(&b"flip"[..]), Some(&vec![1]));
 
         // A fresh instance of the cached module flips and reads back.
-        let instance = pvm::instantiate(compiled.module).unwrap();
+        let instance = pvm::instantiate(compiled.module, LIMITS).unwrap();
         drive(instance, "call", &[0], &mut storage);
         assert_eq!(drive(instance, "call", &[1], &mut storage), Some(vec![0]));
         pvm::destroy(instance).unwrap();
@@ -101,16 +109,16 @@ fn a_contract_runs_through_the_runtime_interface() {
 #[test]
 fn misuse_gets_its_error_code() {
     externalities().execute_with(|| {
-        assert_eq!(pvm::instantiate(99), Err(HostError::UnknownModule));
+        assert_eq!(pvm::instantiate(99, LIMITS), Err(HostError::UnknownModule));
         assert_eq!(pvm::run(99, GAS, 0), Err(HostError::UnknownInstance));
         assert_eq!(pvm::destroy(99), Err(HostError::UnknownInstance));
         assert_eq!(
-            pvm::compile(b"not a blob", None),
+            pvm::compile(b"not a blob", None, LIMITS),
             Err(HostError::InvalidCode)
         );
 
-        let module = pvm::compile(FLIPPER, None).unwrap().module;
-        let instance = pvm::instantiate(module).unwrap();
+        let module = pvm::compile(FLIPPER, None, LIMITS).unwrap().module;
+        let instance = pvm::instantiate(module, LIMITS).unwrap();
         // Idle: nothing to run, no memory access.
         assert_eq!(pvm::run(instance, GAS, 0), Err(HostError::WrongState));
         assert_eq!(
@@ -150,33 +158,128 @@ fn misuse_gets_its_error_code() {
 }
 
 #[test]
-fn the_live_instance_cap_holds() {
-    let mut ext = sp_io::TestExternalities::default();
-    ext.register_extension(PvmExtension::new(Limits {
-        max_instances: 3,
-        ..Limits::default()
-    }));
-    ext.execute_with(|| {
-        let module = pvm::compile(FLIPPER, None).unwrap().module;
-        let instances: Vec<u32> = (0..3).map(|_| pvm::instantiate(module).unwrap()).collect();
+fn the_runtimes_instance_limit_holds() {
+    externalities().execute_with(|| {
+        let limits = EngineLimits {
+            max_instances: 3,
+            ..LIMITS
+        };
+        let module = pvm::compile(FLIPPER, None, limits).unwrap().module;
+        let instances: Vec<u32> = (0..3)
+            .map(|_| pvm::instantiate(module, limits).unwrap())
+            .collect();
         assert_eq!(instances, vec![0, 1, 2], "ids are deterministic counters");
-        assert_eq!(pvm::instantiate(module), Err(HostError::TooManyInstances));
+        assert_eq!(
+            pvm::instantiate(module, limits),
+            Err(HostError::TooManyInstances)
+        );
         pvm::destroy(instances[1]).unwrap();
-        assert_eq!(pvm::instantiate(module), Ok(3));
-        assert_eq!(pvm::instantiate(module), Err(HostError::TooManyInstances));
+        assert_eq!(pvm::instantiate(module, limits), Ok(3));
+        assert_eq!(
+            pvm::instantiate(module, limits),
+            Err(HostError::TooManyInstances)
+        );
     });
 }
 
 #[test]
-fn the_memory_limit_holds() {
-    let mut ext = sp_io::TestExternalities::default();
-    ext.register_extension(PvmExtension::new(Limits {
-        memory_per_instance: 4096,
-        ..Limits::default()
-    }));
-    ext.execute_with(|| {
-        let module = pvm::compile(FLIPPER, None).unwrap().module;
-        assert_eq!(pvm::instantiate(module), Err(HostError::MemoryLimit));
+fn the_runtimes_memory_and_code_limits_hold() {
+    externalities().execute_with(|| {
+        let module = pvm::compile(FLIPPER, None, LIMITS).unwrap().module;
+        let small = EngineLimits {
+            memory_per_instance: 4096,
+            ..LIMITS
+        };
+        assert_eq!(pvm::instantiate(module, small), Err(HostError::MemoryLimit));
+        let tiny_code = EngineLimits {
+            max_code_len: 16,
+            ..LIMITS
+        };
+        assert_eq!(
+            pvm::compile(FLIPPER, None, tiny_code),
+            Err(HostError::CodeTooLarge)
+        );
+    });
+}
+
+/// Deploys the flipper and flips it twice; everything a caller can observe.
+fn flipper_transcript() -> Vec<String> {
+    let mut transcript = Vec::new();
+    let module = pvm::compile(FLIPPER, Some([1; 32]), LIMITS).unwrap().module;
+    let mut storage = BTreeMap::new();
+    for (export, input) in [("deploy", 1u8), ("call", 0), ("call", 1)] {
+        let instance = pvm::instantiate(module, LIMITS).unwrap();
+        pvm::prepare_call(instance, export.as_bytes()).unwrap();
+        transcript.push(format!("{:?}", pvm::run(instance, GAS, 0)));
+        pvm::destroy(instance).unwrap();
+        let instance = pvm::instantiate(module, LIMITS).unwrap();
+        transcript.push(format!(
+            "{:?}",
+            drive(instance, export, &[input], &mut storage)
+        ));
+        pvm::destroy(instance).unwrap();
+    }
+    transcript.push(format!("{storage:?}"));
+    transcript
+}
+
+#[test]
+fn node_limits_change_no_result_only_whether_the_node_can_run_it() {
+    let on_node = |node: NodeLimits| {
+        let mut ext = sp_io::TestExternalities::default();
+        ext.register_extension(PvmExtension::new(node));
+        ext.execute_with(flipper_transcript)
+    };
+    let exact = NodeLimits {
+        max_memory_per_instance: LIMITS.memory_per_instance,
+        max_instances: LIMITS.max_instances,
+        max_code_len: LIMITS.max_code_len,
+        max_modules: 1,
+    };
+    let generous = NodeLimits {
+        max_memory_per_instance: 1 << 30,
+        max_instances: 1000,
+        max_code_len: 1 << 24,
+        max_modules: 1000,
+    };
+    let reference = on_node(NodeLimits::default());
+    assert_eq!(on_node(exact), reference);
+    assert_eq!(on_node(generous), reference);
+
+    // A node that allows less than the runtime asks refuses, with a node-side error,
+    // instead of giving a different result.
+    for stingy in [
+        NodeLimits {
+            max_memory_per_instance: LIMITS.memory_per_instance - 1,
+            ..generous
+        },
+        NodeLimits {
+            max_instances: LIMITS.max_instances - 1,
+            ..generous
+        },
+        NodeLimits {
+            max_code_len: LIMITS.max_code_len - 1,
+            ..generous
+        },
+    ] {
+        let mut ext = sp_io::TestExternalities::default();
+        ext.register_extension(PvmExtension::new(stingy));
+        ext.execute_with(|| {
+            let error = pvm::compile(FLIPPER, None, LIMITS).unwrap_err();
+            assert_eq!(error, HostError::NodeLimit);
+            assert!(error.is_node_side());
+        });
+    }
+    // So does one that does not know the runtime's cost table.
+    externalities().execute_with(|| {
+        let unknown_table = EngineLimits {
+            cost_table: 9999,
+            ..LIMITS
+        };
+        assert_eq!(
+            pvm::compile(FLIPPER, None, unknown_table),
+            Err(HostError::NodeLimit)
+        );
     });
 }
 
@@ -184,7 +287,7 @@ fn the_memory_limit_holds() {
 fn without_the_extension_every_call_says_so() {
     sp_io::TestExternalities::default().execute_with(|| {
         assert_eq!(
-            pvm::compile(FLIPPER, None),
+            pvm::compile(FLIPPER, None, LIMITS),
             Err(HostError::ExtensionMissing)
         );
         assert_eq!(pvm::run(0, GAS, 0), Err(HostError::ExtensionMissing));

@@ -6,7 +6,6 @@
 //! between contracts will push frames on the same stack.
 
 use crate::abi;
-use crate::backend::VmBackend;
 use crate::gas::GasMeter;
 use crate::pallet::{
     BalanceOf, CodeInfoOf, Config, ContractInfo, ContractInfoOf, Error, Event, HoldReason, Pallet,
@@ -25,7 +24,7 @@ use frame_support::{
     },
     weights::Weight,
 };
-use pvm_host_functions::{HostError, InstanceId, RunOutcome};
+use pvm_host_functions::{Engine, HostError, InstanceId, RunOutcome};
 use sp_core::H256;
 use sp_runtime::{traits::Zero, DispatchError, Saturating};
 
@@ -111,10 +110,23 @@ pub(crate) struct Stack<T: Config> {
     deposit_refunded: BalanceOf<T>,
 }
 
+/// The pallet's error for an engine refusal.
+///
+/// # Panics
+///
+/// On a node-side refusal ([`HostError::is_node_side`]: no engine extension, or the node
+/// allows less than the runtime's limits). Recording it as the call's outcome would give
+/// this node a different state than nodes that ran the contract, so the runtime stops the
+/// block (or dry run) here with the reason, for the operator to see.
 pub(crate) fn engine_error<T: Config>(error: HostError) -> DispatchError {
+    assert!(
+        !error.is_node_side(),
+        "this node cannot run pallet-pvm's contracts: {error} (the runtime's engine limits \
+         are {:?}; see pvm_host_functions::NodeLimits)",
+        Pallet::<T>::engine_limits()
+    );
     match error {
         HostError::OutOfBounds => Error::<T>::GuestMemoryOutOfBounds.into(),
-        HostError::AccessTooLarge => Error::<T>::SyscallLengthTooLarge.into(),
         other => {
             log::error!(target: crate::pallet::LOG_TARGET, "engine failure: {other}");
             Error::<T>::EngineFailure.into()
@@ -134,7 +146,7 @@ impl<T: Config> Stack<T> {
     fn new(origin: T::AccountId, weight_limit: Weight, deposit_limit: BalanceOf<T>) -> Self {
         Stack {
             origin,
-            engine: T::Engine::open(),
+            engine: T::Engine::default(),
             gas: GasMeter::new(weight_limit, T::RefTimePerGas::get()),
             deposit_limit,
             deposit_charged: Zero::zero(),
@@ -277,13 +289,14 @@ impl<T: Config> Stack<T> {
             .charge(T::WeightInfo::load_code(code_info.code_len))
             .map_err(out_of_gas::<T>)?;
         let code = PristineCode::<T>::get(code_hash).ok_or(Error::<T>::CodeNotFound)?;
+        let limits = Pallet::<T>::engine_limits();
         let compiled = self
             .engine
-            .compile(&code, code_hash.0)
+            .compile(&code, Some(code_hash.0), &limits)
             .map_err(engine_error::<T>)?;
         let instance = self
             .engine
-            .instantiate(compiled.module)
+            .instantiate(compiled.module, &limits)
             .map_err(engine_error::<T>)?;
         let result = self.drive(frame, instance, export);
         // Destroying can only fail for an unknown id, which `instantiate` just gave us.
@@ -299,7 +312,7 @@ impl<T: Config> Stack<T> {
         export: &str,
     ) -> Result<FrameOutput, DispatchError> {
         self.engine
-            .prepare_call(instance, export)
+            .prepare_call(instance, export.as_bytes())
             .map_err(engine_error::<T>)?;
         let mut a0 = 0;
         loop {

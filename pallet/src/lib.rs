@@ -28,6 +28,9 @@
 //!     type WeightInfo = pallet_pvm::weights::SubstrateWeight<Runtime>;
 //!     type MaxCodeLen = ConstU32<{ 256 * 1024 }>;
 //!     type MaxBasicBlockLen = ConstU32<1024>;
+//!     type MemoryPerInstance = ConstU64<{ 16 << 20 }>;
+//!     type MaxCallDepth = ConstU32<8>;
+//!     type CostTableVersion = ConstU32<1>;
 //!     type DepositPerByte = ConstU128<1>;
 //!     type DepositPerItem = ConstU128<100>;
 //!     type RefTimePerGas = ConstU64<{ pallet_pvm::weights::MEASURED_REF_TIME_PER_GAS }>;
@@ -49,12 +52,13 @@ mod syscalls;
 pub mod validation;
 pub mod weights;
 
-pub use backend::{InRuntimeEngine, NativeEngine, VmBackend};
+pub use backend::{InRuntimeEngine, NativeEngine};
 pub use exec::{CallOutcome, ExecResult, InstantiateOutcome};
 pub use pallet::*;
 
 #[frame_support::pallet]
 pub mod pallet {
+    use crate::abi;
     use crate::exec;
     use crate::validation::{self, ValidationError};
     use crate::weights::WeightInfo;
@@ -69,6 +73,7 @@ pub mod pallet {
         },
     };
     use frame_system::pallet_prelude::*;
+    use pvm_host_functions::EngineLimits;
     use sp_core::H256;
     use sp_runtime::{AccountId32, Saturating};
 
@@ -99,8 +104,10 @@ pub mod pallet {
         type RuntimeHoldReason: From<HoldReason>;
         /// The block timestamp, for the `now` syscall.
         type Time: Time;
-        /// Where contracts run.
-        type Engine: crate::VmBackend;
+        /// Where contracts run: [`NativeEngine`](crate::NativeEngine) on nodes with the pvm
+        /// host functions, [`InRuntimeEngine`](crate::InRuntimeEngine) inside the runtime.
+        /// One value per extrinsic (`Default`).
+        type Engine: pvm_host_functions::Engine + Default;
         /// Weights.
         type WeightInfo: WeightInfo;
         /// The largest blob `upload_code` accepts, in bytes.
@@ -115,6 +122,19 @@ pub mod pallet {
         /// Deposit per stored item (a code blob, a contract, a storage entry).
         #[pallet::constant]
         type DepositPerItem: Get<BalanceOf<Self>>;
+        /// Guest memory one contract instance may make accessible (its image plus heap), in
+        /// bytes. Consensus: passed to the engine with every call; code whose memory does
+        /// not fit is refused at upload.
+        #[pallet::constant]
+        type MemoryPerInstance: Get<u64>;
+        /// How many contract frames may be live at once (nested calls); the engine's
+        /// instance limit.
+        #[pallet::constant]
+        type MaxCallDepth: Get<u32>;
+        /// The gas cost table contracts are charged by, by version
+        /// ([`pvm_core::gas::CostTable::by_version`]). Consensus.
+        #[pallet::constant]
+        type CostTableVersion: Get<u32>;
         /// `ref_time` charged per unit of engine gas.
         #[pallet::constant]
         type RefTimePerGas: Get<u64>;
@@ -313,6 +333,64 @@ pub mod pallet {
         }
     }
 
+    #[pallet::hooks]
+    impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+        /// The runtime's constants fit together and fit what nodes allow by default, so a
+        /// validator with default settings runs every contract the runtime admits.
+        fn integrity_test() {
+            let limits = Self::engine_limits();
+            let node = pvm_host_functions::NodeLimits::default();
+            assert!(
+                limits.max_code_len <= pvm_core::program::MAX_CODE_SIZE,
+                "MaxCodeLen {} is past what pvm-core parses ({})",
+                limits.max_code_len,
+                pvm_core::program::MAX_CODE_SIZE
+            );
+            assert!(
+                node.allow(&limits),
+                "the engine limits {limits:?} exceed a default node's {node:?}: validators \
+                 would refuse to run contracts"
+            );
+            assert!(
+                pvm_core::gas::CostTable::by_version(limits.cost_table).is_some(),
+                "CostTableVersion {} names no cost table pvm-core knows",
+                limits.cost_table
+            );
+            assert!(
+                limits.max_instances >= 1,
+                "MaxCallDepth must allow one frame"
+            );
+            assert!(
+                limits.memory_per_instance >= 1 << 16,
+                "MemoryPerInstance {} is too small for any program's stack and data",
+                limits.memory_per_instance
+            );
+            // A contract's input and outputs must fit in its memory.
+            let largest_buffer = [
+                abi::MAX_CALL_DATA_LEN,
+                abi::MAX_VALUE_LEN,
+                abi::MAX_OUTPUT_LEN,
+                abi::MAX_HASH_INPUT_LEN,
+            ]
+            .into_iter()
+            .max()
+            .unwrap_or(0);
+            assert!(
+                u64::from(largest_buffer) < limits.memory_per_instance,
+                "MemoryPerInstance {} cannot hold the ABI's largest buffer ({largest_buffer})",
+                limits.memory_per_instance
+            );
+            assert!(
+                T::RefTimePerGas::get() > 0,
+                "RefTimePerGas must be positive"
+            );
+            assert!(
+                T::MaxBasicBlockLen::get() > 0,
+                "MaxBasicBlockLen must be positive"
+            );
+        }
+    }
+
     #[pallet::call]
     impl<T: Config> Pallet<T> {
         /// Stores `code` (validated) and holds its deposit on the origin. Uploading code
@@ -484,7 +562,18 @@ pub mod pallet {
     impl<T: Config> Pallet<T> {
         /// Validates `code` as `upload_code` would, with the figures of any refusal.
         pub fn validate_code(code: &[u8]) -> Result<validation::ValidatedCode, ValidationError> {
-            validation::validate(code, T::MaxCodeLen::get(), T::MaxBasicBlockLen::get())
+            validation::validate(code, &Self::engine_limits(), T::MaxBasicBlockLen::get())
+        }
+
+        /// The consensus limits the engine runs contracts under, from the runtime's
+        /// constants: passed with every compile and instantiate.
+        pub fn engine_limits() -> EngineLimits {
+            EngineLimits {
+                memory_per_instance: T::MemoryPerInstance::get(),
+                max_instances: T::MaxCallDepth::get(),
+                max_code_len: T::MaxCodeLen::get(),
+                cost_table: T::CostTableVersion::get(),
+            }
         }
 
         /// The deposit for storing `len` bytes of code.

@@ -5,7 +5,6 @@
 //! memory by the engine. Any violation ends the frame with its specific error.
 
 use crate::abi::{self, Syscall};
-use crate::backend::VmBackend;
 use crate::exec::{engine_error, out_of_gas, Frame, Stack};
 use crate::pallet::{
     BalanceOf, Config, ContractStorage, Error, Event, Pallet, StorageKey, StorageValue,
@@ -20,7 +19,7 @@ use frame_support::{
     },
     weights::Weight,
 };
-use pvm_host_functions::InstanceId;
+use pvm_host_functions::{Engine, InstanceId};
 use sp_core::H256;
 use sp_runtime::{
     traits::{UniqueSaturatedFrom, UniqueSaturatedInto},

@@ -5,7 +5,7 @@ use alloc::string::String;
 use core::fmt;
 use pvm_core::isa::decode_code;
 use pvm_core::{InstructionSet, ProgramBlob, ProgramError};
-use pvm_host_functions::{EngineSession, HostError, Limits};
+use pvm_host_functions::{Engine, EngineLimits, EngineSession, HostError};
 
 /// The instruction sets a contract may be written in: the two 64-bit sets PolkaVM's
 /// linker writes for contracts (`ReviveV1`, blob version 0, and `Latest64`, version 2).
@@ -101,13 +101,14 @@ pub fn blob_version(isa: InstructionSet) -> u8 {
 /// instantiates it.
 pub fn validate(
     code: &[u8],
-    max_code_len: u32,
+    limits: &EngineLimits,
     max_basic_block_len: u32,
 ) -> Result<ValidatedCode, ValidationError> {
-    if code.len() > max_code_len as usize {
+    let code_len = u32::try_from(code.len()).unwrap_or(u32::MAX);
+    if code_len > limits.max_code_len {
         return Err(ValidationError::TooLarge {
             len: code.len(),
-            limit: max_code_len,
+            limit: limits.max_code_len,
         });
     }
     let blob = ProgramBlob::parse(code).map_err(ValidationError::Malformed)?;
@@ -150,16 +151,17 @@ pub fn validate(
             });
         }
     }
-    let mut session = EngineSession::new(pvm_core::BackendKind::Interpreter, Limits::default())
-        .map_err(|_| ValidationError::Engine(HostError::InvalidCode))?;
+    // The runtime's own interpreter, under the runtime's limits: what is accepted here is
+    // what every engine runs.
+    let mut session = EngineSession::default();
     let module = session
-        .compile(code, None)
+        .compile(code, None, limits)
         .map_err(ValidationError::Engine)?;
     session
-        .instantiate(module.module)
+        .instantiate(module.module, limits)
         .map_err(ValidationError::Engine)?;
     Ok(ValidatedCode {
         blob_version: blob_version(blob.isa),
-        code_len: code.len() as u32,
+        code_len,
     })
 }

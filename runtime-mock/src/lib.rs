@@ -20,8 +20,10 @@ use frame_support::{
     traits::{ConstU32, ConstU64},
     weights::Weight,
 };
-use pallet_pvm::{InRuntimeEngine, NativeEngine, VmBackend};
-use pvm_host_functions::{Compiled, HostError, InstanceId, ModuleId, RunOutcome};
+use pallet_pvm::{InRuntimeEngine, NativeEngine};
+use pvm_host_functions::{
+    Compiled, Engine, EngineLimits, HostError, InstanceId, ModuleId, RunOutcome,
+};
 use sp_core::H256;
 use sp_runtime::{traits::IdentityLookup, AccountId32, BuildStorage, DispatchError};
 use std::time::{Duration, Instant};
@@ -83,6 +85,9 @@ impl pallet_pvm::Config for Runtime {
     type WeightInfo = pallet_pvm::weights::SubstrateWeight<Runtime>;
     type MaxCodeLen = ConstU32<{ 128 * 1024 }>;
     type MaxBasicBlockLen = ConstU32<1024>;
+    type MemoryPerInstance = ConstU64<{ 16 << 20 }>;
+    type MaxCallDepth = ConstU32<8>;
+    type CostTableVersion = ConstU32<1>;
     type DepositPerByte = DepositPerByte;
     type DepositPerItem = DepositPerItem;
     type RefTimePerGas = ConstU64<{ pallet_pvm::weights::MEASURED_REF_TIME_PER_GAS }>;
@@ -114,7 +119,8 @@ pub fn with_in_runtime_engine<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// The mock's engine: the native one through the host functions, or (inside
-/// [`with_in_runtime_engine`]) the in-runtime interpreter.
+/// [`with_in_runtime_engine`]) the in-runtime interpreter; either timed while
+/// [`measure_engine_time`] runs.
 pub enum MockEngine {
     /// Through `pvm-host-functions`.
     Native(NativeEngine),
@@ -122,41 +128,53 @@ pub enum MockEngine {
     InRuntime(Box<InRuntimeEngine>),
 }
 
-macro_rules! forward {
-    ($self:ident, $engine:ident => $call:expr) => {{
-        let profiling = ENGINE_TIME.with(Cell::get).is_some();
-        let start = profiling.then(Instant::now);
-        let result = match $self {
-            MockEngine::Native($engine) => $call,
-            MockEngine::InRuntime($engine) => $call,
+impl Default for MockEngine {
+    fn default() -> Self {
+        if IN_RUNTIME.with(Cell::get) {
+            MockEngine::InRuntime(Box::default())
+        } else {
+            MockEngine::Native(NativeEngine::default())
+        }
+    }
+}
+
+impl MockEngine {
+    /// Runs `call` on the engine in use, adding its time to the engine time being measured.
+    fn timed<R>(&mut self, call: impl FnOnce(&mut dyn Engine) -> R) -> R {
+        let start = ENGINE_TIME.with(Cell::get).is_some().then(Instant::now);
+        let result = match self {
+            MockEngine::Native(engine) => call(engine),
+            MockEngine::InRuntime(engine) => call(&mut **engine),
         };
         if let Some(start) = start {
             let spent = start.elapsed();
             ENGINE_TIME.with(|time| time.set(time.get().map(|total| total + spent)));
         }
         result
-    }};
+    }
 }
 
-impl VmBackend for MockEngine {
-    fn open() -> Self {
-        if IN_RUNTIME.with(Cell::get) {
-            MockEngine::InRuntime(Box::new(InRuntimeEngine::open()))
-        } else {
-            MockEngine::Native(NativeEngine::open())
-        }
+impl Engine for MockEngine {
+    fn compile(
+        &mut self,
+        code: &[u8],
+        cache_key: Option<[u8; 32]>,
+        limits: &EngineLimits,
+    ) -> Result<Compiled, HostError> {
+        self.timed(|engine| engine.compile(code, cache_key, limits))
     }
-    fn compile(&mut self, code: &[u8], cache_key: [u8; 32]) -> Result<Compiled, HostError> {
-        forward!(self, engine => engine.compile(code, cache_key))
+    fn instantiate(
+        &mut self,
+        module: ModuleId,
+        limits: &EngineLimits,
+    ) -> Result<InstanceId, HostError> {
+        self.timed(|engine| engine.instantiate(module, limits))
     }
-    fn instantiate(&mut self, module: ModuleId) -> Result<InstanceId, HostError> {
-        forward!(self, engine => engine.instantiate(module))
-    }
-    fn prepare_call(&mut self, instance: InstanceId, symbol: &str) -> Result<(), HostError> {
-        forward!(self, engine => engine.prepare_call(instance, symbol))
+    fn prepare_call(&mut self, instance: InstanceId, symbol: &[u8]) -> Result<(), HostError> {
+        self.timed(|engine| engine.prepare_call(instance, symbol))
     }
     fn run(&mut self, instance: InstanceId, gas: u64, a0: u64) -> Result<RunOutcome, HostError> {
-        forward!(self, engine => engine.run(instance, gas, a0))
+        self.timed(|engine| engine.run(instance, gas, a0))
     }
     fn read_memory(
         &mut self,
@@ -164,7 +182,7 @@ impl VmBackend for MockEngine {
         address: u32,
         out: &mut [u8],
     ) -> Result<(), HostError> {
-        forward!(self, engine => engine.read_memory(instance, address, out))
+        self.timed(|engine| engine.read_memory(instance, address, out))
     }
     fn write_memory(
         &mut self,
@@ -172,10 +190,10 @@ impl VmBackend for MockEngine {
         address: u32,
         data: &[u8],
     ) -> Result<(), HostError> {
-        forward!(self, engine => engine.write_memory(instance, address, data))
+        self.timed(|engine| engine.write_memory(instance, address, data))
     }
     fn destroy(&mut self, instance: InstanceId) -> Result<(), HostError> {
-        forward!(self, engine => engine.destroy(instance))
+        self.timed(|engine| engine.destroy(instance))
     }
 }
 
@@ -218,7 +236,7 @@ pub fn new_test_ext_with_backend(backend: pvm_core::BackendKind) -> sp_io::TestE
     let mut ext = sp_io::TestExternalities::new(storage);
     let extension = pvm_host_functions::PvmExtension::with_backend(
         backend,
-        pvm_host_functions::Limits::default(),
+        pvm_host_functions::NodeLimits::default(),
     )
     .expect("every backend is available, falling back to the interpreter");
     ext.register_extension(extension);

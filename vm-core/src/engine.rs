@@ -106,6 +106,15 @@ impl Engine {
         })
     }
 
+    /// The interpreter with the default configuration: infallible, for callers that give
+    /// each instance its own memory limit
+    /// ([`Module::instantiate_with_memory_limit`](crate::Module::instantiate_with_memory_limit)).
+    pub fn interpreter() -> Engine {
+        Engine {
+            config: Config::default(),
+        }
+    }
+
     /// The engine's configuration.
     pub fn config(&self) -> &Config {
         &self.config

@@ -28,6 +28,15 @@ impl CostTable {
         }
     }
 
+    /// The table with this version, if this build knows it. Versions are consensus: a
+    /// runtime names the table its contracts are charged by, and every node must find the
+    /// same one.
+    pub fn by_version(version: u32) -> Option<CostTable> {
+        [CostTable::naive()]
+            .into_iter()
+            .find(|table| table.version == version)
+    }
+
     /// The cost of one opcode.
     #[inline]
     pub fn cost(&self, opcode: Opcode) -> u32 {

@@ -54,6 +54,8 @@ pub struct Instance {
     last_pc: Option<u32>,
     /// The last run stopped at an `ecalli` and nothing has moved the program counter since.
     after_ecalli: bool,
+    /// The most guest memory this instance may make accessible.
+    memory_limit: u64,
 }
 
 /// The backend-specific half of an instance.
@@ -136,16 +138,20 @@ mod interp {
 }
 
 impl Instance {
-    pub(crate) fn new(module: Module) -> Result<Instance, Error> {
+    pub(crate) fn new(module: Module, memory_limit: u64) -> Result<Instance, Error> {
         let backend = match module.backend() {
             #[cfg(jit_sandbox)]
-            crate::BackendKind::Jit => Backend::Jit(Box::new(module.fresh_jit_instance()?)),
+            crate::BackendKind::Jit => {
+                Backend::Jit(Box::new(module.fresh_jit_instance(memory_limit)?))
+            }
             #[cfg(jit_sandbox)]
             crate::BackendKind::Crosscheck => Backend::Crosscheck(Box::new((
-                fresh_exec_state(module.fresh_memory()?),
-                module.fresh_jit_instance()?,
+                fresh_exec_state(module.fresh_memory(memory_limit)?),
+                module.fresh_jit_instance(memory_limit)?,
             ))),
-            _ => Backend::Interpreter(Box::new(fresh_exec_state(module.fresh_memory()?))),
+            _ => Backend::Interpreter(Box::new(fresh_exec_state(
+                module.fresh_memory(memory_limit)?,
+            ))),
         };
         Ok(Instance {
             module,
@@ -154,6 +160,7 @@ impl Instance {
             pending_bad_pc: None,
             last_pc: None,
             after_ecalli: false,
+            memory_limit,
         })
     }
 
@@ -376,10 +383,10 @@ impl Instance {
             Backend::Crosscheck(pair) => pair.0.memory.check_mapped(address, u64::from(length)),
         };
         mapped.map_err(unmapped)?;
-        if u64::from(length) > self.module.0.memory_limit {
+        if u64::from(length) > self.memory_limit {
             return Err(Error::MemoryLimit {
                 required: u64::from(length),
-                limit: self.module.0.memory_limit,
+                limit: self.memory_limit,
             });
         }
         let mut out = vec![0; length as usize];
@@ -466,12 +473,14 @@ impl Instance {
     /// Restores memory to the module's initial image (registers and gas stay).
     pub fn reset_memory(&mut self) -> Result<(), Error> {
         match &mut self.backend {
-            Backend::Interpreter(state) => state.memory = self.module.fresh_memory()?,
+            Backend::Interpreter(state) => {
+                state.memory = self.module.fresh_memory(self.memory_limit)?
+            }
             #[cfg(jit_sandbox)]
             Backend::Jit(jit) => reset_jit(jit)?,
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => {
-                pair.0.memory = self.module.fresh_memory()?;
+                pair.0.memory = self.module.fresh_memory(self.memory_limit)?;
                 reset_jit(&mut pair.1)?;
             }
         }

@@ -179,20 +179,26 @@ impl Module {
 
     /// A fresh JIT instance with the module's initial image.
     #[cfg(jit_sandbox)]
-    pub(crate) fn fresh_jit_instance(&self) -> Result<crate::sandbox::generic::JitInstance, Error> {
+    pub(crate) fn fresh_jit_instance(
+        &self,
+        memory_limit: u64,
+    ) -> Result<crate::sandbox::generic::JitInstance, Error> {
         let jit = self.0.jit.clone().expect("JIT modules carry their code");
         Ok(crate::sandbox::generic::JitInstance::new(
             jit,
-            self.fresh_address_space()?,
+            self.fresh_address_space(memory_limit)?,
         ))
     }
 
     /// A fresh JIT address space with the module's initial image.
     #[cfg(jit_sandbox)]
-    pub(crate) fn fresh_address_space(&self) -> Result<crate::sandbox::GuestAddressSpace, Error> {
+    pub(crate) fn fresh_address_space(
+        &self,
+        memory_limit: u64,
+    ) -> Result<crate::sandbox::GuestAddressSpace, Error> {
         use crate::sandbox::{AddressSpaceError, GuestAddressSpace};
         let inner = &self.0;
-        let map = inner.access_map.clone().with_limit(inner.memory_limit)?;
+        let map = inner.access_map.clone().with_limit(memory_limit)?;
         let contents = initial_contents(inner.memory_map.as_ref(), &inner.blob);
         GuestAddressSpace::new(map, &contents).map_err(|e| match e {
             AddressSpaceError::Layout(layout) => Error::from(layout),
@@ -200,14 +206,21 @@ impl Module {
         })
     }
 
-    /// Instantiates with fresh memory.
+    /// Instantiates with fresh memory, within the engine's memory limit.
     pub fn instantiate(&self) -> Result<Instance, Error> {
-        Instance::new(self.clone())
+        Instance::new(self.clone(), self.0.memory_limit)
     }
 
-    pub(crate) fn fresh_memory(&self) -> Result<GuestMemory, Error> {
+    /// Instantiates with fresh memory, within `memory_limit` bytes instead of the
+    /// engine's limit (see [`Config::memory_limit`](crate::Config::memory_limit)): for
+    /// callers whose limit comes with each call, such as a runtime's.
+    pub fn instantiate_with_memory_limit(&self, memory_limit: u64) -> Result<Instance, Error> {
+        Instance::new(self.clone(), memory_limit)
+    }
+
+    pub(crate) fn fresh_memory(&self, memory_limit: u64) -> Result<GuestMemory, Error> {
         let inner = &self.0;
-        let map = inner.access_map.clone().with_limit(inner.memory_limit)?;
+        let map = inner.access_map.clone().with_limit(memory_limit)?;
         let contents = initial_contents(inner.memory_map.as_ref(), &inner.blob);
         Ok(GuestMemory::new(map, &contents)?)
     }

@@ -12,7 +12,7 @@
 
 use pvm_contracts_examples::{COMPUTE_LATEST64, CONTRACTS, FLIPPER, HASHER};
 use pvm_core::{Engine, Interrupt, Module, ModuleConfig};
-use pvm_host_functions::{EngineSession, Limits};
+use pvm_host_functions::{Engine as _, EngineSession};
 use pvm_runtime_mock::*;
 use std::time::{Duration, Instant};
 
@@ -74,11 +74,11 @@ fn main() {
     for (name, code) in CONTRACTS {
         let mut best = f64::MAX;
         for _ in 0..51 {
-            let mut session =
-                EngineSession::new(pvm_core::BackendKind::Interpreter, Limits::default()).unwrap();
+            let limits = pallet_pvm::Pallet::<Runtime>::engine_limits();
+            let mut session = EngineSession::default();
             let start = Instant::now();
-            let module = session.compile(code, None).unwrap().module;
-            session.instantiate(module).unwrap();
+            let module = session.compile(code, None, &limits).unwrap().module;
+            session.instantiate(module, &limits).unwrap();
             best = best.min(start.elapsed().as_nanos() as f64);
         }
         let per_byte = best / code.len() as f64;

@@ -29,7 +29,7 @@ const PLACEHOLDERS: usize = 3;
 /// The two regions most accesses hit (the stack and the read-write data with the heap, or
 /// in a custom layout the first two writable regions) and one read-only region (the
 /// read-only data, or a custom layout's first read-only region) are handed to the
-/// interpreter loop as plain slices ([`FastView`]); everything else goes through the
+/// interpreter loop as plain slices (`FastView`); everything else goes through the
 /// access map.
 #[derive(Clone, Debug)]
 pub struct GuestMemory {
