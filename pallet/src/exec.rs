@@ -14,7 +14,7 @@ use crate::pallet::{
 use crate::syscalls::{self, Flow};
 use crate::weights::WeightInfo;
 use alloc::vec::Vec;
-use codec::MaxEncodedLen;
+use codec::{Decode, Encode, MaxEncodedLen};
 use frame_support::{
     storage::{with_transaction, TransactionOutcome},
     traits::{
@@ -25,8 +25,9 @@ use frame_support::{
     weights::Weight,
 };
 use pvm_host_functions::{Engine, HostError, InstanceId, RunOutcome};
+use scale_info::TypeInfo;
 use sp_core::H256;
-use sp_runtime::{traits::Zero, DispatchError, Saturating};
+use sp_runtime::{traits::Zero, AccountId32, DispatchError, Saturating};
 
 /// The result of running a contract, with what it consumed whatever the outcome.
 #[derive(Debug)]
@@ -57,7 +58,7 @@ impl<R> ExecResult<R> {
 }
 
 /// A finished call.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
 pub struct CallOutcome {
     /// What the contract returned.
     pub output: Vec<u8>,
@@ -66,11 +67,11 @@ pub struct CallOutcome {
 }
 
 /// A finished instantiation.
-#[derive(Debug, PartialEq, Eq)]
-pub struct InstantiateOutcome<T: Config> {
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode, TypeInfo)]
+pub struct InstantiateOutcome {
     /// The new contract's account (also when `deploy` reverted, though then it was not
     /// created).
-    pub contract: T::AccountId,
+    pub contract: AccountId32,
     /// What `deploy` returned.
     pub output: Vec<u8>,
     /// `deploy` reverted: nothing was created.
@@ -371,7 +372,7 @@ pub(crate) fn instantiate<T: Config>(
     deposit_limit: BalanceOf<T>,
     data: Vec<u8>,
     salt: Vec<u8>,
-) -> ExecResult<InstantiateOutcome<T>> {
+) -> ExecResult<InstantiateOutcome> {
     let mut stack = Stack::<T>::new(origin.clone(), weight_limit, deposit_limit);
     let contract = Pallet::<T>::contract_address(&origin, &code_hash, &salt);
     let result = (|| {

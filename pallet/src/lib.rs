@@ -46,13 +46,16 @@ extern crate alloc;
 
 pub mod abi;
 mod backend;
+mod dry_run;
 mod exec;
 pub mod gas;
+pub mod runtime_api;
 mod syscalls;
 pub mod validation;
 pub mod weights;
 
 pub use backend::{InRuntimeEngine, NativeEngine};
+pub use dry_run::{DryRunResult, EventRecordOf};
 pub use exec::{CallOutcome, ExecResult, InstantiateOutcome};
 pub use pallet::*;
 
@@ -654,7 +657,7 @@ pub mod pallet {
             storage_deposit_limit: BalanceOf<T>,
             data: Vec<u8>,
             salt: Vec<u8>,
-        ) -> crate::ExecResult<crate::InstantiateOutcome<T>> {
+        ) -> crate::ExecResult<crate::InstantiateOutcome> {
             exec::instantiate::<T>(
                 origin,
                 code_hash,
