@@ -1,7 +1,7 @@
 //! Program blob parsing: round trips, every malformed-input error, and decoding rules.
 
 use pvm_core::asm::assemble;
-use pvm_core::isa::{decode_code, Args, Opcode};
+use pvm_core::isa::{decode_code, Args, Opcode, RawInstruction};
 use pvm_core::program::{CodeSection, ProgramBlob, ProgramError};
 use pvm_core::{InstructionSet, Reg};
 
@@ -120,6 +120,26 @@ fn malformed_code_sections() {
     assert_eq!(section.jump_table_len, 0xffff);
     assert!(section.jump_table.is_empty());
     assert_eq!(section.jump_table_entry(0), None);
+}
+
+// A located instruction made by hand may point its operands anywhere. At the top of the
+// 32-bit range, the offsets after the first operand byte wrapped on a 32-bit target (a
+// panic in debug builds, the code's first bytes read in release ones); now every byte
+// past the end reads as zero, as on 64 bits.
+#[test]
+fn operands_past_the_end_of_the_code_read_as_zero_on_every_target() {
+    let code = [0xffu8; 16];
+    for &opcode in Opcode::ALL {
+        let raw = RawInstruction {
+            pc: 0,
+            length: 1,
+            opcode_index: u8::try_from(opcode.index()).unwrap(),
+            args_at: u32::MAX,
+            args_length: 14,
+        };
+        let zeros = RawInstruction { args_at: 0, ..raw };
+        assert_eq!(raw.decode(&code), zeros.decode(&[0; 16]), "{opcode}");
+    }
 }
 
 #[test]
