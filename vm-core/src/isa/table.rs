@@ -95,6 +95,10 @@ discriminant!(
     /// The register's index (0..=12) in the register file.
     pub fn index(self) -> usize for Reg
 );
+discriminant!(
+    /// The register's 4-bit operand encoding (its index).
+    pub(crate) fn nibble(self) -> u8 for Reg
+);
 
 impl fmt::Display for Reg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
