@@ -91,6 +91,8 @@ impl Module {
         config: &ModuleConfig,
         blob: ProgramBlob,
     ) -> Result<Module, Error> {
+        // A blob built by hand skipped the parser's size check, which decoding relies on.
+        blob.code.code_length()?;
         let memory_map = match &config.memory {
             MemoryLayout::Standard => Some(MemoryMap::new(MemoryMapSizes {
                 page_size: config.page_size,

@@ -3,7 +3,7 @@
 use pvm_core::asm::assemble;
 use pvm_core::isa::{decode_code, Args, Opcode, RawInstruction};
 use pvm_core::program::{CodeSection, ProgramBlob, ProgramError, MAX_CODE_SIZE};
-use pvm_core::{InstructionSet, Reg};
+use pvm_core::{Config, Engine, Error, InstructionSet, Module, ModuleConfig, Reg};
 
 fn sample() -> ProgramBlob {
     assemble(
@@ -165,6 +165,23 @@ fn lengths_past_a_32_bit_usize_are_refused_alike_on_every_target() {
             needed: 64 << 20,
             available: 1,
         })
+    );
+}
+
+// A blob built by hand skips the parser; instantiating it checks the code size the
+// decoders rely on (their offsets are `u32`s), instead of decoding past it.
+#[test]
+fn hand_built_blobs_with_oversized_code_are_refused() {
+    let mut blob = sample();
+    let size = usize::try_from(MAX_CODE_SIZE).unwrap() + 1;
+    blob.code.code = vec![0; size];
+    let engine = Engine::new(&Config::default()).unwrap();
+    assert_eq!(
+        Module::from_blob(&engine, &ModuleConfig::default(), blob).map(|_| ()),
+        Err(Error::Program(ProgramError::CodeTooLarge {
+            size: u64::from(MAX_CODE_SIZE) + 1,
+            limit: MAX_CODE_SIZE,
+        }))
     );
 }
 
