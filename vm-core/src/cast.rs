@@ -12,7 +12,7 @@
 
 // The one module allowed to write `as`: each use below is lossless, or a truncation or
 // reinterpretation its name announces.
-#![allow(clippy::as_conversions)]
+#![allow(clippy::as_conversions, clippy::cast_possible_truncation)]
 
 // `usize` is at least 32 and at most 64 bits on every target pvm-core builds for: these
 // make the widenings below lossless, and fail the build anywhere they would not be.
@@ -21,6 +21,19 @@ const _: () = assert!(usize::BITS >= 32 && usize::BITS <= 64);
 /// A `u32` as a `usize`: lossless (every supported target has `usize` of 32 bits or more).
 #[inline(always)]
 pub(crate) const fn usize_from_u32(value: u32) -> usize {
+    value as usize
+}
+
+/// A `u8` as a `usize`, where `usize::from` cannot be called: in a `const fn` (the
+/// instruction tables are built at compile time).
+#[inline(always)]
+pub(crate) const fn usize_from_u8(value: u8) -> usize {
+    value as usize
+}
+
+/// A `u16` as a `usize`, in a `const fn` (see [`usize_from_u8`]).
+#[inline(always)]
+pub(crate) const fn usize_from_u16(value: u16) -> usize {
     value as usize
 }
 
@@ -87,6 +100,26 @@ pub(crate) const fn sign_extend_8(value: u8) -> u64 {
     value as i8 as i64 as u64
 }
 
+/// Gives a fieldless `#[repr(u8)]` enum a `const fn` that returns its discriminant as an
+/// integer type (to index a table with, or to encode it). Reading a discriminant is the
+/// one conversion only `as` can write; the enum being one byte (asserted at compile time)
+/// makes it lossless into any integer type. Doc comment, visibility, name and type are the
+/// caller's: `discriminant!(/// The index. pub fn index(self) -> usize for Reg);`
+macro_rules! discriminant {
+    ($(#[$meta:meta])* $vis:vis fn $name:ident(self) -> $int:ident for $ty:ident) => {
+        const _: () = assert!(core::mem::size_of::<$ty>() == 1);
+        impl $ty {
+            $(#[$meta])*
+            #[inline(always)]
+            #[allow(clippy::as_conversions)]
+            $vis const fn $name(self) -> $int {
+                self as $int
+            }
+        }
+    };
+}
+pub(crate) use discriminant;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +127,8 @@ mod tests {
     #[test]
     fn conversions_do_what_their_names_say() {
         assert_eq!(usize_from_u32(u32::MAX), 0xffff_ffff);
+        assert_eq!(usize_from_u8(u8::MAX), 0xff);
+        assert_eq!(usize_from_u16(u16::MAX), 0xffff);
         assert_eq!(u64_from_usize(usize::MAX), usize::MAX as u64);
         assert_eq!(low_u32(0x1234_5678_9abc_def0), 0x9abc_def0);
         assert_eq!(low_u16(0x1234_5678_9abc_def0), 0xdef0);
@@ -110,5 +145,20 @@ mod tests {
             1 << 62
         );
         assert_eq!(high_u64_unsigned(u128::from(u64::MAX) * 2), 1);
+    }
+
+    #[test]
+    fn discriminant_is_the_discriminant() {
+        #[derive(Copy, Clone)]
+        #[repr(u8)]
+        enum Sample {
+            First,
+            Last = 255,
+        }
+        discriminant!(fn index(self) -> usize for Sample);
+        discriminant!(fn byte(self) -> u8 for Sample);
+        assert_eq!(Sample::First.index(), 0);
+        assert_eq!(Sample::Last.index(), 255);
+        assert_eq!(Sample::Last.byte(), 255);
     }
 }

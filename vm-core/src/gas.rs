@@ -12,7 +12,7 @@ use crate::isa::Opcode;
 pub struct CostTable {
     /// Bumped whenever any cost changes, so stored results can name the table they used.
     pub version: u32,
-    /// Cost of each opcode, indexed by `Opcode as usize`.
+    /// Cost of each opcode, indexed by [`Opcode::index`].
     pub costs: [u32; Opcode::ALL.len()],
     /// Cost of an invalid instruction or the implicit trap after the code.
     pub invalid: u32,
@@ -40,7 +40,7 @@ impl CostTable {
     /// The cost of one opcode.
     #[inline]
     pub fn cost(&self, opcode: Opcode) -> u32 {
-        self.costs[opcode as usize]
+        self.costs[opcode.index()]
     }
 }
 

@@ -1,5 +1,6 @@
 //! A running program: registers, memory, gas, and where execution continues.
 
+use crate::cast::usize_from_u32;
 use crate::error::Error;
 use crate::interpreter::{ExecState, Exit, GuestMemory};
 use crate::isa::Reg;
@@ -112,7 +113,7 @@ mod interp {
     /// charged (the block may begin with dropped `unlikely` instructions).
     pub(super) fn op_pc(code: &CompiledCode, state: &ExecState, op: u32) -> u32 {
         let block_pc = state.entry_pending.then(|| code.block_pc(op)).flatten();
-        block_pc.unwrap_or(code.op_pcs[op as usize])
+        block_pc.unwrap_or(code.op_pcs[usize_from_u32(op)])
     }
 
     /// Where a resumable interpreter continues.
@@ -372,7 +373,7 @@ impl Instance {
     pub fn read_memory(&self, address: u32, length: u32) -> Result<Vec<u8>, Error> {
         let unmapped = |first_unmapped| Error::MemoryAccess {
             address,
-            length: length as usize,
+            length: usize_from_u32(length),
             first_unmapped,
         };
         let mapped = match &self.backend {
@@ -389,7 +390,7 @@ impl Instance {
                 limit: self.memory_limit,
             });
         }
-        let mut out = vec![0; length as usize];
+        let mut out = vec![0; usize_from_u32(length)];
         self.read_memory_into(address, &mut out)?;
         Ok(out)
     }

@@ -93,6 +93,8 @@ impl Module {
         config: &ModuleConfig,
         blob: ProgramBlob,
     ) -> Result<Module, Error> {
+        // A blob built by hand skipped the parser's size check, which decoding relies on.
+        blob.code.code_length()?;
         let (memory_map, access_map) = match &config.memory {
             MemoryLayout::Standard => {
                 let map = MemoryMap::new(MemoryMapSizes {

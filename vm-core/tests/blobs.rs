@@ -1,9 +1,9 @@
 //! Program blob parsing: round trips, every malformed-input error, and decoding rules.
 
 use pvm_core::asm::assemble;
-use pvm_core::isa::{decode_code, Args, Opcode};
-use pvm_core::program::{CodeSection, ProgramBlob, ProgramError};
-use pvm_core::{InstructionSet, Reg};
+use pvm_core::isa::{decode_code, Args, Opcode, RawInstruction};
+use pvm_core::program::{CodeSection, ProgramBlob, ProgramError, MAX_CODE_SIZE};
+use pvm_core::{Config, Engine, Error, InstructionSet, Module, ModuleConfig, Reg};
 
 fn sample() -> ProgramBlob {
     assemble(
@@ -120,6 +120,89 @@ fn malformed_code_sections() {
     assert_eq!(section.jump_table_len, 0xffff);
     assert!(section.jump_table.is_empty());
     assert_eq!(section.jump_table_entry(0), None);
+}
+
+// Lengths a blob declares reach `u32::MAX`, and an offset plus such a length is past what
+// a 32-bit `usize` (wasm32, i686) holds. These are refused with the same typed error and
+// the same figures on every target, never wrapped into a small in-bounds read.
+#[test]
+fn lengths_past_a_32_bit_usize_are_refused_alike_on_every_target() {
+    let good = sample().to_bytes().unwrap();
+    let set_length = |bytes: &mut Vec<u8>| {
+        let length = u64::try_from(bytes.len()).unwrap();
+        bytes[5..13].copy_from_slice(&length.to_le_bytes());
+    };
+    // A read-only data section of u32::MAX bytes, three of them present: its end, offset
+    // 19 + 0xffff_ffff, does not fit a 32-bit usize.
+    let mut bytes = good[..13].to_vec();
+    bytes.extend_from_slice(&[2, 0xf0, 0xff, 0xff, 0xff, 0xff, 1, 2, 3]);
+    set_length(&mut bytes);
+    assert_eq!(
+        ProgramBlob::parse(&bytes),
+        Err(ProgramError::UnexpectedEnd {
+            what: "ro data",
+            offset: 19,
+            needed: 0xffff_ffff,
+            available: 3,
+        })
+    );
+
+    let isa = InstructionSet::Graypaper;
+    // A raw code blob declaring u32::MAX code bytes.
+    assert_eq!(
+        CodeSection::parse_raw(isa, &[0, 0, 0xf0, 0xff, 0xff, 0xff, 0xff, 0]),
+        Err(ProgramError::CodeTooLarge {
+            size: 0xffff_ffff,
+            limit: MAX_CODE_SIZE,
+        })
+    );
+    // The largest jump table (16 Mi entries of 4 bytes, after a code length of 0), absent.
+    assert_eq!(
+        CodeSection::parse_raw(isa, &[0xe1, 0, 0, 0, 4, 0, 9]),
+        Err(ProgramError::UnexpectedEnd {
+            what: "jump table",
+            offset: 6,
+            needed: 64 << 20,
+            available: 1,
+        })
+    );
+}
+
+// A blob built by hand skips the parser; instantiating it checks the code size the
+// decoders rely on (their offsets are `u32`s), instead of decoding past it.
+#[test]
+fn hand_built_blobs_with_oversized_code_are_refused() {
+    let mut blob = sample();
+    let size = usize::try_from(MAX_CODE_SIZE).unwrap() + 1;
+    blob.code.code = vec![0; size];
+    let engine = Engine::new(&Config::default()).unwrap();
+    assert_eq!(
+        Module::from_blob(&engine, &ModuleConfig::default(), blob).map(|_| ()),
+        Err(Error::Program(ProgramError::CodeTooLarge {
+            size: u64::from(MAX_CODE_SIZE) + 1,
+            limit: MAX_CODE_SIZE,
+        }))
+    );
+}
+
+// A located instruction made by hand may point its operands anywhere. At the top of the
+// 32-bit range, the offsets after the first operand byte wrapped on a 32-bit target (a
+// panic in debug builds, the code's first bytes read in release ones); now every byte
+// past the end reads as zero, as on 64 bits.
+#[test]
+fn operands_past_the_end_of_the_code_read_as_zero_on_every_target() {
+    let code = [0xffu8; 16];
+    for &opcode in Opcode::ALL {
+        let raw = RawInstruction {
+            pc: 0,
+            length: 1,
+            opcode_index: u8::try_from(opcode.index()).unwrap(),
+            args_at: u32::MAX,
+            args_length: 14,
+        };
+        let zeros = RawInstruction { args_at: 0, ..raw };
+        assert_eq!(raw.decode(&code), zeros.decode(&[0; 16]), "{opcode}");
+    }
 }
 
 #[test]

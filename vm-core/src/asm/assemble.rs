@@ -1,3 +1,4 @@
+use crate::cast::{low_u32, sign_extend_32, u64_from_usize, usize_from_u32};
 use crate::isa::{
     Args, Flow, Format, Instruction, InstructionSet, Opcode, Reg, MACRO_BLOCK_SIZE, MAX_SKIP,
 };
@@ -57,8 +58,9 @@ fn parse_int(text: &str) -> Option<i64> {
         .strip_prefix("0x")
         .or_else(|| digits.strip_prefix("0X"))
     {
-        Some(hex) => u64::from_str_radix(hex, 16).ok()? as i64,
-        None => digits.parse::<u64>().ok()? as i64,
+        // (Past `i64::MAX` a value reads as its two's complement, e.g. `0xffff...ff` as -1.)
+        Some(hex) => u64::from_str_radix(hex, 16).ok()?.cast_signed(),
+        None => digits.parse::<u64>().ok()?.cast_signed(),
     };
     Some(if negative {
         value.wrapping_neg()
@@ -192,12 +194,16 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
         });
     }
     blob.isa = isa;
-    if blob.ro_data_size < blob.ro_data.len() as u32 {
-        blob.ro_data_size = blob.ro_data.len() as u32;
-    }
-    if blob.rw_data_size < blob.rw_data.len() as u32 {
-        blob.rw_data_size = blob.rw_data.len() as u32;
-    }
+    let data_size = |data: &[u8], what: &str| {
+        u32::try_from(data.len()).map_err(|_| {
+            err(
+                0,
+                format!("{} bytes of {what}: more than 4 GiB", data.len()),
+            )
+        })
+    };
+    blob.ro_data_size = blob.ro_data_size.max(data_size(&blob.ro_data, "ro data")?);
+    blob.rw_data_size = blob.rw_data_size.max(data_size(&blob.rw_data, "rw data")?);
     for line in &lines {
         if !isa.supports(line.opcode) {
             return Err(err(
@@ -231,14 +237,19 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
                         format!("immediate {value} does not fit in 32 bits"),
                     ));
                 }
-                Ok(*value as u32)
+                // The low 32 bits: negative values as their two's complement.
+                Ok(low_u32(value.cast_unsigned()))
             }
             Operand::Label(name) => {
                 let index = jump_table_labels
                     .iter()
                     .position(|l| l == name)
                     .expect("collected above");
-                Ok((index as u32 + 1) * 2)
+                // Entry `index` is at address `2 * (index + 1)`.
+                u32::try_from(index)
+                    .ok()
+                    .and_then(|index| index.checked_add(1)?.checked_mul(2))
+                    .ok_or_else(|| err(line.number, "too many jump-table labels"))
             }
             Operand::Reg(_) => Err(err(line.number, "expected an immediate, found a register")),
         }
@@ -251,9 +262,13 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
     let mut pc = 0u32;
     for (line, instruction) in lines.iter().zip(&instructions) {
         pcs.push(pc);
-        pc += encode(isa, instruction, pc, &|_| 0)
+        let length = encode(isa, instruction, pc, &|_| 0)
             .map_err(|message| err(line.number, message))?
-            .len() as u32;
+            .len();
+        pc = u32::try_from(length)
+            .ok()
+            .and_then(|length| pc.checked_add(length))
+            .ok_or_else(|| err(line.number, "the code is longer than 4 GiB"))?;
     }
     pcs.push(pc);
     let label_pc = |name: &str, line: usize| -> Result<u32, AsmError> {
@@ -265,8 +280,8 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
 
     let mut code = Vec::new();
     let mut bitmask_bits: Vec<bool> = Vec::new();
-    for (line, instruction) in lines.iter().zip(&instructions) {
-        let pc = code.len() as u32;
+    for ((line, instruction), &pc) in lines.iter().zip(&instructions).zip(&pcs) {
+        debug_assert_eq!(u64_from_usize(code.len()), u64::from(pc));
         for operand in &line.operands {
             if let Operand::Label(name) = operand {
                 label_pc(name, line.number)?;
@@ -275,15 +290,17 @@ pub fn assemble(source: &str) -> Result<ProgramBlob, AsmError> {
         let target_of = |position: usize| -> u32 {
             match &line.operands.get(position) {
                 Some(Operand::Label(name)) => label_pc(name, line.number).unwrap_or(0),
-                Some(Operand::Imm(value)) => *value as u32,
+                Some(Operand::Imm(value)) => low_u32(value.cast_unsigned()),
                 _ => 0,
             }
         };
         let bytes = encode(isa, instruction, pc, &target_of)
             .map_err(|message| err(line.number, message))?;
         if isa == InstructionSet::Latest64 {
-            let end = pc + bytes.len() as u32;
-            let boundary = (pc / MACRO_BLOCK_SIZE + 1) * MACRO_BLOCK_SIZE;
+            // (In u64: the boundary after the last macro block is 2^32.)
+            let end = u64::from(pc) + u64_from_usize(bytes.len());
+            let block = u64::from(MACRO_BLOCK_SIZE);
+            let boundary = (u64::from(pc) / block + 1) * block;
             if end > boundary || (end == boundary && !instruction.opcode.flow().ends_block()) {
                 return Err(err(
                     line.number,
@@ -394,7 +411,7 @@ fn build_instruction(
         Format::RegImm => Args::RegImm(reg(0)?, imm(1)?),
         Format::RegImm64 => {
             let value = match ops[1] {
-                Operand::Imm(v) => v as u64,
+                Operand::Imm(v) => v.cast_unsigned(),
                 _ => u64::from(imm(1)?),
             };
             Args::RegImm64(reg(0)?, value)
@@ -414,22 +431,23 @@ fn build_instruction(
 }
 
 /// The fewest bytes (0..=4) whose sign extension gives `value`.
-fn imm_length(value: u32) -> usize {
+fn imm_length(value: u32) -> u8 {
     (0..4)
         .find(|&n| {
-            let shift = 32 - 8 * n as u32;
             let extended = if n == 0 {
                 0
             } else {
-                (((value << shift) as i32) >> shift) as u32
+                let shift = 32 - 8 * u32::from(n);
+                ((value << shift).cast_signed() >> shift).cast_unsigned()
             };
             extended == value
         })
         .unwrap_or(4)
 }
 
-fn push_imm(out: &mut Vec<u8>, value: u32, length: usize) {
-    out.extend_from_slice(&value.to_le_bytes()[..length]);
+/// Appends the low `length` (0..=4) bytes of `value`.
+fn push_imm(out: &mut Vec<u8>, value: u32, length: u8) {
+    out.extend_from_slice(&value.to_le_bytes()[..usize::from(length)]);
 }
 
 /// Encodes one instruction at `pc`; `target(position)` gives the absolute target for an
@@ -440,7 +458,7 @@ pub(crate) fn encode(
     pc: u32,
     target: &dyn Fn(usize) -> u32,
 ) -> Result<Vec<u8>, String> {
-    let lo_hi = |a: Reg, b: Reg| a as u8 | ((b as u8) << 4);
+    let lo_hi = |a: Reg, b: Reg| a.nibble() | (b.nibble() << 4);
     let mut args = Vec::new();
     // The length of the trailing immediate is implied by the instruction length; in
     // Latest64 the length is fixed by the opcode, so it may need sign-extension padding.
@@ -451,27 +469,27 @@ pub(crate) fn encode(
         Args::Offset(_) => push_imm(&mut args, target(0).wrapping_sub(pc), 4),
         Args::ImmImm(x, y) => {
             let lx = imm_length(x);
-            args.push(lx as u8);
+            args.push(lx);
             push_imm(&mut args, x, lx);
             tail = Some(y);
         }
         Args::RegImm(r, x) => {
-            args.push(r as u8);
+            args.push(r.nibble());
             tail = Some(x);
         }
         Args::RegImm64(r, x) => {
-            args.push(r as u8);
+            args.push(r.nibble());
             args.extend_from_slice(&x.to_le_bytes());
         }
         Args::RegImmOffset(r, x, _) => {
             let lx = imm_length(x);
-            args.push(r as u8 | ((lx as u8) << 4));
+            args.push(r.nibble() | (lx << 4));
             push_imm(&mut args, x, lx);
             push_imm(&mut args, target(2).wrapping_sub(pc), 4);
         }
         Args::RegImmImm(r, x, y) => {
             let lx = imm_length(x);
-            args.push(r as u8 | ((lx as u8) << 4));
+            args.push(r.nibble() | (lx << 4));
             push_imm(&mut args, x, lx);
             tail = Some(y);
         }
@@ -485,13 +503,13 @@ pub(crate) fn encode(
         }
         Args::RegRegReg(d, a, b) => {
             args.push(lo_hi(a, b));
-            args.push(d as u8);
+            args.push(d.nibble());
         }
         Args::RegReg(d, s) => args.push(lo_hi(d, s)),
         Args::RegRegImmImm(a, b, x, y) => {
             args.push(lo_hi(a, b));
             let lx = imm_length(x);
-            args.push(lx as u8);
+            args.push(lx);
             push_imm(&mut args, x, lx);
             tail = Some(y);
         }
@@ -508,11 +526,11 @@ pub(crate) fn encode(
         if let Some(y) = tail {
             push_imm(&mut out, y, tail_length);
         }
-        debug_assert!(out.len() as u32 - 1 <= MAX_SKIP);
+        debug_assert!(out.len() - 1 <= usize_from_u32(MAX_SKIP));
         return Ok(out);
     }
 
-    let needed = args.len() + tail_length;
+    let needed = args.len() + usize::from(tail_length);
     let &(args_length, raw) = instruction
         .opcode
         .info()
@@ -526,18 +544,22 @@ pub(crate) fn encode(
             )
         })?;
     let fill = usize::from(args_length) - args.len();
-    if raw >= 255 {
-        out.push(255);
-        out.push((raw - 255) as u8);
-    } else {
-        out.push(raw as u8);
+    // Raw opcodes 0..=254 take one byte; 255..=510 are 255 and a second byte.
+    let unencodable = || format!("raw opcode {raw} has no Latest64 encoding");
+    match u8::try_from(raw) {
+        Ok(byte) if byte < 255 => out.push(byte),
+        _ => {
+            let second = raw.checked_sub(255).and_then(|n| u8::try_from(n).ok());
+            out.push(255);
+            out.push(second.ok_or_else(unencodable)?);
+        }
     }
     out.extend_from_slice(&args);
     match tail {
         Some(y) => {
             // Sign-extend the trailing immediate over the fixed length (at most 4 bytes
             // are read; anything beyond is padding).
-            let extended = (y as i32 as i64 as u64).to_le_bytes();
+            let extended = sign_extend_32(y).to_le_bytes();
             out.extend_from_slice(&extended[..fill.min(8)]);
             out.resize(out.len() + fill.saturating_sub(8), 0);
         }

@@ -2,6 +2,7 @@
 //! the interpreter (the reference) and the JIT.
 
 use super::{interp, Interrupt};
+use crate::cast::u64_from_usize;
 use crate::interpreter::ExecState;
 use crate::module::Module;
 use crate::sandbox::generic::JitInstance;
@@ -65,8 +66,9 @@ pub(super) fn compare(
     }
     for (address, length, _) in jit.memory.regions() {
         let length = length.min(MAX_COMPARED_REGION);
-        let mut ours = vec![0u8; length as usize];
-        let mut theirs = vec![0u8; length as usize];
+        let size = usize::try_from(length).expect("at most 64 MiB");
+        let mut ours = vec![0u8; size];
+        let mut theirs = vec![0u8; size];
         if state.memory.read(address, &mut ours).is_err() {
             return Some(format!(
                 "memory: {length:#x} bytes at {address:#x} are mapped for the JIT only"
@@ -80,7 +82,7 @@ pub(super) fn compare(
         if let Some(at) = ours.iter().zip(&theirs).position(|(a, b)| a != b) {
             return Some(format!(
                 "memory at {:#x} after {left:?} at pc {left_pc}: interpreter {:#04x}, JIT {:#04x}",
-                u64::from(address) + at as u64,
+                u64::from(address) + u64_from_usize(at),
                 ours[at],
                 theirs[at]
             ));

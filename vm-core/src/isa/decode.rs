@@ -6,6 +6,7 @@
 //! block-ending one, or at a Latest64 macro-block boundary, starts a basic block.
 
 use super::table::{Flow, Format, InstructionSet, Opcode, Reg, NO_OPCODE};
+use crate::cast::{low_u32_of_usize, usize_from_u32};
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -15,6 +16,10 @@ pub const MAX_SKIP: u32 = 24;
 
 /// Latest64 code is cut into macro blocks of this size; no instruction may straddle one.
 pub const MACRO_BLOCK_SIZE: u32 = 1024;
+
+/// The longest code [`Decoder`] (and [`decode_code`]) takes: every offset it hands out,
+/// up to one past the opcode of the last instruction, then fits in a `u32`.
+pub const MAX_DECODED_CODE: usize = usize_from_u32(u32::MAX - 1);
 
 /// The operands of one instruction. Immediates are kept as the raw 32-bit value (already
 /// sign-extended from their encoded length); offsets are resolved to absolute code offsets.
@@ -100,41 +105,48 @@ fn read_imm(code: &[u8], offset: usize, length: u32) -> u32 {
         // Four bytes in range: one load; the shifts below drop the bytes past `length`.
         Some(&[b0, b1, b2, b3]) => u32::from_le_bytes([b0, b1, b2, b3]),
         _ => {
-            let mut value: u32 = 0;
-            for n in 0..length as usize {
-                value |= u32::from(byte_at(code, offset + n)) << (8 * n);
+            // Near the end: the bytes that exist, zeros past them (dropped as above).
+            let mut bytes = [0u8; 4];
+            let rest = code.get(offset..).unwrap_or_default();
+            for (byte, &value) in bytes.iter_mut().zip(rest) {
+                *byte = value;
             }
-            value
+            u32::from_le_bytes(bytes)
         }
     };
     if length == 4 {
         return value;
     }
+    // (`length` is 1..=3 here.)
     let shift = 32 - 8 * length;
-    (((value << shift) as i32) >> shift) as u32
+    ((value << shift).cast_signed() >> shift).cast_unsigned()
 }
 
 /// Decodes the operands of `opcode`, whose operand bytes start at `at` and are
 /// `length` bytes long (the Graypaper's `ℓ`). Bytes past the end of the code read as zero.
+///
+/// `at` must be at most `code.len()` plus a few bytes (as a [`Decoder`]'s instructions
+/// have it): the offsets below add at most 10 to it, which then cannot wrap on any target.
 #[inline(always)]
 pub(crate) fn decode_args(code: &[u8], pc: u32, opcode: Opcode, at: usize, length: u32) -> Args {
-    let clamp4 = |n: i64| n.clamp(0, 4) as u32;
-    let l = i64::from(length);
+    // Immediate lengths: what is left of the `length` operand bytes after `used` of
+    // them, at most 4.
+    let imm_length = |used: u32| length.saturating_sub(used).min(4);
     let reg_lo = |offset: usize| Reg::from_nibble(byte_at(code, offset) & 0xf);
     let reg_hi = |offset: usize| Reg::from_nibble(byte_at(code, offset) >> 4);
     match opcode.format() {
         Format::Argless => Args::None,
-        Format::Imm => Args::Imm(read_imm(code, at, clamp4(l))),
-        Format::Offset => Args::Offset(pc.wrapping_add(read_imm(code, at, clamp4(l)))),
+        Format::Imm => Args::Imm(read_imm(code, at, imm_length(0))),
+        Format::Offset => Args::Offset(pc.wrapping_add(read_imm(code, at, imm_length(0)))),
         Format::ImmImm => {
-            let lx = clamp4(i64::from(byte_at(code, at) & 7));
-            let ly = clamp4(l - i64::from(lx) - 1);
+            let lx = u32::from(byte_at(code, at) & 7).min(4);
+            let ly = imm_length(lx + 1);
             Args::ImmImm(
                 read_imm(code, at + 1, lx),
-                read_imm(code, at + 1 + lx as usize, ly),
+                read_imm(code, at + 1 + usize_from_u32(lx), ly),
             )
         }
-        Format::RegImm => Args::RegImm(reg_lo(at), read_imm(code, at + 1, clamp4(l - 1))),
+        Format::RegImm => Args::RegImm(reg_lo(at), read_imm(code, at + 1, imm_length(1))),
         Format::RegImm64 => {
             let mut value = 0u64;
             for n in 0..8 {
@@ -143,10 +155,10 @@ pub(crate) fn decode_args(code: &[u8], pc: u32, opcode: Opcode, at: usize, lengt
             Args::RegImm64(reg_lo(at), value)
         }
         Format::RegImmImm | Format::RegImmOffset => {
-            let lx = clamp4(i64::from((byte_at(code, at) >> 4) & 7));
-            let ly = clamp4(l - i64::from(lx) - 1);
+            let lx = u32::from((byte_at(code, at) >> 4) & 7).min(4);
+            let ly = imm_length(lx + 1);
             let x = read_imm(code, at + 1, lx);
-            let y = read_imm(code, at + 1 + lx as usize, ly);
+            let y = read_imm(code, at + 1 + usize_from_u32(lx), ly);
             if opcode.format() == Format::RegImmImm {
                 Args::RegImmImm(reg_lo(at), x, y)
             } else {
@@ -156,19 +168,19 @@ pub(crate) fn decode_args(code: &[u8], pc: u32, opcode: Opcode, at: usize, lengt
         Format::RegRegImm => Args::RegRegImm(
             reg_lo(at),
             reg_hi(at),
-            read_imm(code, at + 1, clamp4(l - 1)),
+            read_imm(code, at + 1, imm_length(1)),
         ),
         Format::RegRegOffset => {
-            let offset = read_imm(code, at + 1, clamp4(l - 1));
+            let offset = read_imm(code, at + 1, imm_length(1));
             Args::RegRegOffset(reg_lo(at), reg_hi(at), pc.wrapping_add(offset))
         }
         Format::RegRegReg => Args::RegRegReg(reg_lo(at + 1), reg_lo(at), reg_hi(at)),
         Format::RegReg => Args::RegReg(reg_lo(at), reg_hi(at)),
         Format::RegRegImmImm => {
-            let lx = clamp4(i64::from(byte_at(code, at + 1) & 7));
-            let ly = clamp4(l - i64::from(lx) - 2);
+            let lx = u32::from(byte_at(code, at + 1) & 7).min(4);
+            let ly = imm_length(lx + 2);
             let x = read_imm(code, at + 2, lx);
-            let y = read_imm(code, at + 2 + lx as usize, ly);
+            let y = read_imm(code, at + 2 + usize_from_u32(lx), ly);
             Args::RegRegImmImm(reg_lo(at), reg_hi(at), x, y)
         }
     }
@@ -199,7 +211,7 @@ fn next_set_bit(bitmask: &[u8], code_len: usize, mut offset: usize) -> usize {
             }
         } >> (offset & 7);
         if word != 0 {
-            return (offset + word.trailing_zeros() as usize).min(code_len);
+            return (offset + usize_from_u32(word.trailing_zeros())).min(code_len);
         }
         offset = (byte_index + 8) << 3;
     }
@@ -208,12 +220,16 @@ fn next_set_bit(bitmask: &[u8], code_len: usize, mut offset: usize) -> usize {
 
 /// Decodes a whole code section. `bitmask` must be `code.len().div_ceil(8)` bytes for the
 /// bitmask instruction sets and is ignored for Latest64.
+///
+/// # Panics
+///
+/// If `code` is longer than [`MAX_DECODED_CODE`] bytes, as [`Decoder::new`].
 pub fn decode_code(isa: InstructionSet, code: &[u8], bitmask: &[u8]) -> InstructionStream {
     // Room for every instruction up front: growing a multi-megabyte Vec copies it.
     let estimate = if isa.has_bitmask() {
         bitmask
             .iter()
-            .map(|b| b.count_ones() as usize)
+            .map(|b| usize_from_u32(b.count_ones()))
             .sum::<usize>()
     } else {
         code.len() / 2
@@ -270,18 +286,21 @@ impl RawInstruction {
     /// Decodes the operands (`code` is the code the instruction was located in).
     #[inline(always)]
     pub fn decode(&self, code: &[u8]) -> DecodedInstruction {
+        // One made by hand may point anywhere. Past the end every byte reads as zero, so
+        // clamping there changes nothing, and keeps `decode_args`'s sums from wrapping
+        // where `usize` is 32 bits.
+        self.decode_at(code, usize_from_u32(self.args_at).min(code.len()))
+    }
+
+    /// [`decode`](RawInstruction::decode) with the operands at `at`.
+    #[inline(always)]
+    fn decode_at(&self, code: &[u8], at: usize) -> DecodedInstruction {
         DecodedInstruction {
             pc: self.pc,
             length: self.length,
             instruction: self.opcode().map(|opcode| Instruction {
                 opcode,
-                args: decode_args(
-                    code,
-                    self.pc,
-                    opcode,
-                    self.args_at as usize,
-                    self.args_length,
-                ),
+                args: decode_args(code, self.pc, opcode, at, self.args_length),
             }),
         }
     }
@@ -317,7 +336,19 @@ pub struct Decoder<'a> {
 
 impl<'a> Decoder<'a> {
     /// A decoder at offset 0 of `code` (`bitmask` as for [`decode_code`]).
+    ///
+    /// # Panics
+    ///
+    /// If `code` is longer than [`MAX_DECODED_CODE`] bytes (no program is: see
+    /// [`MAX_CODE_SIZE`](crate::program::MAX_CODE_SIZE)).
     pub fn new(isa: InstructionSet, code: &'a [u8], bitmask: &'a [u8]) -> Decoder<'a> {
+        // Past it, offsets would not fit the `u32`s the decoder hands out (on 64-bit
+        // hosts only: a 32-bit one cannot hold such code).
+        assert!(
+            code.len() <= MAX_DECODED_CODE,
+            "{} bytes of code, more than the decoder's limit {MAX_DECODED_CODE}",
+            code.len()
+        );
         let mut decoder = Decoder {
             isa,
             opcode_table: isa.opcode_index_table(),
@@ -333,7 +364,7 @@ impl<'a> Decoder<'a> {
         if isa.has_bitmask() && !code.is_empty() && !is_bit_set(bitmask, 0) {
             // No instruction starts at 0: the bytes up to the first start are invalid.
             let first = next_set_bit(bitmask, code.len(), 0);
-            decoder.pending = Some(RawInstruction::invalid(0, first as u32));
+            decoder.pending = Some(RawInstruction::invalid(0, low_u32_of_usize(first)));
             decoder.pc = first;
         }
         decoder
@@ -351,7 +382,8 @@ impl<'a> Decoder<'a> {
     #[inline(always)]
     pub fn next(&mut self) -> Option<DecodedInstruction> {
         let raw = self.next_raw()?;
-        Some(raw.decode(self.code))
+        // (Operands located here are at most one byte past the end.)
+        Some(raw.decode_at(self.code, usize_from_u32(raw.args_at)))
     }
 
     /// The next instruction, located but with its operands not decoded, or `None` after
@@ -408,27 +440,33 @@ impl<'a> Decoder<'a> {
             return None;
         }
         self.finished = true;
-        Some(RawInstruction::invalid(self.code.len() as u32, 0))
+        Some(RawInstruction::invalid(
+            low_u32_of_usize(self.code.len()),
+            0,
+        ))
     }
 
+    // Offsets here are below `code.len()` plus a few bytes, and `code.len()` is at most
+    // `MAX_DECODED_CODE` (checked in `new`): the sums fit a `usize` on every target and
+    // the results a `u32`, so no arithmetic below wraps or truncates.
     #[inline(always)]
     fn locate_bitmask(&mut self) -> RawInstruction {
         let (code, pc) = (self.code, self.pc);
         let code_len = code.len();
         let next_start = next_set_bit(self.bitmask, code_len, pc + 1);
         let distance = next_start - pc - 1;
-        let skip = distance.min(MAX_SKIP as usize);
+        let skip = distance.min(usize_from_u32(MAX_SKIP));
         let next = pc + skip + 1;
         if next < next_start {
             self.skip_gap(next, next_start);
         }
         self.pc = next_start;
         RawInstruction {
-            pc: pc as u32,
-            length: skip as u32 + 1,
-            opcode_index: self.opcode_table[code[pc] as usize],
-            args_at: pc as u32 + 1,
-            args_length: skip as u32,
+            pc: low_u32_of_usize(pc),
+            length: low_u32_of_usize(skip + 1),
+            opcode_index: self.opcode_table[usize::from(code[pc])],
+            args_at: low_u32_of_usize(pc + 1),
+            args_length: low_u32_of_usize(skip),
         }
     }
 
@@ -439,17 +477,18 @@ impl<'a> Decoder<'a> {
     #[inline(never)]
     fn skip_gap(&mut self, next: usize, next_start: usize) {
         self.pending = Some(RawInstruction::invalid(
-            next as u32,
-            (next_start - next) as u32,
+            low_u32_of_usize(next),
+            low_u32_of_usize(next_start - next),
         ));
     }
 
+    /// (Offsets as in `locate_bitmask`.)
     #[inline(always)]
     fn locate_extended(&mut self) -> RawInstruction {
         let (code, pc) = (self.code, self.pc);
         let code_len = code.len();
-        let block_end =
-            ((pc / MACRO_BLOCK_SIZE as usize + 1) * MACRO_BLOCK_SIZE as usize).min(code_len);
+        let macro_block = usize_from_u32(MACRO_BLOCK_SIZE);
+        let block_end = ((pc / macro_block + 1) * macro_block).min(code_len);
         let mut raw = u16::from(code[pc]);
         let mut opcode_length = 1;
         if raw == 255 {
@@ -471,11 +510,11 @@ impl<'a> Decoder<'a> {
         }
         self.pc = pc + length;
         RawInstruction {
-            pc: pc as u32,
-            length: length as u32,
+            pc: low_u32_of_usize(pc),
+            length: low_u32_of_usize(length),
             opcode_index,
-            args_at: (pc + opcode_length) as u32,
-            args_length: args_length as u32,
+            args_at: low_u32_of_usize(pc + opcode_length),
+            args_length: low_u32_of_usize(args_length),
         }
     }
 }
@@ -483,7 +522,7 @@ impl<'a> Decoder<'a> {
 impl fmt::Display for Instruction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let name = self.opcode.name();
-        let imm = |v: u32| v as i32;
+        let imm = |v: u32| v.cast_signed();
         match self.args {
             Args::None => write!(f, "{name}"),
             Args::Imm(x) => write!(f, "{name} {}", imm(x)),

@@ -16,6 +16,6 @@ mod table;
 
 pub use decode::{
     decode_code, Args, DecodedInstruction, Decoder, Instruction, InstructionStream, RawInstruction,
-    MACRO_BLOCK_SIZE, MAX_SKIP,
+    MACRO_BLOCK_SIZE, MAX_DECODED_CODE, MAX_SKIP,
 };
 pub use table::{Flow, Format, InstructionSet, Opcode, OpcodeInfo, Reg};

@@ -1,3 +1,4 @@
+use crate::cast::{discriminant, usize_from_u16, usize_from_u8};
 use core::fmt;
 
 /// One of the 13 guest registers.
@@ -58,13 +59,7 @@ impl Reg {
     #[inline]
     pub const fn from_nibble(nibble: u8) -> Reg {
         let index = nibble & 0xf;
-        Reg::ALL[if index > 12 { 12 } else { index as usize }]
-    }
-
-    /// The register's index (0..=12) in the register file.
-    #[inline]
-    pub const fn index(self) -> usize {
-        self as usize
+        Reg::ALL[if index > 12 { 12 } else { usize_from_u8(index) }]
     }
 
     /// The assembler name, e.g. `a0`.
@@ -95,6 +90,15 @@ impl Reg {
         Reg::ALL.iter().copied().find(|reg| reg.name() == name)
     }
 }
+
+discriminant!(
+    /// The register's index (0..=12) in the register file.
+    pub fn index(self) -> usize for Reg
+);
+discriminant!(
+    /// The register's 4-bit operand encoding (its index).
+    pub(crate) fn nibble(self) -> u8 for Reg
+);
 
 impl fmt::Display for Reg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -218,7 +222,7 @@ impl InstructionSet {
     /// Looks up a one-byte opcode (the bitmask instruction sets).
     #[inline]
     pub fn opcode_from_byte(self, byte: u8) -> Option<Opcode> {
-        Opcode::from_index(self.opcode_index_table()[byte as usize])
+        Opcode::from_index(self.opcode_index_table()[usize::from(byte)])
     }
 
     /// Each one-byte opcode's index in [`Opcode::ALL`], or [`NO_OPCODE`] (all of them for
@@ -244,14 +248,10 @@ impl InstructionSet {
     /// index in [`Opcode::ALL`] or [`NO_OPCODE`] (with argument length 0).
     #[inline(always)]
     pub(crate) fn extended_opcode_index(raw: u16) -> (u8, u8) {
-        let entry = LATEST64_TABLE
-            .get(raw as usize)
+        LATEST64_TABLE
+            .get(usize::from(raw))
             .copied()
-            .unwrap_or(NO_EXTENDED_OPCODE);
-        if entry == NO_EXTENDED_OPCODE {
-            return (NO_OPCODE, 0);
-        }
-        (entry as u8, (entry >> 8) as u8)
+            .unwrap_or(NO_EXTENDED_OPCODE)
     }
 
     /// The one-byte encoding of `opcode` in a bitmask instruction set.
@@ -322,6 +322,12 @@ macro_rules! define_opcodes {
             /// Every opcode, in table order (the discriminant indexes it).
             pub const ALL: &'static [Opcode] = &[$(Opcode::$variant,)*];
         }
+
+        discriminant!(
+            /// The opcode's index in [`Opcode::ALL`] (and in the tables that follow its
+            /// order, e.g. [`CostTable::costs`](crate::gas::CostTable::costs)).
+            pub fn index(self) -> usize for Opcode
+        );
 
         const OPCODE_INFO: &[OpcodeInfo] = &[
             $(OpcodeInfo {
@@ -488,7 +494,7 @@ impl Opcode {
     /// This opcode's row of the table.
     #[inline]
     pub fn info(self) -> &'static OpcodeInfo {
-        &OPCODE_INFO[self as usize]
+        &OPCODE_INFO[self.index()]
     }
 
     /// The assembler mnemonic.
@@ -519,7 +525,7 @@ impl Opcode {
     /// The opcode at `index` in [`Opcode::ALL`], if any.
     #[inline(always)]
     pub fn from_index(index: u8) -> Option<Opcode> {
-        Opcode::ALL.get(index as usize).copied()
+        Opcode::ALL.get(usize::from(index)).copied()
     }
 
     /// The flow of the opcode at `index` in [`Opcode::ALL`]; an invalid instruction's
@@ -527,7 +533,7 @@ impl Opcode {
     #[inline(always)]
     pub(crate) fn flow_of_index(index: u8) -> Flow {
         OPCODE_INFO
-            .get(index as usize)
+            .get(usize::from(index))
             .map_or(Flow::Jump, |info| info.flow)
     }
 }
@@ -540,13 +546,17 @@ impl fmt::Display for Opcode {
 
 /// The index of no opcode (an invalid instruction), where an opcode index is expected.
 pub(crate) const NO_OPCODE: u8 = u8::MAX;
-const NO_EXTENDED_OPCODE: u16 = u16::MAX;
+/// A Latest64 raw opcode that encodes nothing: no opcode, no argument bytes.
+const NO_EXTENDED_OPCODE: (u8, u8) = (NO_OPCODE, 0);
+
+// Opcode indexes are `u8`s, and `NO_OPCODE` is none of them.
+const _: () = assert!(OPCODE_INFO.len() <= usize_from_u8(NO_OPCODE));
 
 const fn build_byte_table(isa: InstructionSet) -> [u8; 256] {
     let mut table = [NO_OPCODE; 256];
-    let mut index = 0;
-    while index < OPCODE_INFO.len() {
-        let info = &OPCODE_INFO[index];
+    let mut index: u8 = 0;
+    while usize_from_u8(index) < OPCODE_INFO.len() {
+        let info = &OPCODE_INFO[usize_from_u8(index)];
         let raw = match isa {
             InstructionSet::ReviveV1 => info.revive_v1,
             InstructionSet::Graypaper => info.graypaper,
@@ -554,8 +564,11 @@ const fn build_byte_table(isa: InstructionSet) -> [u8; 256] {
             InstructionSet::Latest64 => None,
         };
         if let Some(raw) = raw {
-            assert!(table[raw as usize] == NO_OPCODE, "duplicate raw opcode");
-            table[raw as usize] = index as u8;
+            assert!(
+                table[usize_from_u8(raw)] == NO_OPCODE,
+                "duplicate raw opcode"
+            );
+            table[usize_from_u8(raw)] = index;
         }
         index += 1;
     }
@@ -565,19 +578,20 @@ const fn build_byte_table(isa: InstructionSet) -> [u8; 256] {
 /// Latest64 raw opcodes run from 0 to 510 (255 is the two-byte prefix plus 0).
 pub(crate) const EXTENDED_RAW_OPCODE_COUNT: usize = 511;
 
-const fn build_extended_table() -> [u16; EXTENDED_RAW_OPCODE_COUNT] {
+/// Each Latest64 raw opcode's `(opcode index, argument bytes)`.
+const fn build_extended_table() -> [(u8, u8); EXTENDED_RAW_OPCODE_COUNT] {
     let mut table = [NO_EXTENDED_OPCODE; EXTENDED_RAW_OPCODE_COUNT];
-    let mut index = 0;
-    while index < OPCODE_INFO.len() {
-        let encodings = OPCODE_INFO[index].latest64;
+    let mut index: u8 = 0;
+    while usize_from_u8(index) < OPCODE_INFO.len() {
+        let encodings = OPCODE_INFO[usize_from_u8(index)].latest64;
         let mut n = 0;
         while n < encodings.len() {
             let (args_length, raw) = encodings[n];
             assert!(
-                table[raw as usize] == NO_EXTENDED_OPCODE,
+                table[usize_from_u16(raw)].0 == NO_OPCODE,
                 "duplicate raw opcode"
             );
-            table[raw as usize] = index as u16 | ((args_length as u16) << 8);
+            table[usize_from_u16(raw)] = (index, args_length);
             n += 1;
         }
         index += 1;
@@ -589,4 +603,4 @@ static REVIVE_V1_TABLE: [u8; 256] = build_byte_table(InstructionSet::ReviveV1);
 static NO_OPCODE_TABLE: [u8; 256] = [NO_OPCODE; 256];
 static GRAYPAPER_TABLE: [u8; 256] = build_byte_table(InstructionSet::Graypaper);
 static JAM_V1_TABLE: [u8; 256] = build_byte_table(InstructionSet::JamV1);
-static LATEST64_TABLE: [u16; EXTENDED_RAW_OPCODE_COUNT] = build_extended_table();
+static LATEST64_TABLE: [(u8, u8); EXTENDED_RAW_OPCODE_COUNT] = build_extended_table();

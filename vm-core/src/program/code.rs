@@ -2,6 +2,7 @@
 //! of instruction starts.
 
 use super::{write_varint, ProgramError, Reader};
+use crate::cast::{u64_from_usize, usize_from_u32};
 use crate::isa::InstructionSet;
 use alloc::vec::Vec;
 
@@ -31,21 +32,32 @@ impl CodeSection {
     /// of the table or when the entry size is 0.
     #[inline]
     pub fn jump_table_entry(&self, index: u32) -> Option<u32> {
-        self.jump_table.get(index as usize).copied()
+        self.jump_table.get(usize_from_u32(index)).copied()
     }
 
     /// Builds a section from parts, choosing the smallest entry size that fits (at least
     /// one byte when there are entries, since size 0 makes the table unusable).
+    ///
+    /// # Panics
+    ///
+    /// If the jump table has more than `u32::MAX` entries.
     pub fn new(jump_table: Vec<u32>, code: Vec<u8>, bitmask: Vec<u8>) -> CodeSection {
         let max = jump_table.iter().copied().max().unwrap_or(0);
-        let needed = (4 - max.leading_zeros() / 8) as u8;
+        let needed: u8 = match max {
+            0 => 0,
+            0x1..=0xff => 1,
+            0x100..=0xffff => 2,
+            0x1_0000..=0xff_ffff => 3,
+            _ => 4,
+        };
         let entry_size = if jump_table.is_empty() {
             needed
         } else {
             needed.max(1)
         };
         CodeSection {
-            jump_table_len: jump_table.len() as u32,
+            jump_table_len: u32::try_from(jump_table.len())
+                .expect("a jump table has at most u32::MAX entries"),
             jump_table: if entry_size == 0 {
                 Vec::new()
             } else {
@@ -57,15 +69,24 @@ impl CodeSection {
         }
     }
 
+    /// The code's length, refused past [`MAX_CODE_SIZE`] as the parser does (a section
+    /// built by hand was not parsed).
+    pub(crate) fn code_length(&self) -> Result<u32, ProgramError> {
+        u32::try_from(self.code.len())
+            .ok()
+            .filter(|&length| length <= MAX_CODE_SIZE)
+            .ok_or(ProgramError::CodeTooLarge {
+                size: u64_from_usize(self.code.len()),
+                limit: MAX_CODE_SIZE,
+            })
+    }
+
     /// Parses the payload of a container's code section.
     pub fn parse_container_payload(
         isa: InstructionSet,
         bytes: &[u8],
     ) -> Result<CodeSection, ProgramError> {
-        let mut reader = Reader::new(bytes);
-        let section = Self::parse_from(isa, &mut reader)?;
-        debug_assert_eq!(reader.remaining(), 0);
-        Ok(section)
+        Self::parse_section(isa, Reader::new(bytes))
     }
 
     /// Parses a raw code blob (the Graypaper "deblob" layout). Raw blobs always carry a
@@ -73,6 +94,16 @@ impl CodeSection {
     pub fn parse_raw(isa: InstructionSet, bytes: &[u8]) -> Result<CodeSection, ProgramError> {
         debug_assert!(isa.has_bitmask());
         Self::parse_container_payload(isa, bytes)
+    }
+
+    /// Parses a code section: all of `reader`'s bytes.
+    pub(crate) fn parse_section(
+        isa: InstructionSet,
+        mut reader: Reader,
+    ) -> Result<CodeSection, ProgramError> {
+        let section = Self::parse_from(isa, &mut reader)?;
+        debug_assert_eq!(reader.remaining(), 0);
+        Ok(section)
     }
 
     fn parse_from(isa: InstructionSet, reader: &mut Reader) -> Result<CodeSection, ProgramError> {
@@ -92,11 +123,22 @@ impl CodeSection {
         } else {
             None
         };
-        let table_bytes =
-            reader.read_slice(entries as usize * entry_size as usize, "jump table")?;
+        // (At most 16 Mi entries of 4 bytes: the product cannot overflow.)
+        let table_length =
+            entries
+                .checked_mul(u32::from(entry_size))
+                .ok_or(ProgramError::JumpTableTooLarge {
+                    entries,
+                    limit: MAX_JUMP_TABLE_ENTRIES,
+                })?;
+        let table_bytes = reader.read_slice(usize_from_u32(table_length), "jump table")?;
         let jump_table = table_bytes
-            .chunks_exact(entry_size.max(1) as usize)
-            .take(if entry_size == 0 { 0 } else { entries as usize })
+            .chunks_exact(usize::from(entry_size.max(1)))
+            .take(if entry_size == 0 {
+                0
+            } else {
+                usize_from_u32(entries)
+            })
             .map(|chunk| {
                 let mut value = [0u8; 4];
                 value[..chunk.len()].copy_from_slice(chunk);
@@ -104,10 +146,10 @@ impl CodeSection {
             })
             .collect();
 
-        let code_length = code_length.map_or(reader.remaining(), |length| length as usize);
-        if code_length > MAX_CODE_SIZE as usize {
+        let code_length = code_length.map_or(reader.remaining(), usize_from_u32);
+        if code_length > usize_from_u32(MAX_CODE_SIZE) {
             return Err(ProgramError::CodeTooLarge {
-                size: code_length as u64,
+                size: u64_from_usize(code_length),
                 limit: MAX_CODE_SIZE,
             });
         }
@@ -124,12 +166,10 @@ impl CodeSection {
                 });
             }
             bitmask = reader.read_slice(present, "bitmask")?.to_vec();
-            let padding_bits = expected * 8 - code.len();
-            if padding_bits > 0 {
-                let last = bitmask[expected - 1];
-                if last >> (8 - padding_bits) != 0 {
-                    return Err(ProgramError::BitmaskPaddingNotZero);
-                }
+            // The bits of the last byte past the end of the code must be zero.
+            let used_bits = code.len() & 7;
+            if used_bits != 0 && bitmask.last().is_some_and(|last| last >> used_bits != 0) {
+                return Err(ProgramError::BitmaskPaddingNotZero);
             }
         }
 
@@ -144,22 +184,43 @@ impl CodeSection {
 
     /// Serializes the section as a container's code-section payload (for bitmask
     /// instruction sets this is also the raw code-blob format).
+    ///
+    /// # Panics
+    ///
+    /// If the code is longer than `u32::MAX` bytes or the entry size is above 4 (a parsed
+    /// section has neither).
     pub fn container_payload(&self, isa: InstructionSet) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.code.len() + self.bitmask.len() + 16);
-        write_varint(self.jump_table_len, &mut out);
+        let mut out = Vec::new();
+        self.write_container_payload(isa, &mut out)
+            .expect("a code section the container format can hold");
+        out
+    }
+
+    /// Appends [`container_payload`](CodeSection::container_payload); `None` if the code
+    /// is too long for the format's 32-bit length or the entry size is above 4.
+    pub(crate) fn write_container_payload(
+        &self,
+        isa: InstructionSet,
+        out: &mut Vec<u8>,
+    ) -> Option<()> {
+        let code_length = u32::try_from(self.code.len()).ok()?;
+        // (A capacity hint: both lengths are of existing allocations.)
+        out.reserve(self.code.len().saturating_add(self.bitmask.len()));
+        write_varint(self.jump_table_len, out);
         out.push(self.jump_table_entry_size);
         if isa.has_bitmask() {
-            write_varint(self.code.len() as u32, &mut out);
+            write_varint(code_length, out);
         }
         if self.jump_table_entry_size > 0 {
             for entry in &self.jump_table {
-                out.extend_from_slice(&entry.to_le_bytes()[..self.jump_table_entry_size as usize]);
+                let bytes = entry.to_le_bytes();
+                out.extend_from_slice(bytes.get(..usize::from(self.jump_table_entry_size))?);
             }
         }
         out.extend_from_slice(&self.code);
         if isa.has_bitmask() {
             out.extend_from_slice(&self.bitmask);
         }
-        out
+        Some(())
     }
 }

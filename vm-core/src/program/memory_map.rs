@@ -14,7 +14,9 @@ pub const MAX_PAGE_SIZE: u32 = 0x10000;
 pub const RETURN_TO_HOST: u32 = 0xffff_0000;
 /// Addresses below this are never mapped.
 pub const ADDRESS_SPACE_BOTTOM: u32 = MAX_PAGE_SIZE;
-const ADDRESS_SPACE_TOP: u64 = 0x1_0000_0000 - MAX_PAGE_SIZE as u64;
+/// The end of the usable address space: 4 GiB less one guard of the maximum page size.
+const ADDRESS_SPACE_TOP: u64 = 0x1_0000_0000 - 0x1_0000;
+const _: () = assert!(MAX_PAGE_SIZE == 0x1_0000);
 
 /// Why a memory map cannot be built.
 #[derive(Clone, PartialEq, Eq, Debug)]
@@ -86,12 +88,23 @@ pub struct MemoryMap {
     pub aux_data_size: u32,
 }
 
-fn align_up(value: u64, alignment: u64) -> u64 {
-    value.div_ceil(alignment) * alignment
+/// `size` rounded up to a multiple of `alignment` (a power of two of at most 64 KiB): at
+/// most `2^32`, exact in a `u64`.
+fn align_up(size: u32, alignment: u64) -> u64 {
+    let size = u64::from(size);
+    size.checked_next_multiple_of(alignment).unwrap_or(size)
 }
 
 impl MemoryMap {
     /// Lays out the regions as PolkaVM does.
+    // Every value below is in a `u64`: a sum of at most three regions of at most 2^32
+    // bytes each (u32 sizes rounded up to 64 KiB) and a few guards, so below 2^35. The one
+    // subtraction that can go below zero (from the top) is checked; the others take a
+    // part of a larger sum from it.
+    #[expect(
+        clippy::arithmetic_side_effects,
+        reason = "u64 sums below 2^35 (see above); the subtraction that can underflow is checked"
+    )]
     pub fn new(sizes: MemoryMapSizes) -> Result<MemoryMap, MemoryMapError> {
         let page = sizes.page_size;
         if !(MIN_PAGE_SIZE..=MAX_PAGE_SIZE).contains(&page) || !page.is_power_of_two() {
@@ -99,38 +112,48 @@ impl MemoryMap {
         }
         let page = u64::from(page);
         let guard = u64::from(MAX_PAGE_SIZE);
-        let reserve = |size: u32| align_up(u64::from(size), guard);
+        let reserve = |size: u32| align_up(size, guard);
 
         let ro_data_address = u64::from(ADDRESS_SPACE_BOTTOM);
         let rw_data_address = ro_data_address + reserve(sizes.ro_data_size) + guard;
         let heap_base = rw_data_address + u64::from(sizes.rw_data_size);
-        let heap_slack = rw_data_address + reserve(sizes.rw_data_size) - heap_base;
-        let address_low = rw_data_address + reserve(sizes.rw_data_size) + guard;
-
-        let aux_data_address = ADDRESS_SPACE_TOP as i64 - reserve(sizes.aux_data_size) as i64;
-        let stack_address_high = aux_data_address - guard as i64;
-        let address_high = stack_address_high - reserve(sizes.stack_size) as i64;
-        if (address_low as i64) > address_high {
-            return Err(MemoryMapError::TooLarge {
-                required: address_low + (ADDRESS_SPACE_TOP - address_high.max(0) as u64),
+        let rw_data_end = rw_data_address + reserve(sizes.rw_data_size);
+        let address_low = rw_data_end + guard;
+        // Below the top: the aux data, a guard, then the stack.
+        let top_needed = reserve(sizes.aux_data_size) + guard + reserve(sizes.stack_size);
+        let address_high = ADDRESS_SPACE_TOP
+            .checked_sub(top_needed)
+            .filter(|&high| address_low <= high)
+            .ok_or(MemoryMapError::TooLarge {
+                required: address_low + top_needed.min(ADDRESS_SPACE_TOP),
                 available: ADDRESS_SPACE_TOP,
-            });
-        }
-        let max_heap_size = address_high as u64 - address_low + heap_slack;
-        let stack_size = align_up(u64::from(sizes.stack_size), page);
+            })?;
+        let aux_data_address = ADDRESS_SPACE_TOP - reserve(sizes.aux_data_size);
+        let stack_address_high = aux_data_address - guard;
+        // Up to the stack's reservation, plus the rest of the last read-write page.
+        let max_heap_size = address_high - address_low + (rw_data_end - heap_base);
+        let stack_address_low = stack_address_high - align_up(sizes.stack_size, page);
 
+        // Once the layout fits, every address is below the top and every size fits in the
+        // address space: these conversions cannot fail.
+        let fits = |value: u64| {
+            u32::try_from(value).map_err(|_| MemoryMapError::TooLarge {
+                required: value,
+                available: ADDRESS_SPACE_TOP,
+            })
+        };
         Ok(MemoryMap {
             page_size: sizes.page_size,
-            ro_data_address: ro_data_address as u32,
-            ro_data_size: align_up(u64::from(sizes.ro_data_size), page) as u32,
-            rw_data_address: rw_data_address as u32,
-            rw_data_size: align_up(u64::from(sizes.rw_data_size), page) as u32,
-            heap_base: heap_base as u32,
-            max_heap_size: max_heap_size as u32,
-            stack_address_low: (stack_address_high as u64 - stack_size) as u32,
-            stack_address_high: stack_address_high as u32,
-            aux_data_address: aux_data_address as u32,
-            aux_data_size: align_up(u64::from(sizes.aux_data_size), page) as u32,
+            ro_data_address: fits(ro_data_address)?,
+            ro_data_size: fits(align_up(sizes.ro_data_size, page))?,
+            rw_data_address: fits(rw_data_address)?,
+            rw_data_size: fits(align_up(sizes.rw_data_size, page))?,
+            heap_base: fits(heap_base)?,
+            max_heap_size: fits(max_heap_size)?,
+            stack_address_low: fits(stack_address_low)?,
+            stack_address_high: fits(stack_address_high)?,
+            aux_data_address: fits(aux_data_address)?,
+            aux_data_size: fits(align_up(sizes.aux_data_size, page))?,
         })
     }
 }
@@ -182,5 +205,52 @@ mod tests {
             MemoryMap::new(sizes),
             Err(MemoryMapError::TooLarge { .. })
         ));
+    }
+
+    #[test]
+    fn the_largest_sizes_are_figured_in_64_bits() {
+        // Each region rounds up to 4 GiB: the figures are past 32 bits, not truncated.
+        let sizes = MemoryMapSizes {
+            page_size: MAX_PAGE_SIZE,
+            ro_data_size: u32::MAX,
+            rw_data_size: u32::MAX,
+            stack_size: u32::MAX,
+            aux_data_size: u32::MAX,
+        };
+        assert_eq!(
+            MemoryMap::new(sizes),
+            Err(MemoryMapError::TooLarge {
+                required: (2 << 32) + 0x3_0000 + ADDRESS_SPACE_TOP,
+                available: ADDRESS_SPACE_TOP,
+            })
+        );
+        // The largest layout that fits: everything but the guards in the read-write data,
+        // the heap's last page past it.
+        let sizes = MemoryMapSizes {
+            page_size: MIN_PAGE_SIZE,
+            ro_data_size: 0,
+            rw_data_size: 0xfffb_0000 - 1,
+            stack_size: 0,
+            aux_data_size: 0,
+        };
+        let map = MemoryMap::new(sizes).unwrap();
+        assert_eq!(map.rw_data_address, 0x2_0000);
+        assert_eq!(map.rw_data_size, 0xfffb_0000);
+        assert_eq!(map.heap_base, 0xfffd_0000 - 1);
+        assert_eq!(map.max_heap_size, 1);
+        assert_eq!(map.stack_address_low, 0xfffe_0000);
+        assert_eq!(map.stack_address_high, 0xfffe_0000);
+        assert_eq!(map.aux_data_address, 0xffff_0000);
+        let sizes = MemoryMapSizes {
+            rw_data_size: 0xfffb_0000 + 1,
+            ..sizes
+        };
+        assert_eq!(
+            MemoryMap::new(sizes),
+            Err(MemoryMapError::TooLarge {
+                required: 0x1_0000_0000,
+                available: ADDRESS_SPACE_TOP,
+            })
+        );
     }
 }

@@ -5,6 +5,16 @@
 //! malformed input gives a [`ProgramError`] that names the problem and its figures, and no
 //! allocation exceeds the size of the input.
 
+// The parser runs inside the runtime, where `usize` is 32 bits: sizes and offsets are
+// computed with checked arithmetic (a read past the end is an error on every width),
+// conversions go through `crate::cast` or `TryFrom`, and these lints keep it so. The few
+// sums that are safe by construction say why, in an `#[expect]`.
+#![deny(
+    clippy::arithmetic_side_effects,
+    clippy::as_conversions,
+    clippy::cast_possible_truncation
+)]
+
 mod code;
 mod memory_map;
 mod varint;
@@ -16,6 +26,7 @@ pub use memory_map::{
 };
 pub use varint::{read_varint, write_varint, MAX_VARINT_LENGTH};
 
+use crate::cast::{u64_from_usize, usize_from_u32};
 use crate::isa::InstructionSet;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -218,22 +229,47 @@ impl fmt::Display for ProgramError {
 impl std::error::Error for ProgramError {}
 
 /// A cursor over untrusted bytes whose every read is bounds-checked.
+///
+/// Offsets are the input's own (a section's reader reports offsets in the whole blob), and
+/// no arithmetic on them can overflow: the only sum, `position + count`, is checked.
 pub(crate) struct Reader<'a> {
+    /// The input, up to where this reader must stop (the end of its section).
     bytes: &'a [u8],
+    /// Where this reader started: its section's first byte.
+    start: usize,
+    /// The next byte to read; `start <= position <= bytes.len()`.
     position: usize,
 }
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes, position: 0 }
+        Reader {
+            bytes,
+            start: 0,
+            position: 0,
+        }
     }
 
+    /// The offset of the next byte in the input.
     pub(crate) fn position(&self) -> usize {
         self.position
     }
 
+    /// Bytes left before this reader's end.
     pub(crate) fn remaining(&self) -> usize {
-        self.bytes.len() - self.position
+        self.bytes.get(self.position..).map_or(0, <[u8]>::len)
+    }
+
+    /// Bytes read since this reader's start.
+    pub(crate) fn consumed(&self) -> usize {
+        self.bytes
+            .get(self.start..self.position)
+            .map_or(0, <[u8]>::len)
+    }
+
+    /// This reader's whole length, from its start to its end.
+    pub(crate) fn length(&self) -> usize {
+        self.bytes.get(self.start..).map_or(0, <[u8]>::len)
     }
 
     pub(crate) fn read_slice(
@@ -241,17 +277,19 @@ impl<'a> Reader<'a> {
         count: usize,
         what: &'static str,
     ) -> Result<&'a [u8], ProgramError> {
-        let available = self.remaining();
-        if count > available {
+        let read = self
+            .position
+            .checked_add(count)
+            .and_then(|end| Some((end, self.bytes.get(self.position..end)?)));
+        let Some((end, slice)) = read else {
             return Err(ProgramError::UnexpectedEnd {
                 what,
                 offset: self.position,
                 needed: count,
-                available,
+                available: self.remaining(),
             });
-        }
-        let slice = &self.bytes[self.position..self.position + count];
-        self.position += count;
+        };
+        self.position = end;
         Ok(slice)
     }
 
@@ -261,10 +299,28 @@ impl<'a> Reader<'a> {
 
     pub(crate) fn read_varint(&mut self, what: &'static str) -> Result<u32, ProgramError> {
         let offset = self.position;
-        let (value, length) = read_varint(&self.bytes[self.position..])
-            .ok_or(ProgramError::BadVarint { what, offset })?;
-        self.position += length;
+        let rest = self.bytes.get(self.position..).unwrap_or_default();
+        let (value, length) = read_varint(rest).ok_or(ProgramError::BadVarint { what, offset })?;
+        self.read_slice(length, what)?;
         Ok(value)
+    }
+
+    /// Reads a section's varint length and returns a reader over its body, which reports
+    /// offsets in this reader's input and stops at the body's end.
+    pub(crate) fn read_section(&mut self, what: &'static str) -> Result<Reader<'a>, ProgramError> {
+        let length = usize_from_u32(self.read_varint(what)?);
+        let start = self.position;
+        self.read_slice(length, what)?;
+        Ok(Reader {
+            bytes: self.bytes.get(..self.position).unwrap_or_default(),
+            start,
+            position: start,
+        })
+    }
+
+    /// Everything left, as one slice.
+    pub(crate) fn read_rest(&mut self, what: &'static str) -> Result<&'a [u8], ProgramError> {
+        self.read_slice(self.remaining(), what)
     }
 }
 
@@ -303,21 +359,19 @@ pub struct ProgramBlob {
 impl ProgramBlob {
     /// Parses a `PVM\0` container.
     pub fn parse(bytes: &[u8]) -> Result<ProgramBlob, ProgramError> {
-        if bytes.len() < BLOB_MAGIC.len() || bytes[..4] != BLOB_MAGIC {
+        if !bytes.starts_with(&BLOB_MAGIC) {
             return Err(ProgramError::BadMagic);
         }
         let mut reader = Reader::new(bytes);
-        reader.read_slice(4, "magic")?;
+        reader.read_slice(BLOB_MAGIC.len(), "magic")?;
         let version = reader.read_byte("version")?;
         let isa = InstructionSet::from_blob_version(version)
             .ok_or(ProgramError::UnsupportedVersion(version))?;
         let length = reader.read_slice(8, "blob length")?;
         let declared = u64::from_le_bytes(length.try_into().expect("8 bytes"));
-        if declared != bytes.len() as u64 {
-            return Err(ProgramError::LengthMismatch {
-                declared,
-                actual: bytes.len() as u64,
-            });
+        let actual = u64_from_usize(bytes.len());
+        if declared != actual {
+            return Err(ProgramError::LengthMismatch { declared, actual });
         }
 
         let mut blob = ProgramBlob {
@@ -341,41 +395,43 @@ impl ProgramBlob {
         };
 
         if section == SECTION_MEMORY_CONFIG {
-            let body = read_section_body(&mut reader, "memory config")?;
-            let mut inner = Reader::new(body);
+            let mut inner = reader.read_section("memory config")?;
             blob.ro_data_size = inner.read_varint("ro data size")?;
             blob.rw_data_size = inner.read_varint("rw data size")?;
             blob.stack_size = inner.read_varint("stack size")?;
             if inner.remaining() != 0 {
                 return Err(ProgramError::SectionLengthMismatch {
                     section: "memory config",
-                    declared: body.len(),
-                    used: inner.position(),
+                    declared: inner.length(),
+                    used: inner.consumed(),
                 });
             }
             next_section(&mut reader, &mut section, &mut section_offset)?;
         }
         if section == SECTION_RO_DATA {
-            blob.ro_data = read_section_body(&mut reader, "ro data")?.to_vec();
+            blob.ro_data = reader
+                .read_section("ro data")?
+                .read_rest("ro data")?
+                .to_vec();
             next_section(&mut reader, &mut section, &mut section_offset)?;
         }
         if section == SECTION_RW_DATA {
-            blob.rw_data = read_section_body(&mut reader, "rw data")?.to_vec();
+            blob.rw_data = reader
+                .read_section("rw data")?
+                .read_rest("rw data")?
+                .to_vec();
             next_section(&mut reader, &mut section, &mut section_offset)?;
         }
         if section == SECTION_IMPORTS {
-            let body = read_section_body(&mut reader, "imports")?;
-            blob.imports = parse_imports(body, reader.position() - body.len())?;
+            blob.imports = parse_imports(reader.read_section("imports")?)?;
             next_section(&mut reader, &mut section, &mut section_offset)?;
         }
         if section == SECTION_EXPORTS {
-            let body = read_section_body(&mut reader, "exports")?;
-            blob.exports = parse_exports(body, reader.position() - body.len())?;
+            blob.exports = parse_exports(reader.read_section("exports")?)?;
             next_section(&mut reader, &mut section, &mut section_offset)?;
         }
         if section == SECTION_CODE {
-            let body = read_section_body(&mut reader, "code")?;
-            blob.code = CodeSection::parse_container_payload(isa, body)?;
+            blob.code = CodeSection::parse_section(isa, reader.read_section("code")?)?;
             next_section(&mut reader, &mut section, &mut section_offset)?;
         } else {
             return Err(
@@ -390,7 +446,7 @@ impl ProgramBlob {
             );
         }
         while section & SECTION_OPTIONAL_BIT != 0 {
-            read_section_body(&mut reader, "optional section")?;
+            reader.read_section("optional section")?;
             next_section(&mut reader, &mut section, &mut section_offset)?;
         }
         if section != SECTION_END_OF_FILE {
@@ -427,21 +483,21 @@ impl ProgramBlob {
     }
 
     fn validate(&self) -> Result<(), ProgramError> {
-        if self.ro_data.len() > self.ro_data_size as usize {
+        if self.ro_data.len() > usize_from_u32(self.ro_data_size) {
             return Err(ProgramError::DataExceedsDeclaredSize {
                 section: "ro data",
                 payload: self.ro_data.len(),
                 declared: self.ro_data_size,
             });
         }
-        if self.rw_data.len() > self.rw_data_size as usize {
+        if self.rw_data.len() > usize_from_u32(self.rw_data_size) {
             return Err(ProgramError::DataExceedsDeclaredSize {
                 section: "rw data",
                 payload: self.rw_data.len(),
                 declared: self.rw_data_size,
             });
         }
-        let code_length = self.code.code.len() as u32;
+        let code_length = self.code.code_length()?;
         if let Some(export) = self.exports.iter().find(|e| e.pc >= code_length) {
             return Err(ProgramError::ExportOutOfRange {
                 symbol: export.symbol.clone(),
@@ -458,7 +514,8 @@ impl ProgramBlob {
     }
 
     /// Writes the blob back as a `PVM\0` container. Fails for the Graypaper numbering,
-    /// which has no container version.
+    /// which has no container version, and when a count or length does not fit the
+    /// format's 32-bit fields (only a blob built by hand can have one).
     pub fn to_bytes(&self) -> Option<Vec<u8>> {
         let version = self.isa.blob_version()?;
         let mut out = Vec::new();
@@ -470,107 +527,100 @@ impl ProgramBlob {
         write_varint(self.ro_data_size, &mut body);
         write_varint(self.rw_data_size, &mut body);
         write_varint(self.stack_size, &mut body);
-        write_section(&mut out, SECTION_MEMORY_CONFIG, &body);
+        write_section(&mut out, SECTION_MEMORY_CONFIG, &body)?;
         if !self.ro_data.is_empty() {
-            write_section(&mut out, SECTION_RO_DATA, &self.ro_data);
+            write_section(&mut out, SECTION_RO_DATA, &self.ro_data)?;
         }
         if !self.rw_data.is_empty() {
-            write_section(&mut out, SECTION_RW_DATA, &self.rw_data);
+            write_section(&mut out, SECTION_RW_DATA, &self.rw_data)?;
         }
         if !self.imports.is_empty() {
             let mut body = Vec::new();
-            write_varint(self.imports.len() as u32, &mut body);
+            write_varint(u32::try_from(self.imports.len()).ok()?, &mut body);
             let mut offset = 0u32;
             for import in &self.imports {
                 body.extend_from_slice(&offset.to_le_bytes());
-                offset += import.len() as u32;
+                offset = offset.checked_add(u32::try_from(import.len()).ok()?)?;
             }
             for import in &self.imports {
                 body.extend_from_slice(import.as_bytes());
             }
-            write_section(&mut out, SECTION_IMPORTS, &body);
+            write_section(&mut out, SECTION_IMPORTS, &body)?;
         }
         if !self.exports.is_empty() {
             let mut body = Vec::new();
-            write_varint(self.exports.len() as u32, &mut body);
+            write_varint(u32::try_from(self.exports.len()).ok()?, &mut body);
             for export in &self.exports {
                 write_varint(export.pc, &mut body);
-                write_varint(export.symbol.len() as u32, &mut body);
+                write_varint(u32::try_from(export.symbol.len()).ok()?, &mut body);
                 body.extend_from_slice(export.symbol.as_bytes());
             }
-            write_section(&mut out, SECTION_EXPORTS, &body);
+            write_section(&mut out, SECTION_EXPORTS, &body)?;
         }
-        write_section(
-            &mut out,
-            SECTION_CODE,
-            &self.code.container_payload(self.isa),
-        );
+        let mut body = Vec::new();
+        self.code.write_container_payload(self.isa, &mut body)?;
+        write_section(&mut out, SECTION_CODE, &body)?;
         out.push(SECTION_END_OF_FILE);
-        let length = out.len() as u64;
+        let length = u64_from_usize(out.len());
         out[5..13].copy_from_slice(&length.to_le_bytes());
         Some(out)
     }
 }
 
-fn write_section(out: &mut Vec<u8>, id: u8, body: &[u8]) {
+/// Appends a section; `None` if the body is too long for its 32-bit length.
+fn write_section(out: &mut Vec<u8>, id: u8, body: &[u8]) -> Option<()> {
+    let length = u32::try_from(body.len()).ok()?;
     out.push(id);
-    write_varint(body.len() as u32, out);
+    write_varint(length, out);
     out.extend_from_slice(body);
+    Some(())
 }
 
-fn read_section_body<'a>(
-    reader: &mut Reader<'a>,
-    what: &'static str,
-) -> Result<&'a [u8], ProgramError> {
-    let length = reader.read_varint(what)? as usize;
-    reader.read_slice(length, what)
-}
-
-fn parse_imports(body: &[u8], base: usize) -> Result<Vec<String>, ProgramError> {
-    let mut reader = Reader::new(body);
+fn parse_imports(mut reader: Reader) -> Result<Vec<String>, ProgramError> {
     let count = reader.read_varint("import count")?;
-    if count > MAX_IMPORTS {
-        return Err(ProgramError::TooManyImports { count });
-    }
-    let offsets = reader.read_slice(count as usize * 4, "import offsets")?;
-    let symbols = reader.read_slice(reader.remaining(), "import symbols")?;
-    let offset_at = |index: usize| {
-        u32::from_le_bytes(
-            offsets[index * 4..index * 4 + 4]
-                .try_into()
-                .expect("4 bytes"),
-        ) as usize
-    };
-    let mut imports = Vec::with_capacity(count as usize);
-    for index in 0..count as usize {
-        let start = offset_at(index);
-        let end = if index + 1 < count as usize {
-            offset_at(index + 1)
-        } else {
-            symbols.len()
-        };
+    // (At most 1024 imports of 4 bytes: the product cannot overflow.)
+    let offsets_length = count
+        .checked_mul(4)
+        .filter(|_| count <= MAX_IMPORTS)
+        .ok_or(ProgramError::TooManyImports { count })?;
+    let offsets = reader.read_slice(usize_from_u32(offsets_length), "import offsets")?;
+    let symbols_offset = reader.position();
+    let symbols = reader.read_rest("import symbols")?;
+    let (offsets, _) = offsets.as_chunks::<4>();
+    let starts = offsets
+        .iter()
+        .map(|offset| usize_from_u32(u32::from_le_bytes(*offset)));
+    // Each symbol ends where the next starts; the last at the end of the section.
+    let ends = starts
+        .clone()
+        .skip(1)
+        .chain(core::iter::once(symbols.len()));
+    let mut imports = Vec::with_capacity(offsets.len());
+    for (index, (start, end)) in (0..count).zip(starts.zip(ends)) {
         let symbol = symbols
             .get(start..end)
-            .ok_or(ProgramError::BadImportOffsets {
-                index: index as u32,
-            })?;
-        let symbol = core::str::from_utf8(symbol).map_err(|_| ProgramError::SymbolNotUtf8 {
-            offset: base + reader.position() - symbols.len() + start,
+            .ok_or(ProgramError::BadImportOffsets { index })?;
+        let symbol = core::str::from_utf8(symbol).map_err(|_| {
+            #[expect(
+                clippy::arithmetic_side_effects,
+                reason = "`start` is inside `symbols`, which is inside the input: the sum is an offset in the input"
+            )]
+            let offset = symbols_offset + start;
+            ProgramError::SymbolNotUtf8 { offset }
         })?;
         imports.push(String::from(symbol));
     }
     Ok(imports)
 }
 
-fn parse_exports(body: &[u8], base: usize) -> Result<Vec<Export>, ProgramError> {
-    let mut reader = Reader::new(body);
+fn parse_exports(mut reader: Reader) -> Result<Vec<Export>, ProgramError> {
     let count = reader.read_varint("export count")?;
     // Each export takes at least two bytes, so this bounds the allocation by the input.
-    let mut exports = Vec::with_capacity((count as usize).min(body.len() / 2));
+    let mut exports = Vec::with_capacity(usize_from_u32(count).min(reader.length() / 2));
     for _ in 0..count {
         let pc = reader.read_varint("export address")?;
-        let offset = base + reader.position();
-        let length = reader.read_varint("export symbol length")? as usize;
+        let offset = reader.position();
+        let length = usize_from_u32(reader.read_varint("export symbol length")?);
         let symbol = reader.read_slice(length, "export symbol")?;
         let symbol =
             core::str::from_utf8(symbol).map_err(|_| ProgramError::SymbolNotUtf8 { offset })?;
@@ -582,8 +632,8 @@ fn parse_exports(body: &[u8], base: usize) -> Result<Vec<Export>, ProgramError> 
     if reader.remaining() != 0 {
         return Err(ProgramError::SectionLengthMismatch {
             section: "exports",
-            declared: body.len(),
-            used: reader.position(),
+            declared: reader.length(),
+            used: reader.consumed(),
         });
     }
     Ok(exports)

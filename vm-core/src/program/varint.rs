@@ -3,48 +3,57 @@
 //! the number of extra bytes; the rest of the first byte holds the high bits; the extra
 //! bytes follow little-endian.
 
+use crate::cast::usize_from_u32;
+
 /// The longest encoding of a `u32`.
 pub const MAX_VARINT_LENGTH: usize = 5;
+
+/// `SHORTEST_FROM[n]` is the smallest value whose shortest encoding has `n` extra bytes
+/// (`2^(7n)`): below it, fewer extra bytes would do.
+const SHORTEST_FROM: [u64; 9] = [
+    0,
+    1 << 7,
+    1 << 14,
+    1 << 21,
+    1 << 28,
+    1 << 35,
+    1 << 42,
+    1 << 49,
+    1 << 56,
+];
 
 /// Reads one varint from the front of `input`: the value and the bytes it took. `None`
 /// when the input ends early, the value exceeds `u32`, or the encoding is not the
 /// shortest one.
 pub fn read_varint(input: &[u8]) -> Option<(u32, usize)> {
-    let first = *input.first()?;
-    let extra = first.leading_ones() as usize;
-    let rest = input.get(1..1 + extra)?;
-    let mut value: u64 = 0;
-    for (n, byte) in rest.iter().enumerate() {
-        value |= u64::from(*byte) << (8 * n);
+    let (&first, rest) = input.split_first()?;
+    // 0..=8 extra bytes, little-endian, below the bits the first byte keeps: those below
+    // its `extra + 1` prefix bits (none when all eight are prefix).
+    let extra = usize_from_u32(first.leading_ones());
+    let high = first & 0x7f_u8.checked_shr(first.leading_ones()).unwrap_or(0);
+    let mut value = u64::from(high);
+    for &byte in rest.get(..extra)?.iter().rev() {
+        value = (value << 8) | u64::from(byte);
     }
-    if extra < 8 {
-        let high = u64::from(first) & (0xff >> (extra + 1));
-        value |= high << (8 * extra);
-    }
-    let canonical = extra == 0 || value >= 1u64 << (7 * extra);
-    if !canonical || value > u64::from(u32::MAX) {
+    if value < *SHORTEST_FROM.get(extra)? {
         return None;
     }
-    Some((value as u32, 1 + extra))
+    Some((u32::try_from(value).ok()?, extra.checked_add(1)?))
 }
 
 /// Appends the shortest encoding of `value`.
 pub fn write_varint(value: u32, out: &mut alloc::vec::Vec<u8>) {
     let value = u64::from(value);
-    let mut extra = 0;
-    while extra < 4 && value >= 1u64 << (7 * (extra + 1)) {
-        extra += 1;
-    }
+    // 0..=4 extra bytes: every u32 fits in four plus the first byte's three free bits.
+    let extra = SHORTEST_FROM[1..=4]
+        .iter()
+        .take_while(|&&from| value >= from)
+        .count();
+    let bytes = value.to_le_bytes();
     let prefix: u8 = !(0xffu8 >> extra);
-    let high = if extra == 4 {
-        0
-    } else {
-        (value >> (8 * extra)) as u8
-    };
-    out.push(prefix | high);
-    for n in 0..extra {
-        out.push((value >> (8 * n)) as u8);
-    }
+    // The value's bits above the extra bytes fit below the prefix (byte 4 of a u32 is 0).
+    out.push(prefix | bytes[extra]);
+    out.extend_from_slice(&bytes[..extra]);
 }
 
 #[cfg(test)]
@@ -69,6 +78,22 @@ mod tests {
                     Some((value, buffer.len())),
                     "value {value}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn accepts_exactly_the_shortest_encodings() {
+        // Every first byte with a few tails: whatever decodes is what the writer writes.
+        for first in 0..=u8::MAX {
+            for tail in [0x00, 0x01, 0x5a, 0x80, 0xff] {
+                let mut input = [tail; 9];
+                input[0] = first;
+                if let Some((value, length)) = read_varint(&input) {
+                    let mut buffer = Vec::new();
+                    write_varint(value, &mut buffer);
+                    assert_eq!(buffer, input[..length], "{input:02x?}");
+                }
             }
         }
     }
