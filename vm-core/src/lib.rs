@@ -30,15 +30,16 @@
 
 #![no_std]
 #![deny(missing_docs)]
+// Code that runs inside the runtime (wasm32, 32-bit `usize`) converts integers only through
+// `From`/`TryFrom` or the audited helpers of `cast`, never with a bare `as` whose meaning
+// depends on the target's pointer width.
+#![deny(clippy::as_conversions, clippy::cast_possible_truncation)]
 
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
 pub mod asm;
-// Not every conversion has a user until the whole crate goes through it (issue 9's lint
-// pass); the allowance goes with the crate-wide `as_conversions` lint.
-#[allow(dead_code)]
 mod cast;
 mod engine;
 mod error;
@@ -46,12 +47,17 @@ pub mod gas;
 mod instance;
 pub mod interpreter;
 pub mod isa;
+// x86-64 host code, compiled only where `usize` is 64 bits and never in the runtime: its
+// casts encode machine instructions and host addresses.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
+#[allow(clippy::as_conversions, clippy::cast_possible_truncation)]
 pub mod jit;
 pub mod memory;
 mod module;
 pub mod program;
+// Likewise x86-64 Linux host code (see `jit`).
 #[cfg(jit_sandbox)]
+#[allow(clippy::as_conversions, clippy::cast_possible_truncation)]
 pub mod sandbox;
 
 pub use engine::{BackendKind, Config, Engine};

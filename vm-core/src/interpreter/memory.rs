@@ -6,6 +6,8 @@
 //! address arithmetic is `u32`/`u64`; a `usize` is formed only to index a vector after
 //! the access map has placed the access inside a region.
 
+#![deny(clippy::arithmetic_side_effects)]
+
 use crate::cast::{u64_from_usize, usize_from_u32};
 use crate::memory::{AccessMap, Fault, LayoutError, PageMapping};
 use crate::program::MemoryMap;

@@ -11,6 +11,10 @@
 //! 64-bit hosts and inside the runtime on wasm32, where `usize` is 32 bits and must give
 //! the same answers.
 
+// Every address and size here is explicit about overflow (checked, saturating where an
+// invariant rules overflow out, or wrapping where the guest's arithmetic wraps).
+#![deny(clippy::arithmetic_side_effects)]
+
 mod access_map;
 
 pub use access_map::{AccessMap, HeapGrowth, Region};
