@@ -144,8 +144,8 @@ fn fit(points: &[ScalingPoint], ours: bool) -> Fit {
 
 fn table_rows(results: &[WorkloadResult], natives: &[Option<Duration>]) -> String {
     let mut out = String::from(
-        "| workload | JIT exec median | JIT exec min | polkavm exec median | polkavm exec min | exec ours/polkavm | native min | JIT/native (min) | compile ours | compile polkavm | compile ours/polkavm | gas used |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| workload | JIT exec median | JIT exec min | polkavm exec median | polkavm exec min | exec ours/polkavm | exec ours/polkavm (min) | native min | JIT/native (min) | compile ours | compile polkavm | compile ours/polkavm | gas used | JIT ns/gas (min) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for (r, native) in results.iter().zip(natives) {
         let (native_min, jit_over_native) = match native {
@@ -157,19 +157,22 @@ fn table_rows(results: &[WorkloadResult], natives: &[Option<Duration>]) -> Strin
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:.2} | {native_min} | {jit_over_native} | {} | {} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {native_min} | {jit_over_native} | {} | {} | {:.2} | {} | {} |",
             r.workload.name,
             format_duration(r.ours.exec_median()),
             format_duration(r.ours.exec_min()),
             format_duration(r.polkavm.exec_median()),
             format_duration(r.polkavm.exec_min()),
             r.exec_ratio(),
+            r.exec_ratio_min(),
             format_duration(r.ours.compile_median()),
             format_duration(r.polkavm.compile_median()),
             r.compile_ratio(),
             r.outcome
                 .gas_used
                 .map_or_else(|| "-".to_string(), |g| g.to_string()),
+            r.ns_per_gas()
+                .map_or_else(|| "-".to_string(), |ns| format!("{ns:.3}")),
         );
     }
     out

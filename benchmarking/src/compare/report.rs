@@ -54,7 +54,7 @@ impl Table {
     }
 }
 
-const HEADERS: [&str; 11] = [
+const HEADERS: [&str; 12] = [
     "workload",
     "ours exec median",
     "ours exec min",
@@ -66,9 +66,10 @@ const HEADERS: [&str; 11] = [
     "compile polkavm",
     "compile ours/polkavm",
     "gas used",
+    "ours ns/gas (min)",
 ];
 
-fn rows(table: &Table) -> Vec<[String; 11]> {
+fn rows(table: &Table) -> Vec<[String; 12]> {
     table
         .results
         .iter()
@@ -87,6 +88,8 @@ fn rows(table: &Table) -> Vec<[String; 11]> {
                 r.outcome
                     .gas_used
                     .map_or_else(|| "-".to_string(), |g| g.to_string()),
+                r.ns_per_gas()
+                    .map_or_else(|| "-".to_string(), |ns| format!("{ns:.2}")),
             ]
         })
         .collect()

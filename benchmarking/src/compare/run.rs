@@ -67,6 +67,11 @@ impl WorkloadResult {
     pub fn exec_ratio_min(&self) -> f64 {
         stats::ratio(self.ours.exec_min(), self.polkavm.exec_min())
     }
+    /// Our fastest execution in nanoseconds per unit of gas used (with metering on).
+    pub fn ns_per_gas(&self) -> Option<f64> {
+        let gas = self.outcome.gas_used.filter(|&gas| gas > 0)?;
+        Some(self.ours.exec_min().as_nanos() as f64 / gas as f64)
+    }
     /// Median compile time, ours / polkavm.
     pub fn compile_ratio(&self) -> f64 {
         stats::ratio(self.ours.compile_median(), self.polkavm.compile_median())
