@@ -2,7 +2,8 @@
 //! call of each blob returns its documented result (checked against the same code run
 //! natively in `pvm-corpus-native`) with the same gas on pvm-core's interpreter, its JIT
 //! and polkavm 0.37's interpreter; the cold calls also step for step against polkavm,
-//! comparing registers and memory, with enough gas and with too little.
+//! comparing registers and memory, with enough gas and with too little, and on the JIT
+//! against the interpreter with too little gas and then the rest.
 
 mod common;
 
@@ -14,8 +15,8 @@ use pvm_tests::guest_host::GuestHost;
 
 const GAS: i64 = 1 << 40;
 
-/// `call` on a fresh instance of pvm-core with `backend`: `(a0, gas used)`.
-fn run_pvm(backend: BackendKind, blob: &Blob, call: &Call) -> (u64, i64) {
+/// A fresh instance of `blob` on pvm-core with `backend`, `gas` set.
+fn instance(backend: BackendKind, blob: &Blob, gas: i64) -> pvm_core::Instance {
     let engine = Engine::new(&Config {
         backend,
         ..Config::default()
@@ -24,7 +25,13 @@ fn run_pvm(backend: BackendKind, blob: &Blob, call: &Call) -> (u64, i64) {
     let module = Module::new(&engine, &ModuleConfig::default(), blob.bytes)
         .unwrap_or_else(|e| panic!("{}: {e}", blob.name));
     let mut instance = module.instantiate().expect("instantiate");
-    instance.set_gas(GAS);
+    instance.set_gas(gas);
+    instance
+}
+
+/// `call` on a fresh instance of pvm-core with `backend`: `(a0, gas used)`.
+fn run_pvm(backend: BackendKind, blob: &Blob, call: &Call) -> (u64, i64) {
+    let mut instance = instance(backend, blob, GAS);
     instance
         .prepare_call_export(call.export, &[u64::from(call.arg)])
         .unwrap_or_else(|e| panic!("{} {}: {e}", blob.name, call.export));
@@ -137,6 +144,41 @@ fn corpus_cold_calls_match_polkavm_state_for_state() {
                     assert_eq!(end, CallEnd::Exit(Exit::NotEnoughGas), "{}", blob.name);
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn corpus_cold_calls_run_out_of_gas_and_resume_alike_on_the_jit() {
+    for program in CORPUS {
+        for blob in program.blobs() {
+            let call = program.cold;
+            let (_, gas_used) = run_pvm(BackendKind::Interpreter, &blob, &call);
+            let mut stops = Vec::new();
+            for backend in [BackendKind::Interpreter, BackendKind::Jit] {
+                let mut vm = instance(backend, &blob, gas_used / 3);
+                vm.prepare_call_export(call.export, &[u64::from(call.arg)])
+                    .expect("prepare");
+                let first = vm.run().map_err(|e| e.to_string());
+                let stop = (first, vm.program_counter(), vm.regs(), vm.gas());
+                vm.set_gas(GAS);
+                let second = vm.run().map_err(|e| e.to_string());
+                assert!(
+                    matches!(second, Ok(Interrupt::Finished)),
+                    "{} {}: resumed on {backend:?}: {second:?}",
+                    blob.name,
+                    call.export
+                );
+                assert_eq!(vm.reg(Reg::A0), call.expected, "{}", blob.name);
+                stops.push((stop, vm.gas()));
+            }
+            assert!(
+                matches!(stops[0].0 .0, Ok(Interrupt::NotEnoughGas)),
+                "{}: {:?}",
+                blob.name,
+                stops[0].0 .0
+            );
+            assert_eq!(stops[0], stops[1], "{}: interpreter against JIT", blob.name);
         }
     }
 }
