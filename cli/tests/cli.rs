@@ -249,6 +249,7 @@ fn bench_prints_one_json_line() {
     assert_eq!(json["result"], 25);
     assert!(json["gas_used"].as_u64().expect("gas_used") > 0);
     assert!(json["compile_ns"].as_u64().expect("compile_ns") > 0);
+    assert!(json["instantiate_ns"].as_u64().expect("instantiate_ns") > 0);
     assert!(json["exec_ns_median"].as_u64().expect("exec_ns_median") > 0);
 }
 

@@ -1,5 +1,6 @@
 //! `compare-interpreters`: times pvm-core's interpreter against polkavm 0.37's on the
-//! `pvm-contracts-examples` guests and prints (optionally writes to markdown) the ratios.
+//! real-code corpus and on our own `pvm-contracts-examples` guests, and prints (optionally
+//! writes to markdown) the ratios.
 //!
 //! ```text
 //! cargo run --release -p pvm-benchmarking --bin compare-interpreters -- --write-markdown BENCHMARKS.md
@@ -11,7 +12,9 @@ use anyhow::{bail, Context, Result};
 use pvm_benchmarking::compare::report::{self, Environment, Table};
 use pvm_benchmarking::compare::run::{measure, RunConfig};
 use pvm_benchmarking::compare::vm::{Ours, Polkavm};
-use pvm_benchmarking::compare::workloads::{default_workloads, WorkloadParams};
+use pvm_benchmarking::compare::workloads::{
+    corpus_workloads, default_workloads, Set, WorkloadParams,
+};
 use std::path::PathBuf;
 
 const USAGE: &str = "\
@@ -25,6 +28,7 @@ OPTIONS:
     --compile-runs N       timed compilations per VM and workload (default 21)
     --without-gas          also measure with gas metering off (second table)
     --filter TEXT          only workloads whose name contains TEXT (repeatable: any match)
+    --corpus-only          only the real-code corpus (not our own guests)
     --write-markdown PATH  write/replace the comparison section of PATH (e.g. BENCHMARKS.md)
     --sieve N --hash N --fib N --sort N --vec-work N --hostcalls N
                            workload arguments (defaults 1000000, 20000, 27, 50000, 100000, 100000)
@@ -36,6 +40,7 @@ struct Args {
     compile_runs: usize,
     without_gas: bool,
     filters: Vec<String>,
+    corpus_only: bool,
     markdown: Option<PathBuf>,
     params: WorkloadParams,
 }
@@ -46,6 +51,7 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
         compile_runs: 21,
         without_gas: false,
         filters: Vec::new(),
+        corpus_only: false,
         markdown: None,
         params: WorkloadParams::default(),
     };
@@ -64,6 +70,7 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
             "--compile-runs" => args.compile_runs = number(value(flag)?, flag)? as usize,
             "--without-gas" => args.without_gas = true,
             "--filter" => args.filters.push(value(flag)?.clone()),
+            "--corpus-only" => args.corpus_only = true,
             "--write-markdown" => args.markdown = Some(PathBuf::from(value(flag)?)),
             "--sieve" => args.params.sieve_n = number(value(flag)?, flag)?,
             "--hash" => args.params.hash_rounds = number(value(flag)?, flag)?,
@@ -90,7 +97,11 @@ fn main() -> Result<()> {
         eprintln!("warning: debug build; numbers are meaningless, use --release");
     }
 
-    let workloads: Vec<_> = default_workloads(&args.params)
+    let mut workloads = corpus_workloads();
+    if !args.corpus_only {
+        workloads.extend(default_workloads(&args.params));
+    }
+    let workloads: Vec<_> = workloads
         .into_iter()
         .filter(|w| {
             args.filters.is_empty() || args.filters.iter().any(|f| w.name.contains(f.as_str()))
@@ -130,13 +141,23 @@ fn main() -> Result<()> {
             );
             results.push(result);
         }
-        let table = Table {
-            gas_metering,
-            results,
-        };
-        println!();
-        print!("{}", report::console_table(&table));
-        tables.push(table);
+        for set in [Set::Corpus, Set::Guests] {
+            let table = Table {
+                gas_metering,
+                set,
+                results: results
+                    .iter()
+                    .filter(|r| r.workload.set == set)
+                    .cloned()
+                    .collect(),
+            };
+            if table.results.is_empty() {
+                continue;
+            }
+            println!();
+            print!("{}", report::console_table(&table));
+            tables.push(table);
+        }
     }
 
     if let Some(path) = &args.markdown {

@@ -1,6 +1,6 @@
-//! `compare-jit`: times pvm-core's JIT against polkavm 0.37's recompiler on the
-//! `pvm-contracts-examples` guests (execution and compile time, synchronous gas metering on
-//! both), then compile time against code size on generated programs from 1 KiB to 1 MiB of
+//! `compare-jit`: times pvm-core's JIT against polkavm 0.37's recompiler on the real-code
+//! corpus and on our own `pvm-contracts-examples` guests (execution and compile time,
+//! synchronous gas metering on both), then compile time against code size on generated programs from 1 KiB to 1 MiB of
 //! code with a linear fit; prints the tables and optionally writes them to markdown.
 //!
 //! ```text
@@ -9,12 +9,15 @@
 
 use anyhow::{bail, Context, Result};
 use pvm_benchmarking::compare::native;
+use pvm_benchmarking::compare::report::verdict;
 use pvm_benchmarking::compare::report::{self, Environment};
-use pvm_benchmarking::compare::run::{measure, RunConfig, WorkloadResult};
+use pvm_benchmarking::compare::run::{measure, summarize, RunConfig, WorkloadResult};
 use pvm_benchmarking::compare::scaling::{generated_program, linear_fit, Fit};
 use pvm_benchmarking::compare::stats::{self, format_duration};
 use pvm_benchmarking::compare::vm::{Ours, Polkavm, Vm};
-use pvm_benchmarking::compare::workloads::{default_workloads, WorkloadParams};
+use pvm_benchmarking::compare::workloads::{
+    corpus_workloads, default_workloads, Set, WorkloadParams,
+};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -23,6 +26,10 @@ const START_MARKER: &str = "<!-- jit-comparison:start -->";
 const END_MARKER: &str = "<!-- jit-comparison:end -->";
 /// The issue's goals: at most polkavm's time, for execution and for compilation.
 const GOAL_RATIO: f64 = 1.0;
+/// Issue 14's goal on the real-code corpus: the geometric mean of exec ours/polkavm.
+const CORPUS_GOAL_GEOMEAN: f64 = 0.85;
+/// Issue 14's goal on the real-code corpus: no call above this exec ratio.
+const CORPUS_GOAL_MAX: f64 = 1.0;
 /// Code sizes of the generated programs.
 const SIZES: [usize; 6] = [1 << 10, 4 << 10, 16 << 10, 64 << 10, 256 << 10, 1 << 20];
 
@@ -37,6 +44,7 @@ OPTIONS:
     --compile-runs N       timed compilations per VM and workload (default 21)
     --scaling-runs N       timed compilations per VM and generated size (default 5)
     --filter TEXT          only workloads whose name contains TEXT (repeatable)
+    --corpus-only          only the real-code corpus (not our own guests, no scaling)
     --write-markdown PATH  write/replace the JIT comparison section of PATH
     -h, --help             this text
 ";
@@ -46,6 +54,7 @@ struct Args {
     compile_runs: usize,
     scaling_runs: usize,
     filters: Vec<String>,
+    corpus_only: bool,
     markdown: Option<PathBuf>,
 }
 
@@ -55,6 +64,7 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
         compile_runs: 21,
         scaling_runs: 5,
         filters: Vec::new(),
+        corpus_only: false,
         markdown: None,
     };
     let mut it = raw.iter();
@@ -72,6 +82,7 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
             "--compile-runs" => args.compile_runs = number(value(flag)?, flag)?,
             "--scaling-runs" => args.scaling_runs = number(value(flag)?, flag)?,
             "--filter" => args.filters.push(value(flag)?.clone()),
+            "--corpus-only" => args.corpus_only = true,
             "--write-markdown" => args.markdown = Some(PathBuf::from(value(flag)?)),
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
@@ -131,10 +142,10 @@ fn fit(points: &[ScalingPoint], ours: bool) -> Fit {
     linear_fit(&xy)
 }
 
-fn workload_table(results: &[WorkloadResult], natives: &[Option<Duration>]) -> String {
+fn table_rows(results: &[WorkloadResult], natives: &[Option<Duration>]) -> String {
     let mut out = String::from(
-        "| workload | JIT exec median | JIT exec min | polkavm exec median | polkavm exec min | exec ours/polkavm | native min | JIT/native (min) | compile ours | compile polkavm | compile ours/polkavm | gas used |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| workload | JIT exec median | JIT exec min | polkavm exec median | polkavm exec min | exec ours/polkavm | exec ours/polkavm (min) | native min | JIT/native (min) | compile ours | compile polkavm | compile ours/polkavm | gas used | JIT ns/gas (min) |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for (r, native) in results.iter().zip(natives) {
         let (native_min, jit_over_native) = match native {
@@ -146,28 +157,68 @@ fn workload_table(results: &[WorkloadResult], natives: &[Option<Duration>]) -> S
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {:.2} | {native_min} | {jit_over_native} | {} | {} | {:.2} | {} |",
+            "| {} | {} | {} | {} | {} | {:.2} | {:.2} | {native_min} | {jit_over_native} | {} | {} | {:.2} | {} | {} |",
             r.workload.name,
             format_duration(r.ours.exec_median()),
             format_duration(r.ours.exec_min()),
             format_duration(r.polkavm.exec_median()),
             format_duration(r.polkavm.exec_min()),
             r.exec_ratio(),
+            r.exec_ratio_min(),
             format_duration(r.ours.compile_median()),
             format_duration(r.polkavm.compile_median()),
             r.compile_ratio(),
             r.outcome
                 .gas_used
                 .map_or_else(|| "-".to_string(), |g| g.to_string()),
+            r.ns_per_gas()
+                .map_or_else(|| "-".to_string(), |ns| format!("{ns:.3}")),
         );
     }
-    let compute: Vec<&WorkloadResult> = results.iter().filter(|r| r.workload.compute).collect();
-    let native_ratios: Vec<f64> = results
+    out
+}
+
+/// Geometric mean of JIT min / native min over the rows with a native build.
+fn native_geomean(results: &[WorkloadResult], natives: &[Option<Duration>]) -> (f64, usize) {
+    let ratios: Vec<f64> = results
         .iter()
         .zip(natives)
         .filter_map(|(r, n)| n.map(|n| stats::ratio(r.ours.exec_min(), n)))
         .collect();
-    let native = stats::geometric_mean(native_ratios.iter().copied());
+    (stats::geometric_mean(ratios.iter().copied()), ratios.len())
+}
+
+/// The corpus table and its summary against issue 14's goals.
+fn corpus_table(results: &[WorkloadResult], natives: &[Option<Duration>]) -> String {
+    let mut out = table_rows(results, natives);
+    let Some(s) = summarize(results, Set::Corpus) else {
+        return out;
+    };
+    let compile = stats::geometric_mean(results.iter().map(WorkloadResult::compile_ratio));
+    let (native, native_count) = native_geomean(results, natives);
+    let _ = write!(
+        out,
+        "\n**Real-code corpus, {} calls: exec ours/polkavm geometric mean {:.3} on medians \
+         ({:.3} on minima; goal <= {CORPUS_GOAL_GEOMEAN}: {}), median {:.2}, highest {:.2} \
+         ({}; goal <= {CORPUS_GOAL_MAX} for every call: {}). Compile ours/polkavm: geometric \
+         mean {compile:.3}. The JIT's minimum exec time is {native:.2}x the same code built \
+         natively ({native_count} calls; geometric mean).**\n",
+        s.count,
+        s.geomean,
+        s.geomean_min,
+        verdict(s.geomean <= CORPUS_GOAL_GEOMEAN),
+        s.median,
+        s.highest.0,
+        s.highest.1,
+        verdict(s.highest.0 <= CORPUS_GOAL_MAX),
+    );
+    out
+}
+
+fn workload_table(results: &[WorkloadResult], natives: &[Option<Duration>]) -> String {
+    let mut out = table_rows(results, natives);
+    let compute: Vec<&WorkloadResult> = results.iter().filter(|r| r.workload.compute).collect();
+    let (native, native_count) = native_geomean(results, natives);
     let exec = stats::geometric_mean(compute.iter().map(|r| r.exec_ratio()));
     let exec_all = stats::geometric_mean(results.iter().map(WorkloadResult::exec_ratio));
     let compile = stats::geometric_mean(compute.iter().map(|r| r.compile_ratio()));
@@ -196,7 +247,7 @@ fn workload_table(results: &[WorkloadResult], natives: &[Option<Duration>]) -> S
         verdict(compile),
         slowest_compile.map_or(0.0, |r| r.compile_ratio()),
         slowest_compile.map_or("-", |r| r.workload.name.as_str()),
-        native_ratios.len(),
+        native_count,
     );
     out
 }
@@ -246,7 +297,11 @@ fn main() -> Result<()> {
     let ours = Ours::with_backend(true, pvm_core::BackendKind::Jit)?;
     let polkavm = Polkavm::with_backend(true, polkavm::BackendKind::Compiler)
         .context("polkavm's recompiler (it needs its Linux sandbox)")?;
-    let workloads: Vec<_> = default_workloads(&WorkloadParams::default())
+    let mut workloads = corpus_workloads();
+    if !args.corpus_only {
+        workloads.extend(default_workloads(&WorkloadParams::default()));
+    }
+    let workloads: Vec<_> = workloads
         .into_iter()
         .filter(|w| {
             args.filters.is_empty() || args.filters.iter().any(|f| w.name.contains(f.as_str()))
@@ -261,12 +316,16 @@ fn main() -> Result<()> {
     for workload in &workloads {
         eprintln!("{} ...", workload.name);
         let result = measure(workload, &ours, &polkavm, config)?;
-        // Our own compute guest also runs as native Rust, for reference.
-        let native = match (
-            workload.blob_name.starts_with("compute."),
-            &workload.args[..],
-        ) {
-            (true, &[arg]) => native::min_time(
+        // The corpus and our own compute guest also run as native Rust, for reference.
+        let native = match (workload.set, workload.program, &workload.args[..]) {
+            (Set::Corpus, program, &[arg]) => pvm_corpus_native::min_time(
+                program,
+                workload.export,
+                arg as u32,
+                args.runs,
+                result.outcome.result,
+            ),
+            (Set::Guests, "compute", &[arg]) => native::min_time(
                 workload.export,
                 arg as u32,
                 args.runs,
@@ -284,12 +343,39 @@ fn main() -> Result<()> {
         );
         results.push(result);
     }
-    eprintln!("compile time against code size ...");
-    let points = measure_scaling(&ours, &polkavm, args.scaling_runs)?;
+    let points = if args.corpus_only {
+        Vec::new()
+    } else {
+        eprintln!("compile time against code size ...");
+        measure_scaling(&ours, &polkavm, args.scaling_runs)?
+    };
 
-    let workloads_md = workload_table(&results, &natives);
-    let scaling_md = scaling_table(&points);
-    println!("\n{workloads_md}\n{scaling_md}");
+    let split = |set: Set| -> (Vec<WorkloadResult>, Vec<Option<Duration>>) {
+        results
+            .iter()
+            .zip(&natives)
+            .filter(|(r, _)| r.workload.set == set)
+            .map(|(r, n)| (r.clone(), *n))
+            .unzip()
+    };
+    let (corpus_results, corpus_natives) = split(Set::Corpus);
+    let (guest_results, guest_natives) = split(Set::Guests);
+    let corpus_md = if corpus_results.is_empty() {
+        String::new()
+    } else {
+        corpus_table(&corpus_results, &corpus_natives)
+    };
+    let workloads_md = if guest_results.is_empty() {
+        String::new()
+    } else {
+        workload_table(&guest_results, &guest_natives)
+    };
+    let scaling_md = if points.is_empty() {
+        String::new()
+    } else {
+        scaling_table(&points)
+    };
+    println!("\n{corpus_md}\n{workloads_md}\n{scaling_md}");
 
     if let Some(path) = &args.markdown {
         let env = Environment::detect(
@@ -309,23 +395,33 @@ fn main() -> Result<()> {
         section += &format!("- Toolchain: {}; commit {}\n", env.rustc, env.commit);
         section += &format!("- Reproduce: `{}`\n", env.command);
         section += &format!(
-            "- Method: as `compare-interpreters` (same blobs, host functions, outcome checks, \
+            "- Method: as `compare-interpreters` (the real-code corpus first, then our guests; same blobs, host functions, outcome checks, \
              alternating VMs), with pvm-core's `BackendKind::Jit` against polkavm's \
              `BackendKind::Compiler` (its default sandbox), synchronous gas metering and the \
              naive cost model on both. Exec: median and min of {} runs on fresh instances \
              (instantiation untimed). Compile: module creation from the blob bytes, median of \
              {} runs; both compile the whole program up front. Scaling: generated ReviveV1 \
              programs of chained basic blocks (ALU, stack loads and stores, a branch), median \
-             of {} compilations per size, and a least-squares line per VM.\n",
+             of {} compilations per size, and a least-squares line per VM. Native: the \
+             same Rust built for the host (the corpus with the same crates, which may use the \
+             host's SIMD and SHA instructions where the guest cannot), minimum of as many runs.\n",
             env.runs, env.compile_runs, args.scaling_runs
         );
         section += &format!(
             "- Goal: at most {GOAL_RATIO}x polkavm's time, for execution and for compilation.\n"
         );
-        section += "\n### Guests (gas metering on)\n\n";
-        section += &workloads_md;
-        section += "\n### Compile time against code size\n\n";
-        section += &scaling_md;
+        if !corpus_md.is_empty() {
+            section += "\n### Real-code corpus (gas metering on)\n\n";
+            section += &corpus_md;
+        }
+        if !workloads_md.is_empty() {
+            section += "\n### Our guests (gas metering on)\n\n";
+            section += &workloads_md;
+        }
+        if !scaling_md.is_empty() {
+            section += "\n### Compile time against code size\n\n";
+            section += &scaling_md;
+        }
         section += &format!("{END_MARKER}\n");
         report::update_markdown_between(path, &section, START_MARKER, END_MARKER)?;
         eprintln!("wrote the JIT comparison section of {}", path.display());

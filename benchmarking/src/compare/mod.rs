@@ -1,7 +1,10 @@
 //! Interpreter comparison: pvm-core against polkavm 0.37, same blobs, same host functions.
 //!
 //! * [`workloads`] — which blob, export and arguments make up each benchmark, with the
-//!   results the guest sources document.
+//!   results the guest sources document: the real-code corpus
+//!   (`pvm_contracts_examples::corpus`) and our own guests.
+//! * [`cold`] — cold calls on the real-code corpus: a fresh module, an instance and one
+//!   short call, each phase timed, on all four VMs (`compare-cold`).
 //! * [`host`] — the host functions the `hostcalls` guest imports, implemented once and
 //!   shared by both VMs through [`host::GuestIo`].
 //! * [`vm`] — the [`vm::Vm`] trait and its two implementations, [`vm::Ours`] and
@@ -19,6 +22,7 @@
 //! instruction costs 1), as production does; metering can also be switched off to see its
 //! overhead.
 
+pub mod cold;
 pub mod host;
 pub mod native;
 pub mod report;

@@ -8,7 +8,7 @@
 
 use super::stats;
 use super::vm::{Execution, Ours, Outcome, Polkavm, Vm};
-use super::workloads::Workload;
+use super::workloads::{Set, Workload};
 use anyhow::{bail, Result};
 use std::time::{Duration, Instant};
 
@@ -63,10 +63,57 @@ impl WorkloadResult {
     pub fn exec_ratio(&self) -> f64 {
         stats::ratio(self.ours.exec_median(), self.polkavm.exec_median())
     }
+    /// Fastest execution, ours / polkavm.
+    pub fn exec_ratio_min(&self) -> f64 {
+        stats::ratio(self.ours.exec_min(), self.polkavm.exec_min())
+    }
+    /// Our fastest execution in nanoseconds per unit of gas used (with metering on).
+    pub fn ns_per_gas(&self) -> Option<f64> {
+        let gas = self.outcome.gas_used.filter(|&gas| gas > 0)?;
+        Some(self.ours.exec_min().as_nanos() as f64 / gas as f64)
+    }
     /// Median compile time, ours / polkavm.
     pub fn compile_ratio(&self) -> f64 {
         stats::ratio(self.ours.compile_median(), self.polkavm.compile_median())
     }
+}
+
+/// Exec ratios ours/polkavm over the workloads of one [`Set`].
+#[derive(Clone, Debug)]
+pub struct SetSummary {
+    /// How many workloads.
+    pub count: usize,
+    /// Geometric mean of the ratios of medians.
+    pub geomean: f64,
+    /// Geometric mean of the ratios of minima.
+    pub geomean_min: f64,
+    /// Median of the ratios of medians.
+    pub median: f64,
+    /// The highest ratio of medians and its workload's name.
+    pub highest: (f64, String),
+}
+
+/// [`SetSummary`] of the results in `set`; `None` if there are none.
+pub fn summarize(results: &[WorkloadResult], set: Set) -> Option<SetSummary> {
+    let rows: Vec<&WorkloadResult> = results.iter().filter(|r| r.workload.set == set).collect();
+    let highest = rows
+        .iter()
+        .max_by(|a, b| a.exec_ratio().total_cmp(&b.exec_ratio()))?;
+    let mut ratios: Vec<f64> = rows.iter().map(|r| r.exec_ratio()).collect();
+    ratios.sort_by(f64::total_cmp);
+    let mid = ratios.len() / 2;
+    let median = if ratios.len() % 2 == 1 {
+        ratios[mid]
+    } else {
+        (ratios[mid - 1] + ratios[mid]) / 2.0
+    };
+    Some(SetSummary {
+        count: rows.len(),
+        geomean: stats::geometric_mean(ratios.iter().copied()),
+        geomean_min: stats::geometric_mean(rows.iter().map(|r| r.exec_ratio_min())),
+        median,
+        highest: (highest.exec_ratio(), highest.workload.name.clone()),
+    })
 }
 
 /// Geometric mean of [`WorkloadResult::exec_ratio`] over the compute workloads, and how many

@@ -39,6 +39,27 @@ pub struct Execution {
     pub outcome: Outcome,
 }
 
+/// A cold call: a fresh module from the blob's bytes, an instance, one call; each phase
+/// timed on its own.
+#[derive(Clone, Debug)]
+pub struct ColdCall {
+    /// Module creation from the bytes.
+    pub compile: Duration,
+    /// Instantiation.
+    pub instantiate: Duration,
+    /// `prepare_call` + `set_gas` + the `run()` loop including host calls.
+    pub call: Duration,
+    /// What the call produced.
+    pub outcome: Outcome,
+}
+
+impl ColdCall {
+    /// All three phases.
+    pub fn total(&self) -> Duration {
+        self.compile + self.instantiate + self.call
+    }
+}
+
 /// An interpreter under test.
 pub trait Vm {
     /// A compiled module.
@@ -50,6 +71,10 @@ pub trait Vm {
     /// Calls `export(args)` on a fresh instance of `module`; see the module docs for what is
     /// timed.
     fn execute(&self, module: &Self::Module, export: &str, args: &[u64]) -> Result<Execution>;
+    /// Compiles `blob`, instantiates it and calls `export(args)`, timing each phase; exports
+    /// and imports are looked up between the timed phases. Dropping the instance and the
+    /// module is not timed.
+    fn cold_call(&self, blob: &[u8], export: &str, args: &[u64]) -> Result<ColdCall>;
 }
 
 /// pvm-core's interpreter.
@@ -108,30 +133,18 @@ impl GuestIo for OursIo<'_> {
     }
 }
 
-impl Vm for Ours {
-    type Module = pvm_core::Module;
-
-    fn name(&self) -> &'static str {
-        "pvm-core"
-    }
-
-    fn compile(&self, blob: &[u8]) -> Result<pvm_core::Module> {
-        Ok(pvm_core::Module::new(&self.engine, &self.config, blob)?)
-    }
-
-    fn execute(&self, module: &pvm_core::Module, export: &str, args: &[u64]) -> Result<Execution> {
+impl Ours {
+    /// `prepare_call` + `set_gas` + the run loop on `instance`, timed.
+    fn call(
+        &self,
+        instance: &mut pvm_core::Instance,
+        imports: &[Option<HostFn>],
+        pc: u32,
+        export: &str,
+        args: &[u64],
+    ) -> Result<Execution> {
         use pvm_core::Interrupt;
-        let imports: Vec<Option<HostFn>> = module
-            .imports()
-            .iter()
-            .map(|symbol| HostFn::from_symbol(symbol.as_bytes()))
-            .collect();
-        let pc = module
-            .export_pc(export)
-            .ok_or_else(|| anyhow!("pvm-core: no export {export:?}"))?;
-        let mut instance = module.instantiate()?;
         let mut host = HostState::default();
-
         let start = Instant::now();
         instance.prepare_call(pc, args)?;
         if self.config.gas_metering {
@@ -146,7 +159,7 @@ impl Vm for Ours {
                         .copied()
                         .flatten()
                         .ok_or_else(|| anyhow!("pvm-core: ecalli {n} names no known import"))?;
-                    host.call(function, &mut OursIo(&mut instance))?;
+                    host.call(function, &mut OursIo(instance))?;
                 }
                 other => bail!(
                     "pvm-core: {export}{args:?} stopped with {other:?} at pc {:?}",
@@ -164,6 +177,53 @@ impl Vm for Ours {
                 host_calls: host.calls,
                 emitted: host.emitted,
             },
+        })
+    }
+
+    fn lookup(module: &pvm_core::Module, export: &str) -> Result<(Vec<Option<HostFn>>, u32)> {
+        let imports = module
+            .imports()
+            .iter()
+            .map(|symbol| HostFn::from_symbol(symbol.as_bytes()))
+            .collect();
+        let pc = module
+            .export_pc(export)
+            .ok_or_else(|| anyhow!("pvm-core: no export {export:?}"))?;
+        Ok((imports, pc))
+    }
+}
+
+impl Vm for Ours {
+    type Module = pvm_core::Module;
+
+    fn name(&self) -> &'static str {
+        "pvm-core"
+    }
+
+    fn compile(&self, blob: &[u8]) -> Result<pvm_core::Module> {
+        Ok(pvm_core::Module::new(&self.engine, &self.config, blob)?)
+    }
+
+    fn execute(&self, module: &pvm_core::Module, export: &str, args: &[u64]) -> Result<Execution> {
+        let (imports, pc) = Self::lookup(module, export)?;
+        let mut instance = module.instantiate()?;
+        self.call(&mut instance, &imports, pc, export, args)
+    }
+
+    fn cold_call(&self, blob: &[u8], export: &str, args: &[u64]) -> Result<ColdCall> {
+        let start = Instant::now();
+        let module = self.compile(blob)?;
+        let compile = start.elapsed();
+        let start = Instant::now();
+        let mut instance = module.instantiate()?;
+        let instantiate = start.elapsed();
+        let (imports, pc) = Self::lookup(&module, export)?;
+        let call = self.call(&mut instance, &imports, pc, export, args)?;
+        Ok(ColdCall {
+            compile,
+            instantiate,
+            call: call.elapsed,
+            outcome: call.outcome,
         })
     }
 }
@@ -230,35 +290,18 @@ impl GuestIo for PolkavmIo<'_> {
     }
 }
 
-impl Vm for Polkavm {
-    type Module = polkavm::Module;
-
-    fn name(&self) -> &'static str {
-        "polkavm"
-    }
-
-    fn compile(&self, blob: &[u8]) -> Result<polkavm::Module> {
-        polkavm::Module::new(&self.engine, &self.config, blob.into())
-            .map_err(|e| anyhow!("polkavm compile: {e}"))
-    }
-
-    fn execute(&self, module: &polkavm::Module, export: &str, args: &[u64]) -> Result<Execution> {
+impl Polkavm {
+    /// `prepare_call` + `set_gas` + the run loop on `instance`, timed.
+    fn call(
+        &self,
+        instance: &mut polkavm::RawInstance,
+        imports: &[Option<HostFn>],
+        pc: polkavm::ProgramCounter,
+        export: &str,
+        args: &[u64],
+    ) -> Result<Execution> {
         use polkavm::InterruptKind;
-        let imports: Vec<Option<HostFn>> = module
-            .imports()
-            .into_iter()
-            .map(|symbol| symbol.and_then(|s| HostFn::from_symbol(s.as_bytes())))
-            .collect();
-        let pc = module
-            .exports()
-            .find(|e| e.symbol().as_bytes() == export.as_bytes())
-            .map(|e| e.program_counter())
-            .with_context(|| format!("polkavm: no export {export:?}"))?;
-        let mut instance = module
-            .instantiate()
-            .map_err(|e| anyhow!("polkavm instantiate: {e}"))?;
         let mut host = HostState::default();
-
         let start = Instant::now();
         instance.prepare_call_untyped(pc, args);
         if self.gas_metering {
@@ -273,7 +316,7 @@ impl Vm for Polkavm {
                         .copied()
                         .flatten()
                         .ok_or_else(|| anyhow!("polkavm: ecalli {n} names no known import"))?;
-                    host.call(function, &mut PolkavmIo(&mut instance))?;
+                    host.call(function, &mut PolkavmIo(instance))?;
                 }
                 other => bail!(
                     "polkavm: {export}{args:?} stopped with {other:?} at pc {:?}",
@@ -291,6 +334,63 @@ impl Vm for Polkavm {
                 host_calls: host.calls,
                 emitted: host.emitted,
             },
+        })
+    }
+
+    fn lookup(
+        module: &polkavm::Module,
+        export: &str,
+    ) -> Result<(Vec<Option<HostFn>>, polkavm::ProgramCounter)> {
+        let imports = module
+            .imports()
+            .into_iter()
+            .map(|symbol| symbol.and_then(|s| HostFn::from_symbol(s.as_bytes())))
+            .collect();
+        let pc = module
+            .exports()
+            .find(|e| e.symbol().as_bytes() == export.as_bytes())
+            .map(|e| e.program_counter())
+            .with_context(|| format!("polkavm: no export {export:?}"))?;
+        Ok((imports, pc))
+    }
+}
+
+impl Vm for Polkavm {
+    type Module = polkavm::Module;
+
+    fn name(&self) -> &'static str {
+        "polkavm"
+    }
+
+    fn compile(&self, blob: &[u8]) -> Result<polkavm::Module> {
+        polkavm::Module::new(&self.engine, &self.config, blob.into())
+            .map_err(|e| anyhow!("polkavm compile: {e}"))
+    }
+
+    fn execute(&self, module: &polkavm::Module, export: &str, args: &[u64]) -> Result<Execution> {
+        let (imports, pc) = Self::lookup(module, export)?;
+        let mut instance = module
+            .instantiate()
+            .map_err(|e| anyhow!("polkavm instantiate: {e}"))?;
+        self.call(&mut instance, &imports, pc, export, args)
+    }
+
+    fn cold_call(&self, blob: &[u8], export: &str, args: &[u64]) -> Result<ColdCall> {
+        let start = Instant::now();
+        let module = self.compile(blob)?;
+        let compile = start.elapsed();
+        let start = Instant::now();
+        let mut instance = module
+            .instantiate()
+            .map_err(|e| anyhow!("polkavm instantiate: {e}"))?;
+        let instantiate = start.elapsed();
+        let (imports, pc) = Self::lookup(&module, export)?;
+        let call = self.call(&mut instance, &imports, pc, export, args)?;
+        Ok(ColdCall {
+            compile,
+            instantiate,
+            call: call.elapsed,
+            outcome: call.outcome,
         })
     }
 }

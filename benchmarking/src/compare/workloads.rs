@@ -1,6 +1,20 @@
 //! The benchmark workloads: a guest blob, one export and its arguments.
+//!
+//! Two sets: the real-code corpus ([`corpus_workloads`], third-party crates, from
+//! `pvm_contracts_examples::corpus::CORPUS`), on which tuning is judged, and our own guests
+//! ([`default_workloads`]).
 
 use pvm_contracts_examples as blobs;
+use pvm_contracts_examples::corpus::CORPUS;
+
+/// Which set a workload belongs to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Set {
+    /// The real-code corpus: programs built from third-party crates.
+    Corpus,
+    /// Our own guests (`compute`, `alloc`, `hostcalls`).
+    Guests,
+}
 
 /// One benchmark: call `export(args)` on a fresh instance of `blob`.
 #[derive(Clone, Debug)]
@@ -18,9 +32,13 @@ pub struct Workload {
     /// The `a0` result documented in `pvm-contracts-examples`, when known for these
     /// arguments. Both VMs must produce it.
     pub expected: Option<u64>,
-    /// Whether this workload counts towards the compute geometric mean (the goal is
-    /// stated for compute-heavy guests).
+    /// Whether this workload counts towards the compute geometric mean of our own guests
+    /// (the first interpreter goal was stated for compute-heavy guests).
     pub compute: bool,
+    /// The set it belongs to.
+    pub set: Set,
+    /// The corpus program's name (`"sha2"`, ...), or the guest's (`"compute"`, ...).
+    pub program: &'static str,
 }
 
 /// Arguments of the default workload set; the `compare-interpreters` flags override them.
@@ -101,6 +119,8 @@ pub fn default_workloads(params: &WorkloadParams) -> Vec<Workload> {
                 args: vec![u64::from(arg)],
                 expected,
                 compute: true,
+                set: Set::Guests,
+                program: "compute",
             });
         }
     }
@@ -112,6 +132,8 @@ pub fn default_workloads(params: &WorkloadParams) -> Vec<Workload> {
         args: vec![u64::from(params.vec_work_n)],
         expected: (params.vec_work_n == 10_000).then_some(0xdc1e_2879_4b9f_b369),
         compute: false,
+        set: Set::Guests,
+        program: "alloc",
     });
     out.push(Workload {
         name: format!("hostcalls.latest64 run({})", params.hostcalls_n),
@@ -121,7 +143,33 @@ pub fn default_workloads(params: &WorkloadParams) -> Vec<Workload> {
         args: vec![u64::from(params.hostcalls_n)],
         expected: (params.hostcalls_n == 1000).then_some(0xa51e_6488_9a59_d63d),
         compute: false,
+        set: Set::Guests,
+        program: "hostcalls",
     });
+    out
+}
+
+/// The real-code corpus's exec calls (Latest64 blobs), e.g. `corpus-sha2 sha256(262144)`,
+/// each with its documented result.
+pub fn corpus_workloads() -> Vec<Workload> {
+    let mut out = Vec::new();
+    for program in CORPUS {
+        let blob = program.latest64;
+        let short_name = blob.name.trim_end_matches(".latest64");
+        for call in program.exec {
+            out.push(Workload {
+                name: format!("{short_name} {}({})", call.export, call.arg),
+                blob_name: blob.name,
+                blob: blob.bytes,
+                export: call.export,
+                args: vec![u64::from(call.arg)],
+                expected: Some(call.expected),
+                compute: false,
+                set: Set::Corpus,
+                program: program.name,
+            });
+        }
+    }
     out
 }
 
@@ -135,6 +183,17 @@ mod tests {
         assert_eq!(fibonacci(27), 196_418);
         assert_eq!(fibonacci(0), 0);
         assert_eq!(fibonacci(1), 1);
+    }
+
+    #[test]
+    fn corpus_workloads_cover_every_program_with_known_results() {
+        let corpus = corpus_workloads();
+        for program in CORPUS {
+            assert!(corpus.iter().any(|w| w.program == program.name));
+        }
+        assert!(corpus
+            .iter()
+            .all(|w| w.set == Set::Corpus && w.expected.is_some() && !w.compute));
     }
 
     #[test]

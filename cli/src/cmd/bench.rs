@@ -3,7 +3,7 @@
 use super::call::CallArgs;
 use crate::host::Host;
 use crate::runner::run_to_end;
-use anyhow::{bail, ensure, Result};
+use anyhow::{anyhow, bail, ensure, Result};
 use clap::Args;
 use pvm_core::Reg;
 use std::process::ExitCode;
@@ -21,9 +21,10 @@ pub struct BenchArgs {
 }
 
 /// Compiles `runs` times (timing `Module::new`, parse included) and runs `runs` fresh
-/// instances (timing only the run loop, host calls included), then prints
-/// `{"backend", "compile_ns", "exec_ns_median", "gas_used", "result"}` with medians;
-/// `backend` is the one that ran (`jit` falls back to `interpreter` where it cannot run).
+/// instances (timing `Module::instantiate` and, apart, the run loop with host calls), then
+/// prints `{"backend", "compile_ns", "instantiate_ns", "exec_ns_median", "gas_used",
+/// "result"}` with medians; `backend` is the one that ran (`jit` falls back to
+/// `interpreter` where it cannot run).
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     ensure!(args.runs > 0, "--runs must be at least 1");
     let prepared = args.call.prepare(false)?;
@@ -38,10 +39,15 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     }
     let module = module.expect("at least one run");
 
+    let mut instantiate_ns = Vec::with_capacity(args.runs as usize);
     let mut exec_ns = Vec::with_capacity(args.runs as usize);
     let mut last = None;
     for _ in 0..args.runs {
-        let mut instance = prepared.instance(&module, &args.call.args, args.call.gas)?;
+        let start = Instant::now();
+        let instance = module.instantiate();
+        instantiate_ns.push(start.elapsed().as_nanos());
+        let mut instance = instance.map_err(|e| anyhow!("cannot instantiate: {e}"))?;
+        prepared.prepare(&mut instance, &args.call.args, args.call.gas)?;
         let mut host = Host::new(module.imports());
         let start = Instant::now();
         let outcome = run_to_end(&mut instance, &mut host, None)?;
@@ -66,6 +72,7 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         // What ran: the JIT falls back to the interpreter where it cannot run.
         "backend": module.backend().name(),
         "compile_ns": median(&mut compile_ns),
+        "instantiate_ns": median(&mut instantiate_ns),
         "exec_ns_median": median(&mut exec_ns),
         "gas_used": gas_used,
         "result": result,

@@ -112,10 +112,16 @@ impl Prepared {
         let mut instance = module
             .instantiate()
             .map_err(|e| anyhow!("cannot instantiate: {e}"))?;
+        self.prepare(&mut instance, args, gas)?;
+        Ok(instance)
+    }
+
+    /// Prepares the call of the entry point with `args` on `instance` and sets `gas`.
+    pub fn prepare(&self, instance: &mut Instance, args: &[u64], gas: i64) -> Result<()> {
         instance
             .prepare_call(self.entry_pc, args)
             .map_err(|e| anyhow!("cannot prepare the call: {e}"))?;
         instance.set_gas(gas);
-        Ok(instance)
+        Ok(())
     }
 }

@@ -53,6 +53,32 @@ const GUESTS: &[(&str, &str, &[Isa])] = &[
     ("token", "contract_token", &[Isa::Latest64]),
     ("hasher", "contract_hasher", &[Isa::Latest64]),
     ("probe", "contract_probe", &[Isa::Latest64]),
+    // The real-code corpus (`guests/corpus/`): third-party crates. Those that allocate use
+    // the `sbrk` heap, so they are Latest64 only.
+    (
+        "corpus-sha2",
+        "corpus_sha2",
+        &[Isa::Latest64, Isa::ReviveV1],
+    ),
+    (
+        "corpus-blake",
+        "corpus_blake",
+        &[Isa::Latest64, Isa::ReviveV1],
+    ),
+    (
+        "corpus-sha3",
+        "corpus_sha3",
+        &[Isa::Latest64, Isa::ReviveV1],
+    ),
+    (
+        "corpus-ed25519",
+        "corpus_ed25519",
+        &[Isa::Latest64, Isa::ReviveV1],
+    ),
+    ("corpus-bigint", "corpus_bigint", &[Isa::Latest64]),
+    ("corpus-miniz", "corpus_miniz", &[Isa::Latest64]),
+    ("corpus-json", "corpus_json", &[Isa::Latest64]),
+    ("corpus-sort", "corpus_sort", &[Isa::Latest64]),
 ];
 
 #[derive(Copy, Clone, Debug)]
