@@ -1,8 +1,10 @@
 //! Shared helpers for the cross-crate tests and the CLI: the JAM conformance runner, and the
 //! harness for differential tests against polkavm (VM-neutral state snapshots and their
 //! comparison, the example guests' host functions, a deterministic RNG and a random program
-//! generator).
+//! generator), and the runtime's chain executed as a node executes it (`chain`).
 
+#[cfg(feature = "chain")]
+pub mod chain;
 pub mod conformance;
 pub mod differential;
 pub mod guest_host;
