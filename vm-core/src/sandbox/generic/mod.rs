@@ -15,8 +15,8 @@ mod signal;
 use super::address_space::GuestAddressSpace;
 use crate::isa::Reg;
 use crate::jit::abi::{
-    ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_INLINE_JUMP_TABLE, CTX_JUMP_TABLE,
-    CTX_NEXT_PC, CTX_PC, CTX_REGS, CTX_RESUME, INLINE_JUMP_TABLE_ENTRIES,
+    ctx_reg, ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_INLINE_JUMP_TABLE, CTX_JUMP_TABLE,
+    CTX_NEXT_PC, CTX_PC, CTX_RESUME, INLINE_JUMP_TABLE_ENTRIES,
 };
 use crate::jit::{CompiledProgram, INVALID_ENTRY};
 use crate::memory::FaultMode;
@@ -242,7 +242,7 @@ impl JitInstance {
             .expect("run() only on a runnable JIT instance");
         let code_start = self.module.code.start();
         for (index, value) in self.regs.into_iter().enumerate() {
-            self.write(CTX_REGS + 8 * index as i32, value);
+            self.write(ctx_reg(index), value);
         }
         self.write(CTX_GAS, self.gas);
         self.write(CTX_JUMP_TABLE, self.module.jump_table.as_ptr() as u64);
@@ -283,10 +283,10 @@ impl JitInstance {
                 Some(ExitKind::Sbrk) => {
                     let arg: u32 = self.read(CTX_EXIT_ARG);
                     let (d, s) = ((arg >> 8) as usize & 0xff, arg as usize & 0xff);
-                    let size_reg: u64 = self.read(CTX_REGS + 8 * s as i32);
+                    let size_reg: u64 = self.read(ctx_reg(s));
                     let size = u32::try_from(size_reg as i64).unwrap_or(0);
                     let top = self.memory.sbrk(size).unwrap_or(0);
-                    self.write(CTX_REGS + 8 * d as i32, top as i32 as i64 as u64);
+                    self.write(ctx_reg(d), top as i32 as i64 as u64);
                     resume = native_resume - code_start;
                     continue;
                 }
@@ -331,7 +331,7 @@ impl JitInstance {
             }
         };
         for index in 0..13 {
-            self.regs[index] = self.read(CTX_REGS + 8 * index as i32);
+            self.regs[index] = self.read(ctx_reg(index));
         }
         self.gas = self.read(CTX_GAS);
         exit
