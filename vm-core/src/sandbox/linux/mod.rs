@@ -51,7 +51,11 @@
 //! they should also read what they validate once, into host memory, rather than twice. And
 //! a worker it took over stays taken over while it lives: the pool reuses workers, so such a
 //! guest could disturb later instances run in the same worker (not the host or other
-//! workers). The walls above are what stops it from going further.
+//! workers). It can also make its whole 4 GiB guest range accessible (`mprotect` is allowed
+//! inside it) and touch it: the memory limit binds honest guests, and a taken-over worker
+//! can use up to the size of its memory file; only a memory cgroup per worker (not set up
+//! here: it needs cgroup delegation) would bound that. The walls above are what stops it
+//! from going further.
 //!
 //! Requires Linux 5.11 or later (`clone3` with process descriptors, `close_range` with
 //! `CLOSE_RANGE_CLOEXEC`, `F_SEAL_FUTURE_WRITE`) where the process may create user
