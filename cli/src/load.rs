@@ -2,7 +2,9 @@
 
 use anyhow::{anyhow, Context, Result};
 use pvm_core::program::BLOB_MAGIC;
-use pvm_core::{BackendKind, Config, Engine, InstructionSet, ProgramBlob};
+use pvm_core::{
+    BackendKind, Config, Engine, InstructionSet, ProgramBlob, SandboxConfig, SandboxKind,
+};
 use std::path::Path;
 
 /// A program read from disk.
@@ -79,11 +81,29 @@ pub fn parse_backend(name: &str) -> Result<BackendKind, String> {
     })
 }
 
-/// An engine for `backend` with the default settings otherwise.
-pub fn engine(backend: BackendKind) -> Result<Engine> {
-    Engine::new(&Config {
-        backend,
-        ..Config::default()
+/// Parses a sandbox name with [`SandboxKind::from_name`].
+pub fn parse_sandbox(name: &str) -> Result<SandboxKind, String> {
+    SandboxKind::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = SandboxKind::ALL.iter().map(|s| s.name()).collect();
+        format!("unknown sandbox {name:?}: one of {}", names.join(", "))
     })
-    .map_err(|e| anyhow!("cannot create the {} engine: {e}", backend.name()))
+}
+
+/// An engine for `backend`, the JIT's code in `sandbox`, with the default settings
+/// otherwise.
+pub fn engine(backend: BackendKind, sandbox: SandboxKind) -> Result<Engine> {
+    Engine::new(&engine_config(backend, sandbox))
+        .map_err(|e| anyhow!("cannot create the {} engine: {e}", backend.name()))
+}
+
+/// The configuration [`engine`] uses.
+pub fn engine_config(backend: BackendKind, sandbox: SandboxKind) -> Config {
+    Config {
+        backend,
+        sandbox: SandboxConfig {
+            kind: sandbox,
+            ..SandboxConfig::default()
+        },
+        ..Config::default()
+    }
 }

@@ -76,6 +76,22 @@ impl PvmExtension {
     ) -> Result<PvmExtension, pvm_core::Error> {
         Ok(PvmExtension(EngineSession::new(backend, node_limits)?))
     }
+
+    /// An extension running `backend`, allowing what `node_limits` allow, the JIT's code
+    /// in the sandbox `sandbox` chooses (a Linux worker process by default, or the generic
+    /// in-process sandbox); fails when the backend or sandbox is not available on this host
+    /// and `sandbox` allows no fall-back.
+    pub fn with_sandbox(
+        backend: pvm_core::BackendKind,
+        sandbox: pvm_core::SandboxConfig,
+        node_limits: NodeLimits,
+    ) -> Result<PvmExtension, pvm_core::Error> {
+        Ok(PvmExtension(EngineSession::with_sandbox(
+            backend,
+            sandbox,
+            node_limits,
+        )?))
+    }
 }
 
 #[cfg(not(substrate_runtime))]

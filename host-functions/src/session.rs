@@ -9,7 +9,7 @@ use alloc::collections::BTreeMap;
 use pvm_core::gas::CostTable;
 use pvm_core::{
     BackendKind, Config, Engine, Error, Instance, Interrupt, MemoryLayout, Module, ModuleConfig,
-    Reg,
+    Reg, SandboxConfig,
 };
 
 /// What an instance may do next.
@@ -56,9 +56,20 @@ impl Default for EngineSession {
 impl EngineSession {
     /// A session running modules on `backend`, within what the node allows.
     pub fn new(backend: BackendKind, node_limits: NodeLimits) -> Result<EngineSession, Error> {
+        Self::with_sandbox(backend, SandboxConfig::default(), node_limits)
+    }
+
+    /// [`EngineSession::new`] with the JIT's code running in the sandbox `sandbox`
+    /// describes (by default a Linux worker process; see [`SandboxConfig`]).
+    pub fn with_sandbox(
+        backend: BackendKind,
+        sandbox: SandboxConfig,
+        node_limits: NodeLimits,
+    ) -> Result<EngineSession, Error> {
         let engine = Engine::new(&Config {
             backend,
             memory_limit: node_limits.max_memory_per_instance,
+            sandbox,
         })?;
         Ok(Self::with_engine(engine, node_limits))
     }

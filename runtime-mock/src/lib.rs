@@ -219,8 +219,17 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 }
 
 /// [`new_test_ext`] with the native engine running `backend` (the JIT falls back to the
-/// interpreter where it cannot run).
+/// interpreter where it cannot run), the JIT's code in the default sandbox.
 pub fn new_test_ext_with_backend(backend: pvm_core::BackendKind) -> sp_io::TestExternalities {
+    new_test_ext_with_engine(backend, pvm_core::SandboxConfig::default())
+}
+
+/// [`new_test_ext`] with the native engine running `backend`, the JIT's code in the
+/// sandbox `sandbox` chooses.
+pub fn new_test_ext_with_engine(
+    backend: pvm_core::BackendKind,
+    sandbox: pvm_core::SandboxConfig,
+) -> sp_io::TestExternalities {
     let mut storage = frame_system::GenesisConfig::<Runtime>::default()
         .build_storage()
         .expect("the mock genesis builds");
@@ -234,8 +243,9 @@ pub fn new_test_ext_with_backend(backend: pvm_core::BackendKind) -> sp_io::TestE
     .assimilate_storage(&mut storage)
     .expect("the balances genesis builds");
     let mut ext = sp_io::TestExternalities::new(storage);
-    let extension = pvm_host_functions::PvmExtension::with_backend(
+    let extension = pvm_host_functions::PvmExtension::with_sandbox(
         backend,
+        sandbox,
         pvm_host_functions::NodeLimits::default(),
     )
     .expect("every backend is available, falling back to the interpreter");

@@ -7,8 +7,7 @@
 
 use pvm_core::memory::PageMapping;
 use pvm_core::{
-    BackendKind, Config, Engine, InstructionSet, Interrupt, MemoryLayout, Module, ModuleConfig,
-    ProgramBlob, Reg,
+    Config, Engine, InstructionSet, Interrupt, MemoryLayout, Module, ModuleConfig, ProgramBlob, Reg,
 };
 use serde_json::Value;
 use std::fmt::Write;
@@ -170,13 +169,10 @@ impl Vector {
         })
     }
 
-    /// Runs the vector on a backend and reports what happened.
-    pub fn run(&self, backend: BackendKind) -> Result<Outcome, String> {
-        let engine = Engine::new(&Config {
-            backend,
-            ..Config::default()
-        })
-        .map_err(|e| e.to_string())?;
+    /// Runs the vector on an engine with `config` (its backend and sandbox) and reports
+    /// what happened.
+    pub fn run(&self, config: &Config) -> Result<Outcome, String> {
+        let engine = Engine::new(config).map_err(|e| e.to_string())?;
         let blob = ProgramBlob::from_raw_code(InstructionSet::Graypaper, &self.program)
             .map_err(|e| e.to_string())?;
         let config = ModuleConfig {
@@ -276,25 +272,25 @@ pub fn vector_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Runs one vector file: `Ok(())` on a match, `Err(explanation)` otherwise.
-pub fn run_file(path: &Path, backend: BackendKind) -> Result<(), String> {
+pub fn run_file(path: &Path, config: &Config) -> Result<(), String> {
     let json = std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
     let vector = Vector::parse(&json)?;
-    let actual = vector.run(backend)?;
+    let actual = vector.run(config)?;
     match diff(&vector.expected, &actual) {
         None => Ok(()),
         Some(explanation) => Err(explanation),
     }
 }
 
-/// Runs every vector in `dir`, calling `progress` after each.
+/// Runs every vector in `dir` on engines with `config`, calling `progress` after each.
 pub fn run_dir(
     dir: &Path,
-    backend: BackendKind,
+    config: &Config,
     mut progress: impl FnMut(&Path, &Result<(), String>),
 ) -> std::io::Result<Report> {
     let mut report = Report::default();
     for path in vector_files(dir)? {
-        let result = run_file(&path, backend);
+        let result = run_file(&path, config);
         progress(&path, &result);
         match result {
             Ok(()) => report.passed += 1,

@@ -156,11 +156,21 @@ impl PvmCoreVm {
         backend: pvm_core::BackendKind,
         config: &ModuleConfig,
     ) -> Result<PvmCoreVm, String> {
-        let engine = Engine::new(&Config {
+        let engine = Config {
             backend,
             ..Config::default()
-        })
-        .map_err(|e| e.to_string())?;
+        };
+        Self::with_engine(bytes, &engine, config)
+    }
+
+    /// Parses, compiles and instantiates `bytes` on an engine with `engine` (backend and
+    /// sandbox) and `config`.
+    pub fn with_engine(
+        bytes: &[u8],
+        engine: &Config,
+        config: &ModuleConfig,
+    ) -> Result<PvmCoreVm, String> {
+        let engine = Engine::new(engine).map_err(|e| e.to_string())?;
         let module = Module::new(&engine, config, bytes).map_err(|e| e.to_string())?;
         let instance = module.instantiate().map_err(|e| e.to_string())?;
         Ok(PvmCoreVm { instance })

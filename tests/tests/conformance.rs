@@ -1,11 +1,19 @@
-//! All 307 JAM PVM v0.4 vectors pass on every backend.
+//! All 307 JAM PVM v0.4 vectors pass on every backend, and the JIT's in both sandboxes.
 
-use pvm_core::BackendKind;
+use pvm_core::{BackendKind, Config, SandboxConfig, SandboxKind};
 use pvm_tests::conformance::{default_vectors_dir, run_dir};
 
-fn all_vectors_pass(backend: BackendKind) {
+fn all_vectors_pass(backend: BackendKind, sandbox: SandboxKind) {
     let dir = default_vectors_dir();
-    let report = run_dir(&dir, backend, |_, _| {}).expect("the vectors directory is readable");
+    let config = Config {
+        backend,
+        sandbox: SandboxConfig {
+            kind: sandbox,
+            ..SandboxConfig::default()
+        },
+        ..Config::default()
+    };
+    let report = run_dir(&dir, &config, |_, _| {}).expect("the vectors directory is readable");
     let mut message = String::new();
     for (path, explanation) in &report.failures {
         message.push_str(&format!("{}:\n{explanation}", path.display()));
@@ -13,8 +21,9 @@ fn all_vectors_pass(backend: BackendKind) {
     assert_eq!(
         report.failures.len(),
         0,
-        "{}: {} passed, {} failed\n{message}",
+        "{} ({} sandbox): {} passed, {} failed\n{message}",
         backend.name(),
+        sandbox.name(),
         report.passed,
         report.failures.len()
     );
@@ -28,17 +37,24 @@ fn all_vectors_pass(backend: BackendKind) {
 
 #[test]
 fn jam_vectors_pass_on_the_interpreter() {
-    all_vectors_pass(BackendKind::Interpreter);
+    all_vectors_pass(BackendKind::Interpreter, SandboxKind::default());
 }
 
-/// The JIT (where it runs; elsewhere this checks the fallback) passes the same vectors.
+/// The JIT in worker processes (where it runs; elsewhere this checks the fallback)
+/// passes the same vectors.
 #[test]
-fn jam_vectors_pass_on_the_jit() {
-    all_vectors_pass(BackendKind::Jit);
+fn jam_vectors_pass_on_the_jit_in_the_linux_sandbox() {
+    all_vectors_pass(BackendKind::Jit, SandboxKind::Linux);
 }
 
-/// Crosscheck mode finds no divergence on any vector.
+/// The JIT in the host process passes them too.
+#[test]
+fn jam_vectors_pass_on_the_jit_in_the_generic_sandbox() {
+    all_vectors_pass(BackendKind::Jit, SandboxKind::Generic);
+}
+
+/// Crosscheck mode (the JIT in a worker) finds no divergence on any vector.
 #[test]
 fn jam_vectors_pass_in_crosscheck_mode() {
-    all_vectors_pass(BackendKind::Crosscheck);
+    all_vectors_pass(BackendKind::Crosscheck, SandboxKind::Linux);
 }

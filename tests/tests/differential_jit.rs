@@ -13,6 +13,8 @@
 //! * `PVM_DIFF_SEED`, `PVM_DIFF_FIRST` — seed and first program index, to reproduce.
 //! * `PVM_DIFF_NO_GS_BASE` — compile without the `gs`-based memory accesses (the form a
 //!   host without `fsgsbase` gets).
+//! * `PVM_DIFF_SANDBOX` — `linux` (the default: the JIT's code in worker processes) or
+//!   `generic` (in this process). The guest exports run in both regardless.
 //!
 //! Where the JIT cannot run (not x86-64 Linux) both sides interpret and the test is moot.
 
@@ -20,7 +22,7 @@ mod common;
 
 use common::env_u64;
 use pvm_core::isa::InstructionSet;
-use pvm_core::{BackendKind, ModuleConfig, Reg};
+use pvm_core::{BackendKind, Config, ModuleConfig, Reg, SandboxConfig, SandboxKind};
 use pvm_tests::differential::{
     CallEnd, Differential, Divergence, Exit, Host, MixingHost, PvmCoreVm, Vm,
 };
@@ -35,12 +37,29 @@ const MAX_INTERRUPTS: u64 = 64;
 
 type Pair = Differential<PvmCoreVm, PvmCoreVm>;
 
-/// The interpreter and the JIT on the same bytes; `None` if pvm-core rejects them (on both
-/// backends alike: parsing and validation are shared).
-fn pair(bytes: &[u8]) -> Result<Option<Pair>, String> {
+/// The sandbox `PVM_DIFF_SANDBOX` names (the Linux one by default).
+fn sandbox_from_env() -> SandboxKind {
+    match std::env::var("PVM_DIFF_SANDBOX") {
+        Ok(name) => SandboxKind::from_name(&name)
+            .unwrap_or_else(|| panic!("PVM_DIFF_SANDBOX={name:?}: linux or generic")),
+        Err(_) => SandboxKind::Linux,
+    }
+}
+
+/// The interpreter and the JIT (its code in `sandbox`) on the same bytes; `None` if
+/// pvm-core rejects them (on both backends alike: parsing and validation are shared).
+fn pair_in(bytes: &[u8], sandbox: SandboxKind) -> Result<Option<Pair>, String> {
     let config = ModuleConfig::default();
     let interpreter = PvmCoreVm::with_backend(bytes, BackendKind::Interpreter, &config);
-    let jit = PvmCoreVm::with_backend(bytes, BackendKind::Jit, &config);
+    let engine = Config {
+        backend: BackendKind::Jit,
+        sandbox: SandboxConfig {
+            kind: sandbox,
+            ..SandboxConfig::default()
+        },
+        ..Config::default()
+    };
+    let jit = PvmCoreVm::with_engine(bytes, &engine, &config);
     match (interpreter, jit) {
         (Ok(a), Ok(b)) => {
             if BackendKind::jit_supported() {
@@ -56,6 +75,10 @@ fn pair(bytes: &[u8]) -> Result<Option<Pair>, String> {
             b.err()
         )),
     }
+}
+
+fn pair(bytes: &[u8]) -> Result<Option<Pair>, String> {
+    pair_in(bytes, sandbox_from_env())
 }
 
 /// Runs `main` of a generated program to its end on both; `Err` on a divergence.
@@ -209,9 +232,17 @@ fn guest_arguments(export: &str) -> &'static [u64] {
 }
 
 /// Every export of every guest blob, with plenty of gas and then with little gas and
-/// repeated top-ups (resuming after `NotEnoughGas` in the middle of everything).
+/// repeated top-ups (resuming after `NotEnoughGas` in the middle of everything), with the
+/// JIT's code in worker processes and in this process.
 #[test]
 fn every_guest_export_matches_the_interpreter() {
+    for sandbox in SandboxKind::ALL {
+        every_guest_export_matches_the_interpreter_in(sandbox);
+    }
+}
+
+fn every_guest_export_matches_the_interpreter_in(sandbox: SandboxKind) {
+    let pair = |bytes: &[u8]| pair_in(bytes, sandbox);
     let mut calls = 0;
     for (name, bytes) in pvm_contracts_examples::ALL {
         let exports: Vec<(String, u32)> = pair(bytes)

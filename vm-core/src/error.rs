@@ -59,6 +59,119 @@ pub enum Error {
     /// Crosscheck mode: the JIT and the interpreter disagreed; the message names the first
     /// difference (interrupt, pc, gas, a register or a memory byte) and both values.
     Divergence(String),
+    /// The Linux process sandbox could not start a worker, or the worker running this
+    /// instance failed (it crashed, was killed, hung past the timeout, or broke the
+    /// protocol). The host and other instances are unaffected; this instance cannot run
+    /// any more.
+    Sandbox(SandboxError),
+}
+
+/// What went wrong with a Linux sandbox worker.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub enum SandboxError {
+    /// This host cannot run sandbox workers (the kernel forbids a namespace, a system call
+    /// is filtered, ...); the message says what failed and how to fix it.
+    Unavailable(String),
+    /// A worker failed to start: the step and the errno it failed with.
+    Setup {
+        /// What the step does.
+        step: &'static str,
+        /// The errno (0 if unknown).
+        errno: i32,
+    },
+    /// The worker process died while running the instance: killed by `signal`
+    /// (`SIGSYS` (31) for a forbidden system call, `SIGKILL` (9) when killed from
+    /// outside), or exited with `status`.
+    WorkerDied {
+        /// The signal that ended it, if one did.
+        signal: Option<i32>,
+        /// Its exit status, if it exited.
+        status: Option<i32>,
+    },
+    /// A run took longer than the configured timeout; the worker was killed.
+    Timeout {
+        /// The timeout, in milliseconds.
+        millis: u64,
+    },
+    /// The worker reported something no honest worker reports; it was killed.
+    Protocol(&'static str),
+    /// The host could not make an OS call the sandbox needs.
+    Os {
+        /// The call.
+        call: &'static str,
+        /// Its errno.
+        errno: i32,
+    },
+    /// A module's machine code and jump table do not fit a worker's code area.
+    CodeTooLarge {
+        /// Bytes needed.
+        bytes: u64,
+        /// Bytes of the code area.
+        capacity: u64,
+    },
+    /// This instance's worker failed earlier (see the error that run returned).
+    WorkerGone,
+}
+
+impl fmt::Display for SandboxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SandboxError::Unavailable(why) => {
+                write!(f, "the Linux sandbox is not available on this host: {why}")
+            }
+            SandboxError::Setup { step, errno } => {
+                write!(f, "a sandbox worker failed to start while {step} (errno {errno})")
+            }
+            SandboxError::WorkerDied {
+                signal: Some(signal),
+                ..
+            } => write!(
+                f,
+                "the sandbox worker was killed by signal {signal}{}",
+                if *signal == 31 {
+                    " (SIGSYS: a system call its seccomp filter forbids)"
+                } else {
+                    ""
+                }
+            ),
+            SandboxError::WorkerDied { status, .. } => match status {
+                Some(status) => write!(
+                    f,
+                    "the sandbox worker exited with status {status}{}",
+                    match status {
+                        100 => " (a fault outside guest code)",
+                        101 => " (the worker panicked)",
+                        65..=79 => " (a start-up step failed)",
+                        _ => "",
+                    }
+                ),
+                None => write!(f, "the sandbox worker is gone"),
+            },
+            SandboxError::Timeout { millis } => write!(
+                f,
+                "the sandbox worker ran for more than the {millis} ms timeout and was killed"
+            ),
+            SandboxError::Protocol(what) => {
+                write!(f, "the sandbox worker broke the protocol ({what}) and was killed")
+            }
+            SandboxError::Os { call, errno } => {
+                write!(f, "{call} failed for the sandbox (errno {errno})")
+            }
+            SandboxError::CodeTooLarge { bytes, capacity } => write!(
+                f,
+                "{bytes} bytes of machine code and jump table do not fit a sandbox worker's code area of {capacity} bytes"
+            ),
+            SandboxError::WorkerGone => {
+                write!(f, "this instance's sandbox worker failed earlier")
+            }
+        }
+    }
+}
+
+impl From<SandboxError> for Error {
+    fn from(error: SandboxError) -> Self {
+        Error::Sandbox(error)
+    }
 }
 
 impl fmt::Display for Error {
@@ -93,6 +206,7 @@ impl fmt::Display for Error {
             Error::Divergence(message) => {
                 write!(f, "crosscheck: the JIT diverged from the interpreter: {message}")
             }
+            Error::Sandbox(error) => write!(f, "{error}"),
         }
     }
 }

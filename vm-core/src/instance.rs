@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 #[cfg(jit_sandbox)]
 mod crosscheck;
 #[cfg(jit_sandbox)]
-use crate::sandbox::generic::{JitExit, JitInstance};
+use crate::sandbox::{JitExit, JitInstance};
 
 /// Why `run()` returned.
 #[derive(Copy, Clone, PartialEq, Eq, Debug)]
@@ -183,12 +183,24 @@ impl Instance {
         let (interrupt, pc) = match &mut self.backend {
             Backend::Interpreter(state) => interp::run(&self.module, state),
             #[cfg(jit_sandbox)]
-            Backend::Jit(jit) => run_jit(jit),
+            Backend::Jit(jit) => match run_jit(jit) {
+                Ok(result) => result,
+                Err(error) => {
+                    self.resumable = false;
+                    return Err(error);
+                }
+            },
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => {
                 let (state, jit) = &mut **pair;
                 let left = interp::run(&self.module, state);
-                let right = run_jit(jit);
+                let right = match run_jit(jit) {
+                    Ok(result) => result,
+                    Err(error) => {
+                        self.resumable = false;
+                        return Err(error);
+                    }
+                };
                 let after_ecalli = matches!(left.0, Interrupt::Ecalli(_));
                 if let Some(difference) =
                     crosscheck::compare(&self.module, state, left, after_ecalli, jit, right)
@@ -300,7 +312,7 @@ impl Instance {
         match &self.backend {
             Backend::Interpreter(state) => state.regs[reg.index()],
             #[cfg(jit_sandbox)]
-            Backend::Jit(jit) => jit.regs[reg.index()],
+            Backend::Jit(jit) => jit.reg(reg),
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => pair.0.regs[reg.index()],
         }
@@ -312,11 +324,11 @@ impl Instance {
         match &mut self.backend {
             Backend::Interpreter(state) => state.regs[reg.index()] = value,
             #[cfg(jit_sandbox)]
-            Backend::Jit(jit) => jit.regs[reg.index()] = value,
+            Backend::Jit(jit) => jit.set_reg(reg, value),
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => {
                 pair.0.regs[reg.index()] = value;
-                pair.1.regs[reg.index()] = value;
+                pair.1.set_reg(reg, value);
             }
         }
     }
@@ -331,7 +343,7 @@ impl Instance {
         match &self.backend {
             Backend::Interpreter(state) => state.gas,
             #[cfg(jit_sandbox)]
-            Backend::Jit(jit) => jit.gas,
+            Backend::Jit(jit) => jit.gas(),
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => pair.0.gas,
         }
@@ -342,11 +354,11 @@ impl Instance {
         match &mut self.backend {
             Backend::Interpreter(state) => state.gas = gas,
             #[cfg(jit_sandbox)]
-            Backend::Jit(jit) => jit.gas = gas,
+            Backend::Jit(jit) => jit.set_gas(gas),
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => {
                 pair.0.gas = gas;
-                pair.1.gas = gas;
+                pair.1.set_gas(gas);
             }
         }
     }
@@ -356,7 +368,7 @@ impl Instance {
         let result = match &self.backend {
             Backend::Interpreter(state) => state.memory.read(address, out),
             #[cfg(jit_sandbox)]
-            Backend::Jit(jit) => jit.memory.read(address, out),
+            Backend::Jit(jit) => jit.memory().read(address, out),
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => pair.0.memory.read(address, out),
         };
@@ -379,7 +391,7 @@ impl Instance {
         let mapped = match &self.backend {
             Backend::Interpreter(state) => state.memory.check_mapped(address, u64::from(length)),
             #[cfg(jit_sandbox)]
-            Backend::Jit(jit) => jit.memory.check_mapped(address, u64::from(length)),
+            Backend::Jit(jit) => jit.memory().check_mapped(address, u64::from(length)),
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => pair.0.memory.check_mapped(address, u64::from(length)),
         };
@@ -400,11 +412,11 @@ impl Instance {
         let result = match &mut self.backend {
             Backend::Interpreter(state) => state.memory.write(address, data),
             #[cfg(jit_sandbox)]
-            Backend::Jit(jit) => jit.memory.write(address, data),
+            Backend::Jit(jit) => jit.write_memory(address, data),
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => {
                 let left = pair.0.memory.write(address, data);
-                let right = pair.1.memory.write(address, data);
+                let right = pair.1.write_memory(address, data);
                 debug_assert_eq!(left, right, "host write at {address:#x}");
                 left
             }
@@ -435,11 +447,11 @@ impl Instance {
         match &mut self.backend {
             Backend::Interpreter(state) => state.memory.sbrk(size),
             #[cfg(jit_sandbox)]
-            Backend::Jit(jit) => jit.memory.sbrk(size),
+            Backend::Jit(jit) => jit.sbrk(size),
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => {
                 let left = pair.0.memory.sbrk(size);
-                let right = pair.1.memory.sbrk(size);
+                let right = pair.1.sbrk(size);
                 debug_assert_eq!(left, right, "host sbrk({size})");
                 left
             }
@@ -451,7 +463,7 @@ impl Instance {
         match &self.backend {
             Backend::Interpreter(state) => state.memory.heap_size(),
             #[cfg(jit_sandbox)]
-            Backend::Jit(jit) => jit.memory.heap_size(),
+            Backend::Jit(jit) => jit.memory().heap_size(),
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => pair.0.memory.heap_size(),
         }
@@ -471,6 +483,20 @@ impl Instance {
         regions.into_iter()
     }
 
+    /// The process id of the Linux sandbox worker this instance runs in (see
+    /// [`SandboxKind::Linux`](crate::SandboxKind::Linux)), or `None` when it runs in this
+    /// process. For operators and tests: the worker can be inspected in `/proc`.
+    pub fn sandbox_worker_pid(&self) -> Option<u32> {
+        let pid: Option<i32> = match &self.backend {
+            Backend::Interpreter(_) => None,
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.worker_pid(),
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => pair.1.worker_pid(),
+        };
+        pid.and_then(|pid| u32::try_from(pid).ok())
+    }
+
     /// Restores memory to the module's initial image (registers and gas stay).
     pub fn reset_memory(&mut self) -> Result<(), Error> {
         match &mut self.backend {
@@ -478,33 +504,26 @@ impl Instance {
                 state.memory = self.module.fresh_memory(self.memory_limit)?
             }
             #[cfg(jit_sandbox)]
-            Backend::Jit(jit) => reset_jit(jit)?,
+            Backend::Jit(jit) => jit.reset_memory()?,
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => {
                 pair.0.memory = self.module.fresh_memory(self.memory_limit)?;
-                reset_jit(&mut pair.1)?;
+                pair.1.reset_memory()?;
             }
         }
         Ok(())
     }
 }
 
-#[cfg(jit_sandbox)]
-fn reset_jit(jit: &mut JitInstance) -> Result<(), Error> {
-    jit.memory
-        .reset()
-        .map_err(|e| Error::Jit(alloc::format!("resetting memory: {e}")))
-}
-
 /// Runs the JIT; returns the interrupt and its pc.
 #[cfg(jit_sandbox)]
-fn run_jit(jit: &mut JitInstance) -> (Interrupt, u32) {
-    let interrupt = match jit.run() {
+fn run_jit(jit: &mut JitInstance) -> Result<(Interrupt, u32), Error> {
+    let interrupt = match jit.run()? {
         JitExit::Finished => Interrupt::Finished,
         JitExit::Trap => Interrupt::Trap,
         JitExit::Ecalli(n) => Interrupt::Ecalli(n),
         JitExit::PageFault(page_address) => Interrupt::Segfault(Segfault { page_address }),
         JitExit::NotEnoughGas => Interrupt::NotEnoughGas,
     };
-    (interrupt, jit.exit_program_counter())
+    Ok((interrupt, jit.exit_program_counter()))
 }

@@ -60,8 +60,8 @@ pub mod program;
 #[allow(clippy::as_conversions, clippy::cast_possible_truncation)]
 pub mod sandbox;
 
-pub use engine::{BackendKind, Config, Engine};
-pub use error::Error;
+pub use engine::{BackendKind, Config, Engine, SandboxConfig, SandboxKind};
+pub use error::{Error, SandboxError};
 pub use instance::{Instance, Interrupt, Segfault};
 pub use isa::{InstructionSet, Opcode, Reg};
 pub use module::{MemoryLayout, Module, ModuleConfig};

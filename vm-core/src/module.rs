@@ -64,7 +64,36 @@ pub(crate) struct ModuleInner {
     /// The backend instances run on.
     pub(crate) backend: BackendKind,
     #[cfg(jit_sandbox)]
-    pub(crate) jit: Option<Arc<crate::sandbox::generic::JitModule>>,
+    pub(crate) jit: Option<JitCode>,
+    /// How instances use Linux sandbox workers.
+    #[cfg(jit_sandbox)]
+    pub(crate) sandbox: crate::SandboxConfig,
+}
+
+/// A module's compiled code, ready for the sandbox its engine chose.
+#[cfg(jit_sandbox)]
+pub(crate) enum JitCode {
+    /// Mapped executable in this process.
+    InProcess(Arc<crate::sandbox::generic::JitModule>),
+    /// Kept for workers to copy into their code files.
+    Worker(Arc<crate::sandbox::linux::WorkerCode>),
+}
+
+#[cfg(jit_sandbox)]
+impl JitCode {
+    fn program(&self) -> &crate::jit::CompiledProgram {
+        match self {
+            JitCode::InProcess(module) => module.program(),
+            JitCode::Worker(code) => code.program(),
+        }
+    }
+
+    fn code_len(&self) -> usize {
+        match self {
+            JitCode::InProcess(module) => module.code_len(),
+            JitCode::Worker(code) => code.code_len(),
+        }
+    }
 }
 
 /// A compiled program; cheap to clone and share between instances.
@@ -128,13 +157,20 @@ impl Module {
                     isa: blob.isa,
                     segment_memory: crate::sandbox::generic::segment_base_usable(),
                 };
-                let module = crate::jit::with_scratch(|scratch| {
+                let in_worker = engine.sandbox() == crate::SandboxKind::Linux;
+                let code = crate::jit::with_scratch(|scratch| {
                     let program = crate::jit::compile_in(scratch, &blob.code, &options)
                         .map_err(|e| Error::Jit(alloc::format!("compiling: {e}")))?;
-                    crate::sandbox::generic::JitModule::new(program, scratch.code())
-                        .map_err(|e| Error::Jit(alloc::format!("mapping the code: {e}")))
+                    if in_worker {
+                        let code = crate::sandbox::linux::WorkerCode::new(program, scratch.code())?;
+                        return Ok::<_, Error>(JitCode::Worker(Arc::new(code)));
+                    }
+                    let module =
+                        crate::sandbox::generic::JitModule::new(program, scratch.code())
+                            .map_err(|e| Error::Jit(alloc::format!("mapping the code: {e}")))?;
+                    Ok(JitCode::InProcess(Arc::new(module)))
                 })?;
-                Some(Arc::new(module))
+                Some(code)
             }
             BackendKind::Interpreter => None,
         };
@@ -161,6 +197,8 @@ impl Module {
             backend,
             #[cfg(jit_sandbox)]
             jit,
+            #[cfg(jit_sandbox)]
+            sandbox: engine.config().sandbox.clone(),
         })))
     }
 
@@ -179,30 +217,50 @@ impl Module {
         0
     }
 
-    /// A fresh JIT instance with the module's initial image.
+    /// A fresh JIT instance with the module's initial image: in this process, or in a
+    /// worker taken from the pool.
     #[cfg(jit_sandbox)]
     pub(crate) fn fresh_jit_instance(
         &self,
         memory_limit: u64,
-    ) -> Result<crate::sandbox::generic::JitInstance, Error> {
-        let jit = self.0.jit.clone().expect("JIT modules carry their code");
-        Ok(crate::sandbox::generic::JitInstance::new(
-            jit,
-            self.fresh_address_space(memory_limit)?,
-        ))
+    ) -> Result<crate::sandbox::JitInstance, Error> {
+        use crate::sandbox::{JitInstance, Runner};
+        match self.0.jit.as_ref().expect("JIT modules carry their code") {
+            JitCode::InProcess(module) => Ok(JitInstance::new(
+                self.fresh_address_space(memory_limit, None)?,
+                Runner::InProcess(Arc::clone(module)),
+            )),
+            JitCode::Worker(code) => {
+                let run =
+                    crate::sandbox::linux::WorkerRun::take(Arc::clone(code), &self.0.sandbox)?;
+                // The address space is built in the worker's memory file and dropped before
+                // the worker (`JitInstance` drops its memory first).
+                let view = run.reservation_view();
+                let memory = self.fresh_address_space(memory_limit, Some(view))?;
+                Ok(JitInstance::new(memory, Runner::Worker(run)))
+            }
+        }
     }
 
-    /// A fresh JIT address space with the module's initial image.
+    /// A fresh JIT address space with the module's initial image: a reservation of its
+    /// own, or the host's view of a worker's memory file (which must outlive it).
     #[cfg(jit_sandbox)]
-    pub(crate) fn fresh_address_space(
+    fn fresh_address_space(
         &self,
         memory_limit: u64,
+        view: Option<core::ptr::NonNull<u8>>,
     ) -> Result<crate::sandbox::GuestAddressSpace, Error> {
         use crate::sandbox::{AddressSpaceError, GuestAddressSpace};
         let inner = &self.0;
         let map = inner.access_map.clone().with_limit(memory_limit)?;
         let contents = initial_contents(inner.memory_map.as_ref(), &inner.blob);
-        GuestAddressSpace::new(map, &contents).map_err(|e| match e {
+        let space = match view {
+            None => GuestAddressSpace::new(map, &contents),
+            // SAFETY: the caller passes the view of a worker it holds until the address
+            // space is dropped, used for nothing else meanwhile.
+            Some(view) => unsafe { GuestAddressSpace::new_in_shared_view(view, map, &contents) },
+        };
+        space.map_err(|e| match e {
             AddressSpaceError::Layout(layout) => Error::from(layout),
             other => Error::Jit(alloc::format!("building the guest address space: {other}")),
         })

@@ -114,6 +114,7 @@ fn engine(backend: BackendKind, memory_limit: u64) -> Engine {
     Engine::new(&Config {
         backend,
         memory_limit,
+        ..Config::default()
     })
     .unwrap()
 }

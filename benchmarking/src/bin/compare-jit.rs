@@ -45,6 +45,8 @@ OPTIONS:
     --scaling-runs N       timed compilations per VM and generated size (default 5)
     --filter TEXT          only workloads whose name contains TEXT (repeatable)
     --corpus-only          only the real-code corpus (not our own guests, no scaling)
+    --sandbox NAME         where pvm-core's JIT code runs: linux (default; polkavm's
+                           recompiler runs in its Linux sandbox too) or generic
     --write-markdown PATH  write/replace the JIT comparison section of PATH
     -h, --help             this text
 ";
@@ -55,6 +57,7 @@ struct Args {
     scaling_runs: usize,
     filters: Vec<String>,
     corpus_only: bool,
+    sandbox: pvm_core::SandboxKind,
     markdown: Option<PathBuf>,
 }
 
@@ -65,6 +68,7 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
         scaling_runs: 5,
         filters: Vec::new(),
         corpus_only: false,
+        sandbox: pvm_core::SandboxKind::Linux,
         markdown: None,
     };
     let mut it = raw.iter();
@@ -83,6 +87,11 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
             "--scaling-runs" => args.scaling_runs = number(value(flag)?, flag)?,
             "--filter" => args.filters.push(value(flag)?.clone()),
             "--corpus-only" => args.corpus_only = true,
+            "--sandbox" => {
+                let name = value(flag)?;
+                args.sandbox = pvm_core::SandboxKind::from_name(name)
+                    .with_context(|| format!("--sandbox: {name:?} is not linux or generic"))?;
+            }
             "--write-markdown" => args.markdown = Some(PathBuf::from(value(flag)?)),
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
@@ -294,7 +303,17 @@ fn main() -> Result<()> {
         bail!("pvm-core's JIT cannot run on this host (it needs x86-64 Linux with lzcnt, bmi1, popcnt)");
     }
     let load_before = report::load_average();
-    let ours = Ours::with_backend(true, pvm_core::BackendKind::Jit)?;
+    let ours = Ours::with_config(
+        true,
+        &pvm_core::Config {
+            backend: pvm_core::BackendKind::Jit,
+            sandbox: pvm_core::SandboxConfig {
+                kind: args.sandbox,
+                ..pvm_core::SandboxConfig::default()
+            },
+            ..pvm_core::Config::default()
+        },
+    )?;
     let polkavm = Polkavm::with_backend(true, polkavm::BackendKind::Compiler)
         .context("polkavm's recompiler (it needs its Linux sandbox)")?;
     let mut workloads = corpus_workloads();
@@ -396,8 +415,8 @@ fn main() -> Result<()> {
         section += &format!("- Reproduce: `{}`\n", env.command);
         section += &format!(
             "- Method: as `compare-interpreters` (the real-code corpus first, then our guests; same blobs, host functions, outcome checks, \
-             alternating VMs), with pvm-core's `BackendKind::Jit` against polkavm's \
-             `BackendKind::Compiler` (its default sandbox), synchronous gas metering and the \
+             alternating VMs), with pvm-core's `BackendKind::Jit` in its {} sandbox against polkavm's \
+             `BackendKind::Compiler` (its default sandbox, Linux), synchronous gas metering and the \
              naive cost model on both. Exec: median and min of {} runs on fresh instances \
              (instantiation untimed). Compile: module creation from the blob bytes, median of \
              {} runs; both compile the whole program up front. Scaling: generated ReviveV1 \
@@ -405,7 +424,10 @@ fn main() -> Result<()> {
              of {} compilations per size, and a least-squares line per VM. Native: the \
              same Rust built for the host (the corpus with the same crates, which may use the \
              host's SIMD and SHA instructions where the guest cannot), minimum of as many runs.\n",
-            env.runs, env.compile_runs, args.scaling_runs
+            args.sandbox.name(),
+            env.runs,
+            env.compile_runs,
+            args.scaling_runs
         );
         section += &format!(
             "- Goal: at most {GOAL_RATIO}x polkavm's time, for execution and for compilation.\n"

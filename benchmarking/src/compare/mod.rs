@@ -17,6 +17,8 @@
 //!   reference column.
 //! * [`scaling`] — generated programs of a chosen code size and a linear fit, for compile
 //!   time against code size (`compare-jit`).
+//! * [`sandbox`] — the `ecalli` round trip, instantiation on a warm pool and idle-worker
+//!   memory, pvm-core's Linux sandbox against polkavm's (`compare-sandbox`).
 //!
 //! Both VMs run with synchronous gas metering and PolkaVM's naive cost model (every
 //! instruction costs 1), as production does; metering can also be switched off to see its
@@ -27,6 +29,7 @@ pub mod host;
 pub mod native;
 pub mod report;
 pub mod run;
+pub mod sandbox;
 pub mod scaling;
 pub mod stats;
 pub mod vm;

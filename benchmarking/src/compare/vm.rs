@@ -90,18 +90,31 @@ impl Ours {
         Self::with_backend(gas_metering, pvm_core::BackendKind::Interpreter)
     }
 
-    /// As [`Ours::new`], with `backend`.
+    /// As [`Ours::new`], with `backend` (the JIT's code in the default sandbox).
     pub fn with_backend(gas_metering: bool, backend: pvm_core::BackendKind) -> Result<Ours> {
-        let engine = pvm_core::Engine::new(&pvm_core::Config {
-            backend,
-            ..pvm_core::Config::default()
-        })?;
+        Self::with_config(
+            gas_metering,
+            &pvm_core::Config {
+                backend,
+                ..pvm_core::Config::default()
+            },
+        )
+    }
+
+    /// As [`Ours::new`], with an engine of `engine`'s configuration (backend, sandbox).
+    pub fn with_config(gas_metering: bool, engine: &pvm_core::Config) -> Result<Ours> {
+        let engine = pvm_core::Engine::new(engine)?;
         let config = pvm_core::ModuleConfig {
             gas_metering,
             cost_table: pvm_core::gas::CostTable::naive(),
             ..pvm_core::ModuleConfig::default()
         };
         Ok(Ours { engine, config })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &pvm_core::Engine {
+        &self.engine
     }
 }
 
@@ -246,7 +259,12 @@ impl Polkavm {
     pub fn with_backend(gas_metering: bool, backend: polkavm::BackendKind) -> Result<Polkavm> {
         let mut config = polkavm::Config::new();
         config.set_backend(Some(backend));
-        let engine = polkavm::Engine::new(&config).map_err(|e| anyhow!("polkavm engine: {e}"))?;
+        Self::with_config(gas_metering, &config)
+    }
+
+    /// As [`Polkavm::new`], with an engine of `config`'s configuration.
+    pub fn with_config(gas_metering: bool, config: &polkavm::Config) -> Result<Polkavm> {
+        let engine = polkavm::Engine::new(config).map_err(|e| anyhow!("polkavm engine: {e}"))?;
         let mut module_config = polkavm::ModuleConfig::new();
         module_config.set_gas_metering(gas_metering.then_some(polkavm::GasMeteringKind::Sync));
         Ok(Polkavm {
@@ -254,6 +272,11 @@ impl Polkavm {
             config: module_config,
             gas_metering,
         })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &polkavm::Engine {
+        &self.engine
     }
 }
 

@@ -4,7 +4,9 @@
 use crate::load::{self, LoadedProgram};
 use anyhow::{anyhow, bail, Result};
 use clap::Args;
-use pvm_core::{BackendKind, Engine, Instance, InstructionSet, Module, ModuleConfig, ProgramBlob};
+use pvm_core::{
+    BackendKind, Engine, Instance, InstructionSet, Module, ModuleConfig, ProgramBlob, SandboxKind,
+};
 use std::path::PathBuf;
 
 /// Default gas for a call: plenty for the example programs.
@@ -32,6 +34,10 @@ pub struct CallArgs {
     /// interprets) or `crosscheck` (both in lockstep, stopping at the first divergence).
     #[arg(long, value_name = "NAME", default_value = "interpreter", value_parser = load::parse_backend)]
     pub backend: BackendKind,
+    /// Where the JIT's code runs (with `--backend jit` or `crosscheck`): `linux`, a
+    /// locked-down worker process (the default), or `generic`, in this process.
+    #[arg(long, value_name = "NAME", default_value = "linux", value_parser = load::parse_sandbox)]
+    pub sandbox: SandboxKind,
     /// Stack size given to raw code blobs, which declare none (containers declare their own).
     #[arg(long, value_name = "BYTES", default_value_t = 0x10000, value_parser = load::parse_u32)]
     pub raw_stack_size: u32,
@@ -82,7 +88,7 @@ impl CallArgs {
             ..ModuleConfig::default()
         };
         Ok(Prepared {
-            engine: load::engine(self.backend)?,
+            engine: load::engine(self.backend, self.sandbox)?,
             config,
             bytes,
             raw,

@@ -4,7 +4,7 @@ use crate::load;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use pvm_core::BackendKind;
+use pvm_core::{BackendKind, SandboxKind};
 use pvm_tests::conformance::{run_dir, vector_files};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,6 +17,10 @@ pub struct ConformanceArgs {
     /// The backend executing the vectors: `interpreter`, `jit` or `crosscheck`.
     #[arg(long, value_name = "NAME", default_value = "interpreter", value_parser = load::parse_backend)]
     pub backend: BackendKind,
+    /// Where the JIT's code runs (with `--backend jit` or `crosscheck`): `linux`, a
+    /// locked-down worker process (the default), or `generic`, in this process.
+    #[arg(long, value_name = "NAME", default_value = "linux", value_parser = load::parse_sandbox)]
+    pub sandbox: SandboxKind,
     /// Print every vector's result as it runs (to stderr).
     #[arg(long, short)]
     pub verbose: bool,
@@ -32,7 +36,10 @@ pub fn run(args: &ConformanceArgs) -> Result<ExitCode> {
         bail!("{} contains no *.json vectors", args.dir.display());
     }
     let bar = progress_bar(total as u64);
-    let report = run_dir(&args.dir, args.backend, |path, result| {
+    let config = load::engine_config(args.backend, args.sandbox);
+    // Fail once, clearly, if the engine cannot be created (not once per vector).
+    load::engine(args.backend, args.sandbox)?;
+    let report = run_dir(&args.dir, &config, |path, result| {
         if args.verbose {
             let verdict = if result.is_ok() { "pass" } else { "FAIL" };
             bar.suspend(|| eprintln!("{verdict} {}", file_name(path)));

@@ -30,6 +30,10 @@ pub struct DemoArgs {
     /// The native engine's backend: interpreter, jit or crosscheck.
     #[arg(long, default_value = "interpreter", value_parser = crate::load::parse_backend)]
     pub backend: pvm_core::BackendKind,
+    /// Where the JIT's code runs (with `--backend jit` or `crosscheck`): `linux`, a
+    /// locked-down worker process (the default), or `generic`, in this process.
+    #[arg(long, value_name = "NAME", default_value = "linux", value_parser = crate::load::parse_sandbox)]
+    pub sandbox: pvm_core::SandboxKind,
 }
 
 /// One step of the scenario.
@@ -436,9 +440,14 @@ fn print_report(index: usize, total: usize, report: &Report, bar: &ProgressBar) 
 pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     let steps = scenario(args.hash_rounds);
     println!(
-        "pallet-pvm demo: {} extrinsics on the mock runtime (System, Balances, Timestamp, Pvm), contracts run by the native pvm-core engine ({} backend)",
+        "pallet-pvm demo: {} extrinsics on the mock runtime (System, Balances, Timestamp, Pvm), contracts run by the native pvm-core engine ({} backend{})",
         steps.len(),
-        args.backend.name()
+        args.backend.name(),
+        if args.backend == pvm_core::BackendKind::Interpreter {
+            String::new()
+        } else {
+            format!(", {} sandbox", args.sandbox.name())
+        }
     );
     println!("accounts: ALICE, BOB, CHARLIE with {INITIAL_BALANCE} each; every call gets weight limit ref_time {} and a deposit limit of {DEPOSIT_LIMIT}\n", GAS_LIMIT.ref_time());
     let bar = ProgressBar::new(steps.len() as u64);
@@ -447,7 +456,11 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     );
     let mut unexpected = 0;
     let mut summary = Vec::new();
-    new_test_ext_with_backend(args.backend).execute_with(|| {
+    let sandbox = pvm_core::SandboxConfig {
+        kind: args.sandbox,
+        ..pvm_core::SandboxConfig::default()
+    };
+    new_test_ext_with_engine(args.backend, sandbox).execute_with(|| {
         let mut code_hashes = Vec::new();
         let mut contracts = Vec::new();
         for (index, (step, expected_ok)) in steps.iter().enumerate() {

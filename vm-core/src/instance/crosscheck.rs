@@ -5,7 +5,7 @@ use super::{interp, Interrupt};
 use crate::cast::u64_from_usize;
 use crate::interpreter::ExecState;
 use crate::module::Module;
-use crate::sandbox::generic::JitInstance;
+use crate::sandbox::JitInstance;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec;
@@ -43,28 +43,30 @@ pub(super) fn compare(
             ));
         }
     }
-    if state.gas != jit.gas {
+    if state.gas != jit.gas() {
         return Some(format!(
             "gas after {left:?} at pc {left_pc}: interpreter {}, JIT {}",
-            state.gas, jit.gas
+            state.gas,
+            jit.gas()
         ));
     }
     for (index, reg) in crate::isa::Reg::ALL.iter().enumerate() {
-        if state.regs[index] != jit.regs[index] {
+        if state.regs[index] != jit.regs()[index] {
             return Some(format!(
                 "register {reg} after {left:?} at pc {left_pc}: interpreter {:#x}, JIT {:#x}",
-                state.regs[index], jit.regs[index]
+                state.regs[index],
+                jit.regs()[index]
             ));
         }
     }
-    if state.memory.heap_size() != jit.memory.heap_size() {
+    if state.memory.heap_size() != jit.memory().heap_size() {
         return Some(format!(
             "heap size: interpreter {}, JIT {}",
             state.memory.heap_size(),
-            jit.memory.heap_size()
+            jit.memory().heap_size()
         ));
     }
-    for (address, length, _) in jit.memory.regions() {
+    for (address, length, _) in jit.memory().regions() {
         let length = length.min(MAX_COMPARED_REGION);
         let size = usize::try_from(length).expect("at most 64 MiB");
         let mut ours = vec![0u8; size];
@@ -74,7 +76,7 @@ pub(super) fn compare(
                 "memory: {length:#x} bytes at {address:#x} are mapped for the JIT only"
             ));
         }
-        if jit.memory.read(address, &mut theirs).is_err() {
+        if jit.memory().read(address, &mut theirs).is_err() {
             return Some(format!(
                 "memory: the JIT cannot read its region at {address:#x}"
             ));

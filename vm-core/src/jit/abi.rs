@@ -12,29 +12,60 @@ use crate::isa::Reg;
 /// Bytes of context below guest address 0 (the sandbox's `CONTEXT_SIZE`).
 pub const CONTEXT_BYTES: i32 = 0x4000;
 
-/// The 13 guest registers, `u64` each, in encoding order.
-pub const CTX_REGS: i32 = 0;
+// The first cache line holds everything one exit and one command touch in the common
+// case: the Linux sandbox's signal words, the exit fields, and the registers host
+// functions take their arguments from and return results in (a0..a4). Between processes on
+// different cores every cache line that changes hands costs the better part of a
+// microsecond on a virtual machine, so an `ecalli` round trip through a worker moves this
+// one line each way and nothing else. The other registers fill the second line; what only
+// the code itself uses (stack pointer, resume address, tables) comes after.
+
+/// The Linux sandbox's signalling word (`u32`, a futex shared with the worker process;
+/// see `sandbox::linux`). Generated code never touches it.
+pub const CTX_SANDBOX_STATE: i32 = 0;
+/// The Linux sandbox's command word (`u32`).
+pub const CTX_SANDBOX_COMMAND: i32 = 4;
+/// Why the code exited ([`ExitKind`] as `u32`).
+pub const CTX_EXIT_KIND: i32 = 8;
+/// The exit's argument, `u32`: the `ecalli` number, the `sbrk` operands
+/// (`dst << 8 | src`), or the page of a page fault.
+pub const CTX_EXIT_ARG: i32 = 12;
+/// The guest pc the exit happened at, `u32`.
+pub const CTX_PC: i32 = 16;
+/// The guest pc execution continues at after an `ecalli`, `u32`.
+pub const CTX_NEXT_PC: i32 = 20;
+/// Registers a0..a4 (`u64` each), in the first cache line; see [`ctx_reg`].
+pub const CTX_ARGUMENT_REGS: i32 = 24;
+/// Register a5, then ra, sp, t0, t1, t2, s0, s1 (`u64` each): the second cache line.
+pub const CTX_OTHER_REGS: i32 = 64;
 /// The host stack pointer saved by the entry trampoline, `u64`.
-pub const CTX_HOST_RSP: i32 = 13 * 8;
+pub const CTX_HOST_RSP: i32 = 128;
 /// Native address to continue at on the next entry, `u64`.
 pub const CTX_RESUME: i32 = CTX_HOST_RSP + 8;
 /// Address of the module's native jump table (`u64` entries, 0 = invalid target), whose
 /// first entry is an extra 0 (generated code indexes it by `address / 2`).
 pub const CTX_JUMP_TABLE: i32 = CTX_RESUME + 8;
-/// Why the code exited ([`ExitKind`] as `u32`).
-pub const CTX_EXIT_KIND: i32 = CTX_JUMP_TABLE + 8;
-/// The exit's argument, `u32`: the `ecalli` number, the `sbrk` operands
-/// (`dst << 8 | src`), or the page of a page fault.
-pub const CTX_EXIT_ARG: i32 = CTX_EXIT_KIND + 4;
-/// The guest pc the exit happened at, `u32`.
-pub const CTX_PC: i32 = CTX_EXIT_ARG + 4;
-/// The guest pc execution continues at after an `ecalli`, `u32`.
-pub const CTX_NEXT_PC: i32 = CTX_PC + 4;
 /// The host's `gs` segment base, saved by the entry trampoline and restored by the exit
 /// path when the code addresses guest memory through `gs` (`u64`).
-pub const CTX_HOST_GS: i32 = CTX_NEXT_PC + 4;
+pub const CTX_HOST_GS: i32 = CTX_JUMP_TABLE + 8;
 /// Bytes of the context's fixed fields.
 pub const CTX_USED: i32 = CTX_HOST_GS + 8;
+
+/// Where guest register number `index` (encoding order: ra, sp, t0, t1, t2, s0, s1, a0,
+/// .., a5) lives in the context, `u64`.
+pub const fn ctx_reg(index: usize) -> i32 {
+    // Indexes are below 13, so the casts are exact.
+    match index {
+        7..=11 => CTX_ARGUMENT_REGS + 8 * (index as i32 - 7),
+        12 => CTX_OTHER_REGS,
+        _ => CTX_OTHER_REGS + 8 + 8 * index as i32,
+    }
+}
+
+const _: () = {
+    assert!(CTX_NEXT_PC + 4 == CTX_ARGUMENT_REGS && ctx_reg(11) + 8 == CTX_OTHER_REGS);
+    assert!(ctx_reg(6) + 8 == CTX_HOST_RSP && ctx_reg(0) == CTX_OTHER_REGS + 8);
+};
 /// Where a small jump table lives inside the context (`u64` native addresses, 0 for an
 /// invalid target): at a fixed offset from the memory base, one load finds an entry. The
 /// word before it stays 0: generated code reads it for guest address 0.
@@ -77,6 +108,11 @@ pub enum ExitKind {
 }
 
 impl ExitKind {
+    /// The `u32` the context holds for this kind.
+    pub fn number(self) -> u32 {
+        self as u32
+    }
+
     /// Decodes the `u32` the context holds.
     pub fn from_u32(value: u32) -> Option<ExitKind> {
         Some(match value {

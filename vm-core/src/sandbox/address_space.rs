@@ -91,9 +91,23 @@ impl Protection {
     }
 }
 
-/// The owned `mmap` reservation; unmapped on drop. Offsets are from its start.
+/// The reservation: an owned `mmap`, unmapped on drop, or a borrowed shared view of a
+/// sandbox worker's memory file. Offsets are from its start.
 struct Reservation {
     start: NonNull<u8>,
+    kind: ReservationKind,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+enum ReservationKind {
+    /// Our own private anonymous mapping: protections are the guest's (generated code runs
+    /// on it in this process).
+    Private,
+    /// The host's read-write view of a memory file that a worker process maps with the
+    /// guest's protections (`sandbox::linux`): generated code never runs on this view, so
+    /// it stays read-write and protection changes here are no-ops; discarding frees the
+    /// file's pages, in both views. Borrowed: its owner unmaps it.
+    SharedView,
 }
 
 impl Reservation {
@@ -119,7 +133,10 @@ impl Reservation {
             length: RESERVATION_SIZE,
             error: io::Error::other("mmap returned a null pointer"),
         })?;
-        Ok(Reservation { start })
+        Ok(Reservation {
+            start,
+            kind: ReservationKind::Private,
+        })
     }
 
     fn checked_range(offset: usize, length: usize) {
@@ -140,7 +157,7 @@ impl Reservation {
         protection: Protection,
     ) -> Result<(), AddressSpaceError> {
         Self::checked_range(offset, length);
-        if length == 0 {
+        if length == 0 || self.kind == ReservationKind::SharedView {
             return Ok(());
         }
         // SAFETY: the range is page-aligned and inside our own reservation (checked above),
@@ -168,16 +185,19 @@ impl Reservation {
         if length == 0 {
             return Ok(());
         }
-        // SAFETY: the range is page-aligned and inside our own private anonymous mapping
-        // (checked above); `MADV_DONTNEED` there only replaces the pages with zero-fill on
-        // demand. No Rust reference points into guest memory, so no value changes under one.
-        let result = unsafe {
-            libc::madvise(
-                self.start.as_ptr().add(offset).cast(),
-                length,
-                libc::MADV_DONTNEED,
-            )
+        // On a private mapping `MADV_DONTNEED` drops our copies; on a shared view of a
+        // memory file it would only unmap them, and `MADV_REMOVE` frees the file's pages.
+        let advice = match self.kind {
+            ReservationKind::Private => libc::MADV_DONTNEED,
+            ReservationKind::SharedView => libc::MADV_REMOVE,
         };
+        // SAFETY: the range is page-aligned and inside our reservation (checked above):
+        // our own private anonymous mapping, where `MADV_DONTNEED` only replaces the pages
+        // with zero-fill on demand, or a shared view of a memory file, where `MADV_REMOVE`
+        // punches a hole (the pages read as zero in every view). No Rust reference points
+        // into guest memory, so no value changes under one.
+        let result =
+            unsafe { libc::madvise(self.start.as_ptr().add(offset).cast(), length, advice) };
         if result != 0 {
             return Err(os_error("madvise", length));
         }
@@ -187,6 +207,9 @@ impl Reservation {
 
 impl Drop for Reservation {
     fn drop(&mut self) {
+        if self.kind == ReservationKind::SharedView {
+            return;
+        }
         // SAFETY: `start` and `RESERVATION_SIZE` are exactly what `mmap` returned and was
         // asked for; the reservation is owned by `self` alone, and nothing can reach it after
         // the drop (the address space that owns it is being dropped).
@@ -276,10 +299,44 @@ impl GuestAddressSpace {
         Self::new(AccessMap::custom(pages, memory_limit)?, contents)
     }
 
+    /// [`new`](Self::new) in a shared view of a sandbox worker's memory file instead of a
+    /// reservation of its own: the bookkeeping is the same, but protections are not
+    /// applied to the view (the worker applies them to its own mapping, following
+    /// [`regions`](Self::regions)), discarding frees the file's pages, and the view is
+    /// not unmapped on drop.
+    ///
+    /// # Safety
+    ///
+    /// `view` must be the start of a read-write `MAP_SHARED` mapping of at least
+    /// [`RESERVATION_SIZE`] bytes of a memory file (shmem, so `MADV_REMOVE` works), not
+    /// used for anything else while the address space lives, and mapped for longer.
+    pub unsafe fn new_in_shared_view(
+        view: NonNull<u8>,
+        map: AccessMap,
+        contents: &[(u32, &[u8])],
+    ) -> Result<Self, AddressSpaceError> {
+        Self::build(
+            Reservation {
+                start: view,
+                kind: ReservationKind::SharedView,
+            },
+            map,
+            contents,
+        )
+    }
+
     /// The regions of `map` made accessible (read-only or read-write as it says),
     /// everything else inaccessible, and `contents` (`(address, bytes)`, inside
     /// accessible regions) copied in.
     pub fn new(map: AccessMap, contents: &[(u32, &[u8])]) -> Result<Self, AddressSpaceError> {
+        Self::build(Reservation::new()?, map, contents)
+    }
+
+    fn build(
+        reservation: Reservation,
+        map: AccessMap,
+        contents: &[(u32, &[u8])],
+    ) -> Result<Self, AddressSpaceError> {
         // SAFETY: `sysconf` only reads a system constant.
         let host_page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
         if host_page != HOST_PAGE_SIZE as libc::c_long {
@@ -289,7 +346,7 @@ impl GuestAddressSpace {
         }
         map.check_contents(contents)?;
         let space = GuestAddressSpace {
-            reservation: Reservation::new()?,
+            reservation,
             host_dirty: std::vec![false; map.regions().len()],
             map,
             initial: contents

@@ -5,9 +5,12 @@
 //! address]`, with no bounds check in the generated code, and the MMU stops every access
 //! the guest may not make. [`GuestAddressSpace`] is its memory half; [`generic`] maps
 //! compiled code executable, enters and leaves it, and installs the signal handler that
-//! turns a fault inside JIT code into the interrupt the interpreter would give. A Linux
-//! process sandbox (the guest in a separate, seccomp-restricted process) is to come beside
-//! it, running the same compiled code.
+//! turns a fault inside JIT code into the interrupt the interpreter would give. The
+//! [`linux`] process sandbox runs the same compiled code, with the same reservation
+//! layout, in a separate, locked-down worker process: the reservation is a memory file
+//! both processes map, the host's view built by the same [`GuestAddressSpace`]
+//! bookkeeping. [`JitInstance`] is one guest in either: its exits are handled in one
+//! place, whichever process ran the code.
 //!
 //! # The reservation
 //!
@@ -49,6 +52,11 @@
 
 mod address_space;
 pub mod generic;
+mod jit_instance;
+pub mod linux;
+
+pub(crate) use jit_instance::Runner;
+pub use jit_instance::{JitExit, JitInstance};
 
 pub use address_space::{
     AddressSpaceError, GuestAddressSpace, CONTEXT_SIZE, GUEST_ADDRESS_SPACE_SIZE, HOST_PAGE_SIZE,

@@ -4,8 +4,7 @@
 
 use super::Compiler;
 use crate::jit::abi::{
-    CONTEXT_BYTES, CTX_HOST_GS, CTX_HOST_RSP, CTX_REGS, CTX_RESUME, GUEST_REGS, MEMORY_BASE,
-    SCRATCH,
+    ctx_reg, CONTEXT_BYTES, CTX_HOST_GS, CTX_HOST_RSP, CTX_RESUME, GUEST_REGS, MEMORY_BASE, SCRATCH,
 };
 use crate::jit::x64::{Mem, Reg, Size};
 
@@ -39,8 +38,7 @@ impl Compiler<'_> {
         // Every load goes through the memory base, so overwriting `rdi` (a guest register)
         // on the way is harmless.
         for (index, reg) in GUEST_REGS.iter().enumerate() {
-            self.asm
-                .mov_rm(Size::B64, *reg, Self::ctx(CTX_REGS + 8 * index as i32));
+            self.asm.mov_rm(Size::B64, *reg, Self::ctx(ctx_reg(index)));
         }
         self.asm.jmp_mem(Self::ctx(CTX_RESUME));
         offset
@@ -49,8 +47,7 @@ impl Compiler<'_> {
     /// Stores the guest registers and returns from the entry trampoline.
     pub(super) fn exit_trampoline(&mut self) {
         for (index, reg) in GUEST_REGS.iter().enumerate() {
-            self.asm
-                .mov_mr(Size::B64, Self::ctx(CTX_REGS + 8 * index as i32), *reg);
+            self.asm.mov_mr(Size::B64, Self::ctx(ctx_reg(index)), *reg);
         }
         if self.options.segment_memory {
             self.asm.mov_rm(Size::B64, SCRATCH, Self::ctx(CTX_HOST_GS));

@@ -2,10 +2,9 @@
 //! with the guest isolated by its [`GuestAddressSpace`] and faults caught by a signal
 //! handler (`signal.rs`).
 //!
-//! [`JitModule`] is the compiled code mapped executable, shared by instances;
-//! [`JitInstance`] is one guest: its address space, registers, gas and where to resume.
-//! Everything that touches the OS or runs generated code is here; the compiler in
-//! `crate::jit` only produces bytes.
+//! [`JitModule`] is the compiled code mapped executable, shared by instances; one guest
+//! is a [`JitInstance`](super::JitInstance) running on it. The compiler in `crate::jit`
+//! only produces bytes.
 
 mod code;
 
@@ -13,19 +12,12 @@ pub use code::disable_dual_mapping;
 mod signal;
 
 use super::address_space::GuestAddressSpace;
-use crate::isa::Reg;
-use crate::jit::abi::{
-    ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_INLINE_JUMP_TABLE, CTX_JUMP_TABLE,
-    CTX_NEXT_PC, CTX_PC, CTX_REGS, CTX_RESUME, INLINE_JUMP_TABLE_ENTRIES,
-};
 use crate::jit::{CompiledProgram, INVALID_ENTRY};
-use crate::memory::FaultMode;
 use code::ExecutableCode;
 use signal::{ActiveGuard, ActiveRun};
 use std::boxed::Box;
 use std::io;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::Arc;
 use std::vec::Vec;
 
 const _: () = assert!(super::CONTEXT_SIZE == crate::jit::abi::CONTEXT_BYTES as usize);
@@ -122,233 +114,46 @@ impl JitModule {
     pub fn code_len(&self) -> usize {
         self.code.len()
     }
-}
 
-/// Why [`JitInstance::run`] returned.
-#[derive(Copy, Clone, PartialEq, Eq, Debug)]
-pub enum JitExit {
-    /// The guest returned to the host.
-    Finished,
-    /// The guest trapped.
-    Trap,
-    /// `ecalli n`.
-    Ecalli(u32),
-    /// A page fault on this page.
-    PageFault(u32),
-    /// The next block (or the rest of a `memset`) does not fit in the gas.
-    NotEnoughGas,
-}
-
-/// One guest running JIT code in this process.
-pub struct JitInstance {
-    module: Arc<JitModule>,
-    /// The guest's memory (and the context area below it).
-    pub memory: GuestAddressSpace,
-    /// The 13 guest registers.
-    pub regs: [u64; 13],
-    /// Remaining gas.
-    pub gas: i64,
-    /// Code offset to continue at, or `None` when nothing is runnable.
-    resume: Option<usize>,
-    /// The guest pc the next run continues at.
-    next_pc: u32,
-    /// The guest pc of the last exit.
-    exit_pc: u32,
-}
-
-impl core::fmt::Debug for JitInstance {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("JitInstance")
-            .field("regs", &self.regs)
-            .field("gas", &self.gas)
-            .field("next_pc", &self.next_pc)
-            .finish_non_exhaustive()
-    }
-}
-
-impl JitInstance {
-    /// A guest of `module` with `memory`; nothing runnable until
-    /// [`set_next_program_counter`](Self::set_next_program_counter).
-    pub fn new(module: Arc<JitModule>, memory: GuestAddressSpace) -> JitInstance {
-        let mut instance = JitInstance {
-            module,
-            memory,
-            regs: [0; 13],
-            gas: 0,
-            resume: None,
-            next_pc: 0,
-            exit_pc: 0,
-        };
-        // A small table goes into the context, where the code expects it (the context
-        // survives `reset`, and the module's code never moves).
-        let module = Arc::clone(&instance.module);
-        if module.jump_table.len() - 1 <= INLINE_JUMP_TABLE_ENTRIES as usize {
-            for (index, &entry) in module.jump_table[1..].iter().enumerate() {
-                instance.write(CTX_INLINE_JUMP_TABLE + 8 * index as i32, entry);
-            }
-        }
-        instance
+    /// Address of the first byte of code.
+    pub(crate) fn code_start(&self) -> usize {
+        self.code.start()
     }
 
-    /// Continues at the block starting at `pc` (charging it); `false` if no block starts
-    /// there.
-    pub fn set_next_program_counter(&mut self, pc: u32) -> bool {
-        match self.module.program.block_offset(pc) {
-            Some(offset) => {
-                self.resume = Some(offset as usize);
-                self.next_pc = pc;
-                true
-            }
-            None => {
-                self.resume = None;
-                false
-            }
-        }
+    /// The native jump table: a 0, then each entry's block address (0 if invalid).
+    pub(crate) fn jump_table(&self) -> &[u64] {
+        &self.jump_table
     }
 
-    /// Where the next run continues, if anywhere.
-    pub fn next_program_counter(&self) -> Option<u32> {
-        self.resume.map(|_| self.next_pc)
-    }
-
-    /// The guest pc of the last exit.
-    pub fn exit_program_counter(&self) -> u32 {
-        self.exit_pc
-    }
-
-    fn ctx(&self) -> *mut u8 {
-        self.memory.context_ptr()
-    }
-
-    /// Reads a context field.
-    fn read<T: Copy>(&self, field: i32) -> T {
-        // SAFETY: the context is CONTEXT_SIZE read-write bytes owned by our address space;
-        // every field the ABI defines lies inside and is aligned for its type; no JIT code
-        // runs while `&self` is held.
-        unsafe { self.ctx().add(field as usize).cast::<T>().read() }
-    }
-
-    /// Writes a context field.
-    fn write<T: Copy>(&mut self, field: i32, value: T) {
-        // SAFETY: as in `read`, with `&mut self`.
-        unsafe { self.ctx().add(field as usize).cast::<T>().write(value) }
-    }
-
-    /// Runs until the next interrupt. Panics if nothing is runnable (the caller checks).
-    pub fn run(&mut self) -> JitExit {
-        let mut resume = self
-            .resume
-            .take()
-            .expect("run() only on a runnable JIT instance");
-        let code_start = self.module.code.start();
-        for (index, value) in self.regs.into_iter().enumerate() {
-            self.write(CTX_REGS + 8 * index as i32, value);
-        }
-        self.write(CTX_GAS, self.gas);
-        self.write(CTX_JUMP_TABLE, self.module.jump_table.as_ptr() as u64);
-        let module = Arc::clone(&self.module);
-        let program = &module.program;
+    /// Runs the code on this thread from the resume address in `memory`'s context until
+    /// it exits; the exit is in the context afterwards (a fault's too, written by the
+    /// signal handler).
+    pub(crate) fn enter(&self, memory: &GuestAddressSpace) {
+        let code_start = self.code.start();
+        let program = &self.program;
         let active = ActiveRun {
             code_start,
-            code_end: code_start + self.module.code.len(),
+            code_end: code_start + self.code.len(),
             exit_address: code_start + program.exit_offset as usize,
             fault_sites: program.fault_sites.as_ptr(),
             fault_sites_len: program.fault_sites.len(),
-            fault_mode: self.memory.fault_mode(),
+            fault_mode: memory.fault_mode(),
         };
         let entry_address = code_start + program.entry_offset as usize;
-        let exit = loop {
-            self.write(CTX_RESUME, (code_start + resume) as u64);
-            {
-                let _guard = ActiveGuard::new(&active);
-                // SAFETY: `entry_address` is the entry trampoline of code our compiler
-                // generated for this module, mapped executable for as long as
-                // `self.module` lives. It follows the sysv64 ABI (saves and restores every
-                // callee-saved register and the stack pointer), touches only the context
-                // and the guest range of the address space whose context pointer it gets
-                // (every guest access is base + zero-extended 32-bit address + at most a
-                // small displacement, inside the reservation by its invariant), and
-                // returns through its exit path; a fault in it is turned into an exit by
-                // the signal handler, which the guard above enables.
-                unsafe {
-                    let entry: extern "sysv64" fn(*mut u8) =
-                        core::mem::transmute::<usize, extern "sysv64" fn(*mut u8)>(entry_address);
-                    entry(self.ctx());
-                }
-            }
-            let kind = ExitKind::from_u32(self.read(CTX_EXIT_KIND));
-            let pc: u32 = self.read(CTX_PC);
-            let native_resume = self.read::<u64>(CTX_RESUME) as usize;
-            match kind {
-                Some(ExitKind::Sbrk) => {
-                    let arg: u32 = self.read(CTX_EXIT_ARG);
-                    let (d, s) = ((arg >> 8) as usize & 0xff, arg as usize & 0xff);
-                    let size_reg: u64 = self.read(CTX_REGS + 8 * s as i32);
-                    let size = u32::try_from(size_reg as i64).unwrap_or(0);
-                    let top = self.memory.sbrk(size).unwrap_or(0);
-                    self.write(CTX_REGS + 8 * d as i32, top as i32 as i64 as u64);
-                    resume = native_resume - code_start;
-                    continue;
-                }
-                Some(ExitKind::Ecalli) => {
-                    self.resume = Some(native_resume - code_start);
-                    self.next_pc = self.read(CTX_NEXT_PC);
-                    self.exit_pc = pc;
-                    break JitExit::Ecalli(self.read(CTX_EXIT_ARG));
-                }
-                Some(ExitKind::BlockOutOfGas) => {
-                    let block = self.read::<u32>(CTX_EXIT_ARG) as usize;
-                    let (pc, offset) = program.blocks[block];
-                    let gas: i64 = self.read(CTX_GAS);
-                    self.write(
-                        CTX_GAS,
-                        gas.wrapping_add(i64::from(program.block_costs[block])),
-                    );
-                    self.resume = Some(offset as usize);
-                    self.next_pc = pc;
-                    self.exit_pc = pc;
-                    break JitExit::NotEnoughGas;
-                }
-                Some(ExitKind::NotEnoughGas) => {
-                    self.resume = Some(native_resume - code_start);
-                    self.next_pc = pc;
-                    self.exit_pc = pc;
-                    break JitExit::NotEnoughGas;
-                }
-                Some(ExitKind::Finished) => {
-                    self.exit_pc = pc;
-                    break JitExit::Finished;
-                }
-                Some(ExitKind::Trap) => {
-                    self.exit_pc = pc;
-                    break JitExit::Trap;
-                }
-                Some(ExitKind::PageFault) => {
-                    self.exit_pc = pc;
-                    break JitExit::PageFault(self.read(CTX_EXIT_ARG));
-                }
-                None => unreachable!("generated code always sets an exit kind"),
-            }
-        };
-        for index in 0..13 {
-            self.regs[index] = self.read(CTX_REGS + 8 * index as i32);
+        let _guard = ActiveGuard::new(&active);
+        // SAFETY: `entry_address` is the entry trampoline of code our compiler generated
+        // for this module, mapped executable for as long as `self` lives. It follows the
+        // sysv64 ABI (saves and restores every callee-saved register and the stack
+        // pointer), touches only the context and the guest range of the address space
+        // whose context pointer it gets (every guest access is base + zero-extended 32-bit
+        // address + at most a small displacement, inside the reservation by its
+        // invariant), and returns through its exit path; a fault in it is turned into an
+        // exit by the signal handler, which the guard above enables. The reservation is
+        // our own (the in-process sandbox builds private ones).
+        unsafe {
+            let entry: extern "sysv64" fn(*mut u8) =
+                core::mem::transmute::<usize, extern "sysv64" fn(*mut u8)>(entry_address);
+            entry(memory.context_ptr());
         }
-        self.gas = self.read(CTX_GAS);
-        exit
-    }
-
-    /// A register.
-    pub fn reg(&self, reg: Reg) -> u64 {
-        self.regs[reg.index()]
-    }
-
-    /// The layout's fault mode.
-    pub fn fault_mode(&self) -> FaultMode {
-        self.memory.fault_mode()
-    }
-
-    /// The accessible memory as `(address, bytes, writable)`.
-    pub fn regions(&self) -> Vec<(u32, &[u8], bool)> {
-        self.memory.region_slices().collect()
     }
 }
