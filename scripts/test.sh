@@ -10,15 +10,25 @@ scripts/setup.sh
 export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261122}"
 
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -q -- -D warnings
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
+# The checks need no runtime wasm; the release test build below builds it (both variants)
+# and the executor tests run it.
+SKIP_WASM_BUILD=1 cargo clippy --workspace --all-targets -q -- -D warnings
+SKIP_WASM_BUILD=1 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 cargo test --workspace --release
-# pvm-core is no_std + alloc: prove it by building for a target without std.
+# The interpreter, the memory model and the parser run inside the runtime, where usize is
+# 32 bits: pvm-core's own tests (debug: overflow checks on), the conformance vectors and
+# the random differential against polkavm (10,000 programs, release with overflow checks
+# and debug assertions in our code; not in polkavm's, whose interpreter overflows a usize
+# on 32 bits) also run on a 32-bit target.
+cargo test -q -p pvm-core --features std --target i686-unknown-linux-gnu
+checked=(--config 'profile.release.package.pvm-core.overflow-checks=true'
+    --config 'profile.release.package.pvm-core.debug-assertions=true'
+    --config 'profile.release.package.pvm-tests.overflow-checks=true')
+cargo test -q --release "${checked[@]}" -p pvm-tests --no-default-features \
+    --target i686-unknown-linux-gnu --test conformance --test differential_random \
+    --test differential_edge_cases
+# pvm-core is no_std + alloc: prove it by building for a target without std. (pallet-pvm
+# builds as runtime code with the runtime's wasm, in the test build above.)
 cargo build -q -p pvm-core --release --target wasm32-unknown-unknown
-# pallet-pvm (with pvm-core and the host-function declarations) builds as runtime code:
-# no_std, for wasm, with the cfg substrate-wasm-builder sets. Own target dir, so the
-# RUSTFLAGS do not invalidate the host build.
-RUSTFLAGS="--cfg substrate_runtime" CARGO_TARGET_DIR=target/wasm-runtime \
-    cargo build -q -p pallet-pvm --no-default-features --release --target wasm32-unknown-unknown
 cargo run --release -q -p pvm-contracts-examples --features build --bin build-guests -- --check
 echo "all checks passed"
