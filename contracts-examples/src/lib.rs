@@ -198,6 +198,21 @@ pub const HASHER: &[u8] = include_bytes!("../blobs/hasher.latest64.polkavm");
 /// ABI's 128-byte limit reaches the syscall, which traps the contract.
 pub const PROBE: &[u8] = include_bytes!("../blobs/probe.latest64.polkavm");
 
+/// `compute-contract` (Latest64): the [`COMPUTE_LATEST64`] guest's workloads as a contract,
+/// to time them per unit of gas through pallet-pvm on every engine, including the
+/// interpreter inside the wasm runtime.
+///
+/// | export | call data | output |
+/// |---|---|---|
+/// | `deploy` | ignored | empty; stores nothing |
+/// | `call` | `[0] ++ n: u32` | `sieve(n)`, `u64` |
+/// | `call` | `[1] ++ rounds: u32` | `hash(rounds)`, `u64` |
+/// | `call` | `[2] ++ n: u32` | `fib(n)`, `u64` |
+/// | `call` | `[3] ++ n: u32` | `sort(n)`, `u64` |
+///
+/// The workloads are the compute guest's (same source, same clamps); anything else reverts.
+pub const COMPUTE_CONTRACT: &[u8] = include_bytes!("../blobs/compute-contract.latest64.polkavm");
+
 /// Constants of the [`TOKEN`] contract's events.
 pub mod token {
     /// First topic of a Transfer event: keccak256(`b"Transfer"`), the bare name.

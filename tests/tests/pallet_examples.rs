@@ -432,3 +432,40 @@ fn instantiate_with_code_uploads_once_and_value_moves() {
         assert_eq!(Balances::free_balance(&counter), before + 300);
     });
 }
+
+#[test]
+fn the_compute_contract_runs_the_compute_guests_workloads() {
+    use pvm_contracts_examples::{COMPUTE_CONTRACT, COMPUTE_LATEST64};
+    let engine = pvm_core::Engine::new(&pvm_core::Config::default()).unwrap();
+    let guest = pvm_core::Module::new(
+        &engine,
+        &pvm_core::ModuleConfig::default(),
+        COMPUTE_LATEST64,
+    )
+    .unwrap();
+    let direct = |export: &str, arg: u32| {
+        let mut instance = guest.instantiate().unwrap();
+        instance.set_gas(i64::MAX);
+        instance.prepare_call_export(export, &[arg.into()]).unwrap();
+        assert_eq!(instance.run().unwrap(), pvm_core::Interrupt::Finished);
+        instance.reg(pvm_core::Reg::A0)
+    };
+    new_test_ext().execute_with(|| {
+        let code_hash = upload(&ALICE, COMPUTE_CONTRACT).unwrap();
+        let contract = instantiate(&ALICE, code_hash, &[], &[]).unwrap();
+        for (selector, export, arg) in [
+            (0u8, "sieve", 5_000u32),
+            (1, "hash", 20),
+            (2, "fib", 15),
+            (3, "sort", 500),
+        ] {
+            let input = [vec![selector], arg.to_le_bytes().to_vec()].concat();
+            let output = call(&BOB, &contract, &input).unwrap();
+            assert_eq!(output, direct(export, arg).to_le_bytes(), "{export}({arg})");
+        }
+        assert!(
+            call(&BOB, &contract, &[9, 0, 0, 0, 0]).is_err(),
+            "unknown selector reverts"
+        );
+    });
+}

@@ -53,6 +53,7 @@ const GUESTS: &[(&str, &str, &[Isa])] = &[
     ("token", "contract_token", &[Isa::Latest64]),
     ("hasher", "contract_hasher", &[Isa::Latest64]),
     ("probe", "contract_probe", &[Isa::Latest64]),
+    ("compute-contract", "contract_compute", &[Isa::Latest64]),
     // The real-code corpus (`guests/corpus/`): third-party crates. Those that allocate use
     // the `sbrk` heap, so they are Latest64 only.
     (
