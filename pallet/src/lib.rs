@@ -46,9 +46,13 @@ extern crate alloc;
 
 pub mod abi;
 mod backend;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 mod dry_run;
 mod exec;
 pub mod gas;
+#[cfg(test)]
+mod mock;
 pub mod runtime_api;
 mod syscalls;
 pub mod validation;
