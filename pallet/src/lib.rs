@@ -262,6 +262,14 @@ pub mod pallet {
             /// The amount refunded.
             refunded: BalanceOf<T>,
         },
+        /// A contract ended itself (`terminate`): its storage and account are gone, its
+        /// balance went to the beneficiary and its storage deposit back to the origin.
+        Terminated {
+            /// The contract.
+            contract: T::AccountId,
+            /// Who received its balance.
+            beneficiary: T::AccountId,
+        },
     }
 
     /// Errors. Validation errors carry their figures in the log message and in
@@ -319,6 +327,14 @@ pub mod pallet {
         /// The engine failed in a way the contract cannot cause (a bug or a missing
         /// engine extension on the node).
         EngineFailure,
+        /// A call would have more frames on the stack than `MaxCallDepth`.
+        MaxCallDepthReached,
+        /// The callee has a frame on the stack that does not allow re-entry.
+        ReentranceDenied,
+        /// `terminate` while the contract has another frame on the stack.
+        TerminatedWhileReentrant,
+        /// `terminate` named the contract itself as the beneficiary.
+        BeneficiaryIsSelf,
     }
 
     impl<T: Config> From<ValidationError> for Error<T> {
