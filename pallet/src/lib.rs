@@ -13,6 +13,10 @@
 //!   basic block; the pallet converts the extrinsic's weight limit into gas and charges the
 //!   gas used at every syscall plus the syscall's own weight ([`weights`]). A trap, running
 //!   out of gas or a revert rolls back the frame's state changes; the fee is kept.
+//! - **Contracts call contracts** (`call`, `instantiate`, `terminate`): each callee is a
+//!   frame of its own on the extrinsic's stack, transactional, with weight and deposit
+//!   limits carved out of its caller's, at most `MaxCallDepth` frames deep, re-entered only
+//!   where it allowed it ([`abi`], "Calls between contracts").
 //! - **Syscalls** are the contract ABI: [`abi`].
 //!
 //! ## Adding it to a runtime
@@ -130,8 +134,9 @@ pub mod pallet {
         /// not fit is refused at upload.
         #[pallet::constant]
         type MemoryPerInstance: Get<u64>;
-        /// How many contract frames may be live at once (nested calls); the engine's
-        /// instance limit.
+        /// How many contract frames may be live at once (the outermost and the contracts
+        /// it calls, nested); a call one deeper fails with `CallDepthExceeded` for its
+        /// caller. Also the engine's instance limit: every live frame holds one instance.
         #[pallet::constant]
         type MaxCallDepth: Get<u32>;
         /// The gas cost table contracts are charged by, by version
