@@ -437,6 +437,50 @@ fn a_reentrant_frames_storage_accounting_survives_the_outer_frames_write_back() 
 }
 
 #[test]
+fn a_callees_deposit_limit_is_its_own_and_the_callers_bounds_it() {
+    new_test_ext().execute_with(|| {
+        let a = deploy_probe(b"a");
+        let b = deploy_probe(b"b");
+        // B's write of `key` = `value` needs this much more deposit.
+        let (key, value) = (b"key".as_slice(), [7u8; 50]);
+        let needed = contract_deposit(1, (key.len() + value.len()) as u32) - held(&b);
+        let with_deposit = |deposit_limit: u128| CallParams {
+            deposit_limit,
+            ..all()
+        };
+        // One less than B needs: B is refused, its write rolled back; A goes on.
+        let data = set_then(
+            b"a",
+            b"1",
+            &probe_call(&b, with_deposit(needed - 1), &probe_set(key, &value)),
+        );
+        let output = call_with(&BOB, &a, 0, &data).unwrap();
+        assert_eq!(
+            call_result(&output),
+            (CallStatus::DepositLimitExhausted, 0, vec![])
+        );
+        assert_eq!(Pvm::get_storage(&b, key), None);
+        assert_eq!(Pvm::get_storage(&a, b"a"), Some(b"1".to_vec()));
+
+        // Exactly what it needs: done.
+        let data = probe_call(&b, with_deposit(needed), &probe_set(key, &value));
+        let output = call_with(&BOB, &a, 0, &data).unwrap();
+        assert_eq!(call_result(&output).0, CallStatus::Success);
+        assert_eq!(Pvm::get_storage(&b, key), Some(value.to_vec()));
+
+        // However much the callee is allowed, the extrinsic's limit bounds it: here the
+        // outer limit leaves B less than it needs.
+        let data = probe_call(&b, all(), &probe_set(b"key2", &value));
+        let result = Pvm::bare_call(BOB, a.clone(), 0, GAS_LIMIT, needed - 1, data);
+        assert_eq!(
+            call_result(&result.result.unwrap().output),
+            (CallStatus::DepositLimitExhausted, 0, vec![])
+        );
+        assert_eq!(Pvm::get_storage(&b, b"key2"), None);
+    });
+}
+
+#[test]
 fn unknown_call_flags_trap_the_caller() {
     new_test_ext().execute_with(|| {
         let a = deploy_probe(b"a");
