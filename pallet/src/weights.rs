@@ -45,6 +45,9 @@ pub trait WeightInfo {
     fn hash_blake2_256(len: u32) -> Weight;
     /// Keccak-256 of `len` bytes.
     fn hash_keccak_256(len: u32) -> Weight;
+    /// `terminate` of a contract with `items` storage entries of `bytes` bytes in total:
+    /// releasing its deposit, removing its storage and info, paying out its balance.
+    fn terminate(items: u32, bytes: u32) -> Weight;
 }
 
 /// Weights for a runtime, with its own database weights.
@@ -95,6 +98,16 @@ macro_rules! weights {
         }
         fn hash_keccak_256(len: u32) -> Weight {
             Weight::from_parts(500_000 + 8_000 * len as u64, 0)
+        }
+        fn terminate(items: u32, bytes: u32) -> Weight {
+            // A hold released and a transfer (two accounts each), the contract's and its
+            // code's info, and every storage entry deleted.
+            Weight::from_parts(
+                60_000_000 + 2_000_000 * items as u64 + 1_000 * bytes as u64,
+                4 * 3_600 + 200 * items as u64 + bytes as u64,
+            )
+            .saturating_add($db.reads_writes(4, 4))
+            .saturating_add($db.writes(items as u64))
         }
     };
 }
