@@ -55,7 +55,8 @@ mod benchmarking;
 mod dry_run;
 mod exec;
 pub mod gas;
-#[cfg(test)]
+// Used by the benchmark test suite only, for now.
+#[cfg(all(test, feature = "runtime-benchmarks"))]
 mod mock;
 pub mod runtime_api;
 mod syscalls;
