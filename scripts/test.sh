@@ -13,8 +13,13 @@ cargo fmt --all -- --check
 # The checks need no runtime wasm; the release test build below builds it (both variants)
 # and the executor tests run it.
 SKIP_WASM_BUILD=1 cargo clippy --workspace --all-targets -q -- -D warnings
+# The benchmarks and the weights generator are behind features.
+SKIP_WASM_BUILD=1 cargo clippy -q -p pallet-pvm -p pvm-benchmarking --all-targets \
+    --features pallet-pvm/runtime-benchmarks,pvm-benchmarking/pallet-weights -- -D warnings
 SKIP_WASM_BUILD=1 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 cargo test --workspace --release
+# pallet-pvm's benchmarks, each run once as a test (frame-benchmarking's test suite).
+cargo test -q --release -p pallet-pvm --features runtime-benchmarks --lib
 # The interpreter, the memory model and the parser run inside the runtime, where usize is
 # 32 bits: pvm-core's own tests (debug: overflow checks on), the conformance vectors and
 # the random differential against polkavm (10,000 programs, release with overflow checks

@@ -20,11 +20,11 @@
 //! arrive zero-extended in `a0`, results are returned in `a0`). Results below were checked
 //! against the polkavm 0.37 interpreter; each guest's source documents the exact algorithm.
 //!
-//! The contracts ([`FLIPPER`], [`COUNTER`], [`TOKEN`], [`HASHER`], [`PROBE`]) are written
-//! with the guest SDK `pvm-contract-api` (`guests/api/`) against the contract ABI of
-//! `pallet/src/abi.md`: they export `deploy` and `call` without arguments, read call data and
-//! end with `return_data` through syscalls, and exist only as `latest64`. Their interfaces are
-//! documented on each constant; integers in call data and output are little-endian and
+//! The contracts ([`FLIPPER`], [`COUNTER`], [`TOKEN`], [`HASHER`], [`PROBE`], [`PROXY`],
+//! [`FACTORY`]) are written with the guest SDK `pvm-contract-api` (`guests/api/`) against
+//! the contract ABI of `pallet/src/abi.md`: they export `deploy` and `call` without
+//! arguments, read call data and end with `return_data` through syscalls, and exist only as
+//! `latest64`. Their interfaces are documented on each constant; integers in call data and output are little-endian and
 //! accounts 32 bytes. Unknown selectors and malformed call data revert with empty output.
 //!
 //! This crate has no dependencies and is `no_std`: it only contains the bytes.
@@ -190,12 +190,22 @@ pub const HASHER: &[u8] = include_bytes!("../blobs/hasher.latest64.polkavm");
 /// | `call` | `[7] ++ data` | `hash_blake2_256(data)` | the hash (32 bytes) |
 /// | `call` | `[8] ++ data` | `return_data` with the revert flag | reverts with `data` as output |
 /// | `call` | `[9]` | `set_storage(b"x", [1])`, then traps (`unimp`) | none: the call fails, the write is rolled back |
+/// | `call` | `[10] ++ callee (32) ++ params (56) ++ input` | `call(callee, params, input)` with a 16 KiB - 8 output buffer | `status: u32 ++ output_len: u32 ++ output` (the part that fit) |
+/// | `call` | `[11] ++ code_hash (32) ++ params (56) ++ salt (32) ++ input` | `instantiate(code_hash, params, input, salt)` | `status: u32 ++ address (32)` (zeros unless the status is 0) |
+/// | `call` | `[12] ++ beneficiary (32)` | `terminate(beneficiary)` | none: the frame ends |
+/// | `call` | `[13]` | reads `origin` | `origin (32)` |
+/// | `call` | `[14] ++ key_len: u8 ++ key ++ value_len: u16 ++ value ++ command` | `set_storage(key, value)`, then runs `command` as call data of its own (any selector, `[14]` too) | the command's |
+///
+/// `params` is the ABI's call-parameter layout (`pallet_pvm::abi::CallParams::encode`),
+/// passed on unchecked, as are `callee`, `code_hash` and `beneficiary`.
 ///
 /// Malformed call data reverts with empty output: empty, an unknown selector, trailing bytes
-/// after `[0]` or `[9]`, a `[1]` other than 49 bytes, a `[2]` key that is empty or over 128
-/// bytes, a `[3]` without `key_len` or with fewer than `key_len` bytes after it. The keys of
-/// `[3]`, `[4]` and `[5]` are passed on unchecked (empty is a valid key), so one over the
-/// ABI's 128-byte limit reaches the syscall, which traps the contract.
+/// after `[0]`, `[9]` or `[13]`, a `[1]` other than 49 bytes, a `[2]` key that is empty or
+/// over 128 bytes, a `[3]` without `key_len` or with fewer than `key_len` bytes after it, a
+/// `[10]` shorter than 89 bytes, an `[11]` shorter than 121, a `[12]` other than 33 bytes, a
+/// `[14]` shorter than its lengths say. The keys of `[3]`, `[4]` and `[5]` are passed on
+/// unchecked (empty is a valid key), so one over the ABI's 128-byte limit reaches the
+/// syscall, which traps the contract.
 pub const PROBE: &[u8] = include_bytes!("../blobs/probe.latest64.polkavm");
 
 /// `compute-contract` (Latest64): the [`COMPUTE_LATEST64`] guest's workloads as a contract,
@@ -212,6 +222,41 @@ pub const PROBE: &[u8] = include_bytes!("../blobs/probe.latest64.polkavm");
 ///
 /// The workloads are the compute guest's (same source, same clamps); anything else reverts.
 pub const COMPUTE_CONTRACT: &[u8] = include_bytes!("../blobs/compute-contract.latest64.polkavm");
+
+/// `proxy` contract (Latest64): a forwarding proxy. Calls from anyone but its owner (the
+/// deployer) are forwarded to a target contract with the value they carried; the owner's
+/// calls are commands, never forwarded.
+///
+/// Storage: `b"target"` (the target, 32 bytes), `b"owner"` (32 bytes).
+///
+/// | export | caller | call data | effect | output |
+/// |---|---|---|---|---|
+/// | `deploy` | anyone | `target` (32) | stores the target and the caller as the owner | empty |
+/// | `call` | not the owner | anything | `call(target, input = call data)` sending the value received, with all the weight and deposit left, no re-entry | the target's output; a revert of the target reverts the proxy with the target's output; any other failure reverts it with the `u32` status |
+/// | `call` | the owner | `[0] ++ new_target` | retargets | empty |
+/// | `call` | the owner | `[1] ++ beneficiary` | `terminate(beneficiary)` | none |
+///
+/// Other call data from the owner, or deploy data other than 32 bytes, revert with empty
+/// output.
+pub const PROXY: &[u8] = include_bytes!("../blobs/proxy.latest64.polkavm");
+
+/// `factory` contract (Latest64): creates contracts from one code hash, keeps a list of them,
+/// and goes on when a creation fails.
+///
+/// Storage: `b"code"` (the code hash), `b"count"` (`u32`), `b"child" ++ index: u32` (the
+/// `index`-th address), `b"failed"` (`u32`).
+///
+/// | export | call data | effect | output |
+/// |---|---|---|---|
+/// | `deploy` | `code_hash` (32) | stores it; `count` = `failed` = 0 | empty |
+/// | `call` | `[0] ++ salt (32) ++ input` (input at most 1 KiB) | `instantiate(code, input, salt)` sending the value received, with all the weight and deposit left; on success appends the address, on failure counts it in `failed` | `status: u32 ++ address (32)` (zeros unless the status is 0) |
+/// | `call` | `[1]` | count | `u32` |
+/// | `call` | `[2] ++ index: u32` | the `index`-th contract | its address; reverts with empty output past the end |
+/// | `call` | `[3]` | failed creations | `u32` |
+///
+/// The same salt twice fails with status 10 (`AlreadyExists`): addresses derive from the
+/// factory, the code hash and the salt. Other call data reverts with empty output.
+pub const FACTORY: &[u8] = include_bytes!("../blobs/factory.latest64.polkavm");
 
 /// Constants of the [`TOKEN`] contract's events.
 pub mod token {
@@ -231,13 +276,16 @@ pub mod token {
 }
 
 /// The example contracts as `(name, bytes)`: `("flipper", FLIPPER)`, `("counter", COUNTER)`,
-/// `("token", TOKEN)`, `("hasher", HASHER)`, `("probe", PROBE)`. Their files are `blobs/<name>.latest64.polkavm`.
+/// `("token", TOKEN)`, `("hasher", HASHER)`, `("probe", PROBE)`, `("proxy", PROXY)`,
+/// `("factory", FACTORY)`. Their files are `blobs/<name>.latest64.polkavm`.
 pub const CONTRACTS: &[(&str, &[u8])] = &[
     ("flipper", FLIPPER),
     ("counter", COUNTER),
     ("token", TOKEN),
     ("hasher", HASHER),
     ("probe", PROBE),
+    ("proxy", PROXY),
+    ("factory", FACTORY),
 ];
 
 /// Every VM test guest blob (not the [`CONTRACTS`], which need the contract ABI's host) as

@@ -1,9 +1,22 @@
 //! Running contracts: the call stack of one extrinsic, its frames, gas and deposits.
 //!
-//! One [`Stack`] per extrinsic owns the engine handle, the gas meter and the deposit
-//! account. Each running contract is a [`Frame`] on it, executed inside its own storage
-//! transaction so a trap, out-of-gas or revert rolls back exactly that frame. Calls
-//! between contracts will push frames on the same stack.
+//! One [`Stack`] per extrinsic owns the engine handle and the list of live frames. Each
+//! running contract is a [`Frame`] on it, executed inside its own storage transaction so a
+//! trap, out-of-gas or revert rolls back exactly that frame and the frames it called. A
+//! contract calling or instantiating another ([`nested`]) runs the callee as a new frame
+//! on the same stack, with a gas meter and a deposit meter carved out of its own, and gets
+//! a [`CallStatus`](crate::abi::CallStatus) back.
+//!
+//! # Re-entry
+//!
+//! A contract that has a frame on the stack can be called again only if every one of its
+//! frames allowed it: a frame allows re-entry only while it waits on a call it made with
+//! [`FLAG_ALLOW_REENTRY`](crate::abi::FLAG_ALLOW_REENTRY). Calling oneself is re-entry too.
+//! Before such a call the caller's storage deposit is settled and its [`ContractInfo`]
+//! written, and after it the info is read back, so a re-entrant frame builds on the
+//! caller's storage accounting and the caller's later write-back keeps what it changed.
+
+mod nested;
 
 use crate::abi;
 use crate::gas::GasMeter;
@@ -27,16 +40,21 @@ use frame_support::{
 use pvm_host_functions::{Engine, HostError, InstanceId, RunOutcome};
 use scale_info::TypeInfo;
 use sp_core::H256;
-use sp_runtime::{traits::Zero, AccountId32, DispatchError, Saturating};
+use sp_runtime::{
+    traits::{Saturating, Zero},
+    AccountId32, DispatchError,
+};
+
+pub(crate) use nested::{call_status, Limits};
 
 /// The result of running a contract, with what it consumed whatever the outcome.
 #[derive(Debug)]
 pub struct ExecResult<R> {
     /// The outcome, or why the call failed (its state changes are rolled back).
     pub result: Result<R, DispatchError>,
-    /// Weight consumed by loading code and running it (gas and syscalls).
+    /// Weight consumed by loading code and running it (gas and syscalls), in every frame.
     pub weight_consumed: Weight,
-    /// Engine gas used: the instructions run (part of `weight_consumed`).
+    /// Engine gas used: the instructions run, in every frame (part of `weight_consumed`).
     pub gas_consumed: u64,
     /// Storage deposit the origin paid.
     pub deposit_charged: u128,
@@ -82,7 +100,7 @@ pub struct InstantiateOutcome {
 pub(crate) struct Frame<T: Config> {
     /// The contract's account.
     pub contract: T::AccountId,
-    /// Who called it.
+    /// Who called it: the origin, or the calling contract.
     pub caller: T::AccountId,
     /// Value sent with the call.
     pub value: BalanceOf<T>,
@@ -90,25 +108,89 @@ pub(crate) struct Frame<T: Config> {
     pub info: ContractInfo<T>,
     /// The input.
     pub call_data: Vec<u8>,
-    /// The info as stored when the frame began (`None` for a contract being created):
-    /// the info is written back only when it differs.
+    /// The info as stored (`None` for a contract being created and not written yet): the
+    /// info is written back only when it differs.
     pub stored_info: Option<ContractInfo<T>>,
 }
 
-/// What a frame returned.
+/// How a frame ended without an error.
 pub(crate) struct FrameOutput {
+    /// What it returned.
     pub output: Vec<u8>,
+    /// It reverted: its changes are rolled back.
     pub reverted: bool,
+    /// It ended with `terminate`: the contract is gone.
+    pub terminated: bool,
+}
+
+/// The storage deposit one frame may charge the origin, and what it did.
+pub(crate) struct DepositMeter<T: Config> {
+    limit: BalanceOf<T>,
+    charged: BalanceOf<T>,
+    refunded: BalanceOf<T>,
+}
+
+impl<T: Config> Clone for DepositMeter<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Config> Copy for DepositMeter<T> {}
+
+impl<T: Config> DepositMeter<T> {
+    fn new(limit: BalanceOf<T>) -> Self {
+        DepositMeter {
+            limit,
+            charged: Zero::zero(),
+            refunded: Zero::zero(),
+        }
+    }
+
+    /// Charges `amount` against the limit (refunds do not make room: the limit bounds
+    /// what the origin pays out).
+    fn charge(&mut self, amount: BalanceOf<T>) -> Result<(), DispatchError> {
+        let charged = self.charged.saturating_add(amount);
+        if charged > self.limit {
+            return Err(Error::<T>::StorageDepositLimitExhausted.into());
+        }
+        self.charged = charged;
+        Ok(())
+    }
+
+    fn refund(&mut self, amount: BalanceOf<T>) {
+        self.refunded = self.refunded.saturating_add(amount);
+    }
+
+    /// A meter for a callee allowed `limit`, capped at what this one may still charge.
+    fn nested(&self, limit: BalanceOf<T>) -> Self {
+        DepositMeter::new(limit.min(self.limit.saturating_sub(self.charged)))
+    }
+
+    /// Takes over what a committed callee's meter (from [`DepositMeter::nested`]) did.
+    fn absorb(&mut self, callee: &Self) {
+        self.charged = self.charged.saturating_add(callee.charged);
+        self.refunded = self.refunded.saturating_add(callee.refunded);
+    }
+}
+
+/// A frame's place on the stack, for the depth limit and the re-entry rule.
+struct LiveFrame<T: Config> {
+    contract: T::AccountId,
+    /// The frame waits on a call it allowed re-entry for.
+    allows_reentry: bool,
 }
 
 /// Everything one extrinsic's execution shares.
 pub(crate) struct Stack<T: Config> {
     pub origin: T::AccountId,
     pub engine: T::Engine,
+    /// The running frame's gas meter.
     pub gas: GasMeter,
-    deposit_limit: BalanceOf<T>,
-    deposit_charged: BalanceOf<T>,
-    deposit_refunded: BalanceOf<T>,
+    /// The running frame's deposit meter.
+    deposit: DepositMeter<T>,
+    /// The live frames, outermost first.
+    frames: Vec<LiveFrame<T>>,
 }
 
 /// The pallet's error for an engine refusal.
@@ -143,15 +225,19 @@ fn to_u128<T: Config>(balance: BalanceOf<T>) -> u128 {
     sp_runtime::traits::UniqueSaturatedInto::<u128>::unique_saturated_into(balance)
 }
 
+/// Whether a frame's result commits its changes.
+fn commits(result: &Result<FrameOutput, DispatchError>) -> bool {
+    matches!(result, Ok(output) if !output.reverted)
+}
+
 impl<T: Config> Stack<T> {
     fn new(origin: T::AccountId, weight_limit: Weight, deposit_limit: BalanceOf<T>) -> Self {
         Stack {
             origin,
             engine: T::Engine::default(),
             gas: GasMeter::new(weight_limit, T::RefTimePerGas::get()),
-            deposit_limit,
-            deposit_charged: Zero::zero(),
-            deposit_refunded: Zero::zero(),
+            deposit: DepositMeter::new(deposit_limit),
+            frames: Vec::new(),
         }
     }
 
@@ -163,26 +249,16 @@ impl<T: Config> Stack<T> {
             gas_consumed: self.gas.engine_gas(),
             // A failed call rolled its deposit movements back.
             deposit_charged: if ok {
-                to_u128::<T>(self.deposit_charged)
+                to_u128::<T>(self.deposit.charged)
             } else {
                 0
             },
             deposit_refunded: if ok {
-                to_u128::<T>(self.deposit_refunded)
+                to_u128::<T>(self.deposit.refunded)
             } else {
                 0
             },
         }
-    }
-
-    /// Charges `amount` of deposit against the limit.
-    fn charge_deposit(&mut self, amount: BalanceOf<T>) -> Result<(), DispatchError> {
-        let charged = self.deposit_charged.saturating_add(amount);
-        if charged > self.deposit_limit {
-            return Err(Error::<T>::StorageDepositLimitExhausted.into());
-        }
-        self.deposit_charged = charged;
-        Ok(())
     }
 
     /// The deposit a contract with `info`'s storage holds.
@@ -205,7 +281,7 @@ impl<T: Config> Stack<T> {
         let reason = HoldReason::StorageDepositReserve.into();
         if required > held {
             let amount = required - held;
-            self.charge_deposit(amount)?;
+            self.deposit.charge(amount)?;
             T::Currency::transfer_and_hold(
                 &reason,
                 &self.origin,
@@ -227,7 +303,7 @@ impl<T: Config> Stack<T> {
                 Restriction::Free,
                 Fortitude::Polite,
             )?;
-            self.deposit_refunded = self.deposit_refunded.saturating_add(moved);
+            self.deposit.refund(moved);
         }
         if required != held {
             Pallet::<T>::deposit_event(Event::StorageDepositTransferred {
@@ -241,12 +317,14 @@ impl<T: Config> Stack<T> {
         // A call that leaves the contract's storage size alone (most reads) writes nothing.
         if frame.stored_info.as_ref() != Some(&frame.info) {
             ContractInfoOf::<T>::insert(&frame.contract, &frame.info);
+            frame.stored_info = Some(frame.info.clone());
         }
         Ok(())
     }
 
     /// Runs `export` of the frame's contract in a storage transaction of its own, after
-    /// `setup` (value transfer, account creation) inside the same transaction.
+    /// `setup` (value transfer, account creation) inside the same transaction. Refuses a
+    /// frame past `MaxCallDepth` and re-entry the contract's live frames do not allow.
     fn run_frame(
         &mut self,
         frame: &mut Frame<T>,
@@ -256,25 +334,41 @@ impl<T: Config> Stack<T> {
         if frame.call_data.len() > abi::MAX_CALL_DATA_LEN as usize {
             return Err(Error::<T>::CallDataTooLarge.into());
         }
-        let deposit_before = (self.deposit_charged, self.deposit_refunded);
+        if self.frames.len() >= T::MaxCallDepth::get() as usize {
+            return Err(Error::<T>::MaxCallDepthReached.into());
+        }
+        let reentry_denied = self
+            .frames
+            .iter()
+            .any(|live| live.contract == frame.contract && !live.allows_reentry);
+        if reentry_denied {
+            return Err(Error::<T>::ReentranceDenied.into());
+        }
+        self.frames.push(LiveFrame {
+            contract: frame.contract.clone(),
+            allows_reentry: false,
+        });
+        let deposit_before = self.deposit;
         let result = with_transaction(|| {
             let result = setup(self, frame)
                 .and_then(|()| self.execute(frame, export))
                 .and_then(|output| {
-                    if !output.reverted {
+                    // A terminated contract released its deposit and has no info left.
+                    if !output.reverted && !output.terminated {
                         self.settle_deposit(frame)?;
                     }
                     Ok(output)
                 });
-            match result {
-                Ok(output) if !output.reverted => TransactionOutcome::Commit(Ok(output)),
-                other => TransactionOutcome::Rollback(other),
+            if commits(&result) {
+                TransactionOutcome::Commit(result)
+            } else {
+                TransactionOutcome::Rollback(result)
             }
         });
-        let committed = matches!(&result, Ok(output) if !output.reverted);
-        if !committed {
-            (self.deposit_charged, self.deposit_refunded) = deposit_before;
+        if !commits(&result) {
+            self.deposit = deposit_before;
         }
+        self.frames.pop();
         result
     }
 
@@ -295,6 +389,9 @@ impl<T: Config> Stack<T> {
             .engine
             .compile(&code, Some(code_hash.0), &limits)
             .map_err(engine_error::<T>)?;
+        // Every live frame holds one instance and the depth was checked against
+        // `MaxCallDepth`, which is the engine's instance limit: this cannot be refused
+        // for the count.
         let instance = self
             .engine
             .instantiate(compiled.module, &limits)
@@ -330,6 +427,7 @@ impl<T: Config> Stack<T> {
                     return Ok(FrameOutput {
                         output: Vec::new(),
                         reverted: false,
+                        terminated: false,
                     });
                 }
                 RunOutcome::Syscall {
@@ -344,7 +442,18 @@ impl<T: Config> Stack<T> {
                     match syscalls::dispatch(self, frame, instance, &symbol, args)? {
                         Flow::Resume(result) => a0 = result,
                         Flow::Return { reverted, output } => {
-                            return Ok(FrameOutput { output, reverted })
+                            return Ok(FrameOutput {
+                                output,
+                                reverted,
+                                terminated: false,
+                            })
+                        }
+                        Flow::Terminated => {
+                            return Ok(FrameOutput {
+                                output: Vec::new(),
+                                reverted: false,
+                                terminated: true,
+                            })
                         }
                     }
                 }
@@ -361,6 +470,147 @@ impl<T: Config> Stack<T> {
             }
         }
     }
+
+    /// Runs a frame at the top of the stack, or (with `limits`) as a callee whose meters
+    /// are carved out of the running frame's.
+    fn enter(
+        &mut self,
+        limits: Option<Limits<T>>,
+        frame: &mut Frame<T>,
+        export: &str,
+        setup: impl FnOnce(&mut Self, &mut Frame<T>) -> Result<(), DispatchError>,
+    ) -> Result<FrameOutput, DispatchError> {
+        let Some(limits) = limits else {
+            return self.run_frame(frame, export, setup);
+        };
+        let callee_gas = self.gas.nested(limits.weight);
+        let callee_deposit = self.deposit.nested(limits.deposit);
+        let caller_gas = core::mem::replace(&mut self.gas, callee_gas);
+        let caller_deposit = core::mem::replace(&mut self.deposit, callee_deposit);
+        let result = self.run_frame(frame, export, setup);
+        let callee_gas = core::mem::replace(&mut self.gas, caller_gas);
+        let callee_deposit = core::mem::replace(&mut self.deposit, caller_deposit);
+        self.gas.absorb(&callee_gas);
+        if commits(&result) {
+            self.deposit.absorb(&callee_deposit);
+        }
+        result
+    }
+
+    /// Instantiates `code_hash` for `caller` (the origin, or a contract): a new account
+    /// derived from the caller, the code hash and `salt`, funded with `value` by the
+    /// caller and the existential deposit by the origin, running `deploy` with `data`.
+    fn instantiate_frame(
+        &mut self,
+        limits: Option<Limits<T>>,
+        caller: T::AccountId,
+        code_hash: H256,
+        value: BalanceOf<T>,
+        data: Vec<u8>,
+        salt: &[u8],
+    ) -> Result<(T::AccountId, FrameOutput), DispatchError> {
+        let contract = Pallet::<T>::contract_address(&caller, &code_hash, salt);
+        if !CodeInfoOf::<T>::contains_key(code_hash) {
+            return Err(Error::<T>::CodeNotFound.into());
+        }
+        if ContractInfoOf::<T>::contains_key(&contract) {
+            return Err(Error::<T>::ContractAlreadyExists.into());
+        }
+        let mut frame = Frame {
+            contract,
+            caller,
+            value,
+            info: ContractInfo {
+                code_hash,
+                storage_items: 0,
+                storage_bytes: 0,
+                storage_deposit: Zero::zero(),
+            },
+            call_data: data,
+            stored_info: None,
+        };
+        let output = self.enter(limits, &mut frame, abi::DEPLOY_EXPORT, |stack, frame| {
+            // The account is created with the existential deposit, which the origin pays
+            // as part of the deposit.
+            let existential = T::Currency::minimum_balance();
+            stack.deposit.charge(existential)?;
+            if frame.caller == stack.origin {
+                T::Currency::transfer(
+                    &stack.origin,
+                    &frame.contract,
+                    existential.saturating_add(frame.value),
+                    Preservation::Preserve,
+                )
+                .map_err(|_| Error::<T>::TransferFailed)?;
+            } else {
+                T::Currency::transfer(
+                    &stack.origin,
+                    &frame.contract,
+                    existential,
+                    Preservation::Preserve,
+                )
+                .map_err(|_| Error::<T>::StorageDepositNotEnoughFunds)?;
+                if !frame.value.is_zero() {
+                    T::Currency::transfer(
+                        &frame.caller,
+                        &frame.contract,
+                        frame.value,
+                        Preservation::Preserve,
+                    )
+                    .map_err(|_| Error::<T>::TransferFailed)?;
+                }
+            }
+            CodeInfoOf::<T>::mutate(code_hash, |info| {
+                if let Some(info) = info {
+                    info.refcount = info.refcount.saturating_add(1);
+                }
+            });
+            Pallet::<T>::deposit_event(Event::Instantiated {
+                deployer: frame.caller.clone(),
+                contract: frame.contract.clone(),
+                code_hash,
+            });
+            Ok(())
+        })?;
+        Ok((frame.contract, output))
+    }
+
+    /// Calls `dest` for `caller` (the origin, or a contract), sending `value` from the
+    /// caller.
+    fn call_frame(
+        &mut self,
+        limits: Option<Limits<T>>,
+        caller: T::AccountId,
+        dest: T::AccountId,
+        value: BalanceOf<T>,
+        data: Vec<u8>,
+    ) -> Result<FrameOutput, DispatchError> {
+        let info = ContractInfoOf::<T>::get(&dest).ok_or(Error::<T>::ContractNotFound)?;
+        let mut frame = Frame {
+            contract: dest,
+            caller,
+            value,
+            stored_info: Some(info.clone()),
+            info,
+            call_data: data,
+        };
+        self.enter(limits, &mut frame, abi::CALL_EXPORT, |_, frame| {
+            if !frame.value.is_zero() {
+                T::Currency::transfer(
+                    &frame.caller,
+                    &frame.contract,
+                    frame.value,
+                    Preservation::Preserve,
+                )
+                .map_err(|_| Error::<T>::TransferFailed)?;
+            }
+            Pallet::<T>::deposit_event(Event::Called {
+                caller: frame.caller.clone(),
+                contract: frame.contract.clone(),
+            });
+            Ok(())
+        })
+    }
 }
 
 /// Instantiates `code_hash`: see [`Pallet::bare_instantiate`].
@@ -374,57 +624,13 @@ pub(crate) fn instantiate<T: Config>(
     salt: Vec<u8>,
 ) -> ExecResult<InstantiateOutcome> {
     let mut stack = Stack::<T>::new(origin.clone(), weight_limit, deposit_limit);
-    let contract = Pallet::<T>::contract_address(&origin, &code_hash, &salt);
-    let result = (|| {
-        if !CodeInfoOf::<T>::contains_key(code_hash) {
-            return Err(Error::<T>::CodeNotFound.into());
-        }
-        if ContractInfoOf::<T>::contains_key(&contract) {
-            return Err(Error::<T>::ContractAlreadyExists.into());
-        }
-        let mut frame = Frame {
-            contract: contract.clone(),
-            caller: origin.clone(),
-            value,
-            info: ContractInfo {
-                code_hash,
-                storage_items: 0,
-                storage_bytes: 0,
-                storage_deposit: Zero::zero(),
-            },
-            call_data: data,
-            stored_info: None,
-        };
-        let output = stack.run_frame(&mut frame, abi::DEPLOY_EXPORT, |stack, frame| {
-            // The account is created with the existential deposit, which the
-            // instantiator pays as part of the deposit.
-            let existential = T::Currency::minimum_balance();
-            stack.charge_deposit(existential)?;
-            T::Currency::transfer(
-                &stack.origin,
-                &frame.contract,
-                existential.saturating_add(frame.value),
-                Preservation::Preserve,
-            )
-            .map_err(|_| Error::<T>::TransferFailed)?;
-            CodeInfoOf::<T>::mutate(code_hash, |info| {
-                if let Some(info) = info {
-                    info.refcount = info.refcount.saturating_add(1);
-                }
-            });
-            Pallet::<T>::deposit_event(Event::Instantiated {
-                deployer: stack.origin.clone(),
-                contract: frame.contract.clone(),
-                code_hash,
-            });
-            Ok(())
-        })?;
-        Ok(InstantiateOutcome {
+    let result = stack
+        .instantiate_frame(None, origin, code_hash, value, data, &salt)
+        .map(|(contract, output)| InstantiateOutcome {
             contract,
             output: output.output,
             reverted: output.reverted,
-        })
-    })();
+        });
     stack.finish(result)
 }
 
@@ -438,36 +644,11 @@ pub(crate) fn call<T: Config>(
     data: Vec<u8>,
 ) -> ExecResult<CallOutcome> {
     let mut stack = Stack::<T>::new(origin.clone(), weight_limit, deposit_limit);
-    let result = (|| {
-        let info = ContractInfoOf::<T>::get(&dest).ok_or(Error::<T>::ContractNotFound)?;
-        let mut frame = Frame {
-            contract: dest,
-            caller: origin,
-            value,
-            stored_info: Some(info.clone()),
-            info,
-            call_data: data,
-        };
-        let output = stack.run_frame(&mut frame, abi::CALL_EXPORT, |stack, frame| {
-            if !frame.value.is_zero() {
-                T::Currency::transfer(
-                    &stack.origin,
-                    &frame.contract,
-                    frame.value,
-                    Preservation::Preserve,
-                )
-                .map_err(|_| Error::<T>::TransferFailed)?;
-            }
-            Pallet::<T>::deposit_event(Event::Called {
-                caller: frame.caller.clone(),
-                contract: frame.contract.clone(),
-            });
-            Ok(())
-        })?;
-        Ok(CallOutcome {
+    let result = stack
+        .call_frame(None, origin, dest, value, data)
+        .map(|output| CallOutcome {
             output: output.output,
             reverted: output.reverted,
-        })
-    })();
+        });
     stack.finish(result)
 }

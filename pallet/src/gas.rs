@@ -1,4 +1,9 @@
 //! Gas: the engine counts it, the pallet turns it into weight at every syscall.
+//!
+//! Every frame has its own meter. A contract calling another carves the callee's meter out
+//! of its own ([`GasMeter::nested`]): the callee may use at most what the caller has left,
+//! and when it returns the caller is charged what it consumed ([`GasMeter::absorb`]), all of
+//! its limit if it ran out.
 
 use frame_support::weights::Weight;
 
@@ -75,5 +80,26 @@ impl GasMeter {
     /// The limit.
     pub fn limit(&self) -> Weight {
         self.limit
+    }
+
+    /// What may still be consumed.
+    pub fn remaining(&self) -> Weight {
+        self.limit.saturating_sub(self.consumed)
+    }
+
+    /// A meter for a callee allowed `limit`, capped (per component) at what this meter has
+    /// left.
+    pub fn nested(&self, limit: Weight) -> GasMeter {
+        GasMeter::new(limit.min(self.remaining()), self.ref_time_per_gas)
+    }
+
+    /// Charges what a callee's meter (from [`GasMeter::nested`]) consumed. It cannot
+    /// exceed what this meter had left when the callee's was carved out.
+    pub fn absorb(&mut self, callee: &GasMeter) {
+        self.engine_gas = self.engine_gas.saturating_add(callee.engine_gas);
+        self.consumed = self
+            .consumed
+            .saturating_add(callee.consumed)
+            .min(self.limit);
     }
 }

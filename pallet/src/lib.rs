@@ -13,6 +13,10 @@
 //!   basic block; the pallet converts the extrinsic's weight limit into gas and charges the
 //!   gas used at every syscall plus the syscall's own weight ([`weights`]). A trap, running
 //!   out of gas or a revert rolls back the frame's state changes; the fee is kept.
+//! - **Contracts call contracts** (`call`, `instantiate`, `terminate`): each callee is a
+//!   frame of its own on the extrinsic's stack, transactional, with weight and deposit
+//!   limits carved out of its caller's, at most `MaxCallDepth` frames deep, re-entered only
+//!   where it allowed it ([`abi`], "Calls between contracts").
 //! - **Syscalls** are the contract ABI: [`abi`].
 //!
 //! ## Adding it to a runtime
@@ -48,9 +52,14 @@ extern crate alloc;
 
 pub mod abi;
 mod backend;
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 mod dry_run;
 mod exec;
 pub mod gas;
+// Used by the benchmark test suite only, for now.
+#[cfg(all(test, feature = "runtime-benchmarks"))]
+mod mock;
 pub mod runtime_api;
 mod syscalls;
 pub mod validation;
@@ -132,8 +141,9 @@ pub mod pallet {
         /// not fit is refused at upload.
         #[pallet::constant]
         type MemoryPerInstance: Get<u64>;
-        /// How many contract frames may be live at once (nested calls); the engine's
-        /// instance limit.
+        /// How many contract frames may be live at once (the outermost and the contracts
+        /// it calls, nested); a call one deeper fails with `CallDepthExceeded` for its
+        /// caller. Also the engine's instance limit: every live frame holds one instance.
         #[pallet::constant]
         type MaxCallDepth: Get<u32>;
         /// The gas cost table contracts are charged by, by version
@@ -266,6 +276,14 @@ pub mod pallet {
             /// The amount refunded.
             refunded: BalanceOf<T>,
         },
+        /// A contract ended itself (`terminate`): its storage and account are gone, its
+        /// balance went to the beneficiary and its storage deposit back to the origin.
+        Terminated {
+            /// The contract.
+            contract: T::AccountId,
+            /// Who received its balance.
+            beneficiary: T::AccountId,
+        },
     }
 
     /// Errors. Validation errors carry their figures in the log message and in
@@ -323,6 +341,14 @@ pub mod pallet {
         /// The engine failed in a way the contract cannot cause (a bug or a missing
         /// engine extension on the node).
         EngineFailure,
+        /// A call would have more frames on the stack than `MaxCallDepth`.
+        MaxCallDepthReached,
+        /// The callee has a frame on the stack that does not allow re-entry.
+        ReentranceDenied,
+        /// `terminate` while the contract has another frame on the stack.
+        TerminatedWhileReentrant,
+        /// `terminate` named the contract itself as the beneficiary.
+        BeneficiaryIsSelf,
     }
 
     impl<T: Config> From<ValidationError> for Error<T> {

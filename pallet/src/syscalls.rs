@@ -3,6 +3,11 @@
 //! Every argument is untrusted: pointers and lengths are the guest's `u32` registers,
 //! checked against the ABI's limits before anything is allocated and against the guest's
 //! memory by the engine. Any violation ends the frame with its specific error.
+//!
+//! The syscalls between contracts (`call`, `instantiate`, `terminate`, `origin`) are in
+//! [`contracts`].
+
+mod contracts;
 
 use crate::abi::{self, Syscall};
 use crate::exec::{engine_error, out_of_gas, Frame, Stack};
@@ -37,6 +42,8 @@ pub(crate) enum Flow {
         /// Its output.
         output: Vec<u8>,
     },
+    /// End the frame: the contract terminated itself (`terminate`).
+    Terminated,
 }
 
 struct Context<'a, T: Config> {
@@ -249,6 +256,14 @@ pub(crate) fn dispatch<T: Config>(
             });
             resume(0)
         }
+        Syscall::Origin => {
+            let origin: [u8; 32] = cx.stack.origin.clone().into();
+            cx.write(a0, &origin)?;
+            resume(0)
+        }
+        Syscall::Call => contracts::call(&mut cx, args.map(|arg| arg as u32)),
+        Syscall::Instantiate => contracts::instantiate(&mut cx, args.map(|arg| arg as u32)),
+        Syscall::Terminate => contracts::terminate(&mut cx, a0),
         Syscall::HashBlake2_256 | Syscall::HashKeccak256 => {
             let (input_ptr, input_len, out_ptr) = (a0, a1, a2);
             let input = cx.read(input_ptr, input_len, abi::MAX_HASH_INPUT_LEN)?;

@@ -1,6 +1,8 @@
 //! A test runtime with `pallet-pvm`: System, Balances, Timestamp and the pallet in
-//! `construct_runtime!`, externalities with the native engine registered, and helpers to
-//! upload, instantiate and call contracts. Tests, benchmarks and the demo use it.
+//! `construct_runtime!`, the pallet's dry-run runtime API (`PvmApi`, reached by name through
+//! [`api::dispatch`] as a node's `state_call` reaches it), externalities with the native
+//! engine registered, and helpers to upload, instantiate and call contracts. Tests,
+//! benchmarks and the demo use it.
 //!
 //! ```
 //! use pvm_runtime_mock::*;
@@ -93,6 +95,121 @@ impl pallet_pvm::Config for Runtime {
     // The mock engine is pvm-core natively, on the interpreter.
     type RefTimePerGas =
         ConstU64<{ pallet_pvm::weights::RECOMMENDED_REF_TIME_PER_GAS.interpreter }>;
+}
+
+/// Event records, as the dry-run API returns them.
+pub type EventRecord = frame_system::EventRecord<RuntimeEvent, H256>;
+
+/// What a dry run of a call reports.
+pub type CallDryRun =
+    pallet_pvm::runtime_api::ContractResult<pallet_pvm::CallOutcome, Balance, EventRecord>;
+
+/// What a dry run of an instantiation reports.
+pub type InstantiateDryRun =
+    pallet_pvm::runtime_api::ContractResult<pallet_pvm::InstantiateOutcome, Balance, EventRecord>;
+
+// The generated API glue carries no docs of its own.
+#[allow(missing_docs)]
+mod apis {
+    use super::*;
+    use pallet_pvm::runtime_api::{Code, ContractResult, UploadResult};
+    use pallet_pvm::{CallOutcome, InstantiateOutcome};
+
+    /// The mock's version, for `Core`.
+    pub const VERSION: sp_version::RuntimeVersion = sp_version::RuntimeVersion {
+        spec_name: std::borrow::Cow::Borrowed("pvm-mock"),
+        impl_name: std::borrow::Cow::Borrowed("pvm-mock"),
+        authoring_version: 1,
+        spec_version: 1,
+        impl_version: 1,
+        apis: RUNTIME_API_VERSIONS,
+        transaction_version: 1,
+        system_version: 1,
+    };
+
+    sp_api::impl_runtime_apis! {
+        // Required beside any API. The mock builds no blocks: tests drive it through
+        // externalities, `pvm-runtime` is the runtime that imports blocks.
+        impl sp_api::Core<Block> for Runtime {
+            fn version() -> sp_version::RuntimeVersion {
+                VERSION
+            }
+
+            fn execute_block(_block: <Block as sp_runtime::traits::Block>::LazyBlock) {
+                panic!("the mock runtime imports no blocks; pvm-runtime does");
+            }
+
+            fn initialize_block(
+                header: &<Block as sp_runtime::traits::Block>::Header,
+            ) -> sp_runtime::ExtrinsicInclusionMode {
+                use sp_runtime::traits::Header as _;
+                System::initialize(header.number(), header.parent_hash(), header.digest());
+                sp_runtime::ExtrinsicInclusionMode::AllExtrinsics
+            }
+        }
+
+        impl pallet_pvm::runtime_api::PvmApi<Block, AccountId32, Balance, EventRecord> for Runtime {
+            fn call(
+                origin: AccountId32,
+                dest: AccountId32,
+                value: Balance,
+                weight_limit: Option<Weight>,
+                storage_deposit_limit: Option<Balance>,
+                input: Vec<u8>,
+            ) -> ContractResult<CallOutcome, Balance, EventRecord> {
+                Pvm::dry_run_call(origin, dest, value, weight_limit, storage_deposit_limit, input)
+            }
+
+            fn instantiate(
+                origin: AccountId32,
+                value: Balance,
+                weight_limit: Option<Weight>,
+                storage_deposit_limit: Option<Balance>,
+                code: Code,
+                data: Vec<u8>,
+                salt: Vec<u8>,
+            ) -> ContractResult<InstantiateOutcome, Balance, EventRecord> {
+                Pvm::dry_run_instantiate(origin, value, weight_limit, storage_deposit_limit, code, data, salt)
+            }
+
+            fn upload_code(
+                origin: AccountId32,
+                code: Vec<u8>,
+                storage_deposit_limit: Option<Balance>,
+            ) -> Result<UploadResult<Balance>, DispatchError> {
+                Pvm::dry_run_upload(origin, code, storage_deposit_limit)
+            }
+        }
+    }
+}
+pub use apis::{api, RUNTIME_API_VERSIONS, VERSION};
+
+/// Calls runtime-API `method` (`"PvmApi_call"`, `"PvmApi_instantiate"`,
+/// `"PvmApi_upload_code"`) with SCALE-encoded arguments, as a node's `state_call` does, and
+/// discards every change it made: a dry run, as a wallet asks for one. Call it inside
+/// externalities.
+pub fn dry_run_api(method: &str, arguments: &[u8]) -> Vec<u8> {
+    frame_support::storage::with_transaction(|| {
+        let output = api::dispatch(method, arguments)
+            .unwrap_or_else(|| panic!("the mock runtime has no API method {method}"));
+        frame_support::storage::TransactionOutcome::Rollback(Ok::<_, DispatchError>(output))
+    })
+    .expect("a rolled-back transaction returns its output")
+}
+
+/// A dry run of `call` through the runtime API ([`dry_run_api`]), as `origin` sending
+/// `value`; `None` limits are the most an extrinsic may use.
+pub fn dry_run_call(
+    origin: &AccountId32,
+    dest: &AccountId32,
+    value: Balance,
+    limits: (Option<Weight>, Option<Balance>),
+    input: &[u8],
+) -> CallDryRun {
+    use codec::{Decode, Encode};
+    let arguments = (origin, dest, value, limits.0, limits.1, input).encode();
+    CallDryRun::decode(&mut &dry_run_api("PvmApi_call", &arguments)[..])
+        .expect("PvmApi_call returns a ContractResult")
 }
 
 thread_local! {

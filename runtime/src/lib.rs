@@ -1,5 +1,6 @@
-//! A runtime with `pallet-pvm`, built to wasm: System, Timestamp, Balances and Pvm, with the
-//! runtime APIs a node needs and pallet-pvm's dry-run API.
+//! A runtime with `pallet-pvm`, built to wasm: System, Timestamp, Balances,
+//! TransactionPayment and Pvm, with the runtime APIs a node needs (the dev node in `node/`
+//! runs it) and pallet-pvm's dry-run API.
 //!
 //! Two wasm variants are built (the `std` build embeds both):
 //! - [`WASM_BINARY`]: contracts run on the node's native engine (`NativeEngine`), through
@@ -37,13 +38,14 @@ use frame_support::{
     dispatch::DispatchClass,
     genesis_builder_helper::{build_state, get_preset},
     parameter_types,
-    traits::{ConstU16, ConstU32, ConstU64},
+    traits::{ConstU16, ConstU32, ConstU64, ConstU8},
     weights::{
         constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
-        Weight,
+        ConstantMultiplier, IdentityFee, Weight,
     },
 };
 use frame_system::limits::{BlockLength, BlockWeights};
+use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_api::impl_runtime_apis;
 use sp_core::OpaqueMetadata;
 use sp_runtime::{
@@ -81,6 +83,7 @@ pub type TxExtension = (
     frame_system::CheckEra<Runtime>,
     frame_system::CheckNonce<Runtime>,
     frame_system::CheckWeight<Runtime>,
+    pallet_transaction_payment::ChargeTransactionPayment<Runtime>,
 );
 /// Extrinsics as they arrive.
 pub type UncheckedExtrinsic =
@@ -116,6 +119,7 @@ frame_support::construct_runtime!(
         System: frame_system,
         Timestamp: pallet_timestamp,
         Balances: pallet_balances,
+        TransactionPayment: pallet_transaction_payment,
         Pvm: pallet_pvm,
     }
 );
@@ -150,6 +154,11 @@ parameter_types! {
     pub const DepositPerByte: Balance = UNIT / 100_000;
     /// Deposit per stored item (a code blob, a contract, a storage entry).
     pub const DepositPerItem: Balance = UNIT / 1_000;
+    /// Fee per byte of an extrinsic: a megabyte costs one unit.
+    pub const TransactionByteFee: Balance = UNIT / 1_000_000;
+    /// Fees do not follow congestion on a dev chain: the same call always costs the same,
+    /// so tests can compute it.
+    pub FeeMultiplier: Multiplier = Multiplier::from_u32(1);
 }
 
 #[derive_impl(frame_system::config_preludes::SolochainDefaultConfig)]
@@ -188,6 +197,21 @@ impl pallet_balances::Config for Runtime {
     type FreezeIdentifier = RuntimeFreezeReason;
     type MaxFreezes = ConstU32<0>;
     type DoneSlashHandler = ();
+}
+
+/// Fees: one unit of balance per second of `ref_time` ([`IdentityFee`]: [`UNIT`] is
+/// `WEIGHT_REF_TIME_PER_SECOND`), plus [`TransactionByteFee`] per byte, withdrawn from the
+/// signer before dispatch and the unused part of the declared weight refunded after it (so a
+/// contract call pays for the gas it used, not for its limit). Fees are burnt: no author to
+/// pay them to on a dev chain.
+impl pallet_transaction_payment::Config for Runtime {
+    type RuntimeEvent = RuntimeEvent;
+    type OnChargeTransaction = FungibleAdapter<Balances, ()>;
+    type OperationalFeeMultiplier = ConstU8<5>;
+    type WeightToFee = IdentityFee<Balance>;
+    type LengthToFee = ConstantMultiplier<Balance, TransactionByteFee>;
+    type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+    type WeightInfo = ();
 }
 
 /// Where this variant runs contracts.
@@ -230,6 +254,11 @@ const REF_TIME_PER_GAS: u64 = {
     }
     max
 };
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benches {
+    frame_benchmarking::define_benchmarks!([pallet_pvm, Pvm]);
+}
 
 impl_runtime_apis! {
     impl sp_api::Core<Block> for Runtime {
@@ -331,6 +360,30 @@ impl_runtime_apis! {
         }
     }
 
+    impl pallet_transaction_payment_rpc_runtime_api::TransactionPaymentApi<Block, Balance> for Runtime {
+        fn query_info(
+            uxt: <Block as BlockT>::Extrinsic,
+            len: u32,
+        ) -> pallet_transaction_payment_rpc_runtime_api::RuntimeDispatchInfo<Balance> {
+            TransactionPayment::query_info(uxt, len)
+        }
+
+        fn query_fee_details(
+            uxt: <Block as BlockT>::Extrinsic,
+            len: u32,
+        ) -> pallet_transaction_payment::FeeDetails<Balance> {
+            TransactionPayment::query_fee_details(uxt, len)
+        }
+
+        fn query_weight_to_fee(weight: Weight) -> Balance {
+            TransactionPayment::weight_to_fee(weight)
+        }
+
+        fn query_length_to_fee(length: u32) -> Balance {
+            TransactionPayment::length_to_fee(length)
+        }
+    }
+
     impl pallet_pvm::runtime_api::PvmApi<Block, AccountId, Balance, EventRecord> for Runtime {
         fn call(
             origin: AccountId,
@@ -361,6 +414,34 @@ impl_runtime_apis! {
             storage_deposit_limit: Option<Balance>,
         ) -> Result<pallet_pvm::runtime_api::UploadResult<Balance>, sp_runtime::DispatchError> {
             Pvm::dry_run_upload(origin, code, storage_deposit_limit)
+        }
+    }
+
+    #[cfg(feature = "runtime-benchmarks")]
+    impl frame_benchmarking::Benchmark<Block> for Runtime {
+        fn benchmark_metadata(
+            extra: bool,
+        ) -> (
+            Vec<frame_benchmarking::BenchmarkList>,
+            Vec<frame_support::traits::StorageInfo>,
+        ) {
+            use frame_benchmarking::BenchmarkList;
+            use frame_support::traits::StorageInfoTrait;
+            let mut list = Vec::<BenchmarkList>::new();
+            list_benchmarks!(list, extra);
+            (list, AllPalletsWithSystem::storage_info())
+        }
+
+        fn dispatch_benchmark(
+            config: frame_benchmarking::BenchmarkConfig,
+        ) -> Result<Vec<frame_benchmarking::BenchmarkBatch>, alloc::string::String> {
+            use frame_benchmarking::BenchmarkBatch;
+            use frame_support::traits::{TrackedStorageKey, WhitelistedStorageKeys};
+            let whitelist: Vec<TrackedStorageKey> = AllPalletsWithSystem::whitelisted_storage_keys();
+            let mut batches = Vec::<BenchmarkBatch>::new();
+            let params = (&config, &whitelist);
+            add_benchmarks!(params, batches);
+            Ok(batches)
         }
     }
 }

@@ -328,6 +328,8 @@ impl Chain {
             frame_system::CheckEra::from(Era::Immortal),
             frame_system::CheckNonce::from(*nonce),
             frame_system::CheckWeight::new(),
+            // No tip: fees are the weight's and the length's alone, the same on every way.
+            pallet_transaction_payment::ChargeTransactionPayment::from(0),
         );
         *nonce += 1;
         let payload = SignedPayload::from_raw(
@@ -339,6 +341,7 @@ impl Chain {
                 VERSION.transaction_version,
                 self.genesis_hash,
                 self.genesis_hash,
+                (),
                 (),
                 (),
             ),

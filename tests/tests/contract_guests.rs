@@ -32,6 +32,10 @@ const SYSCALLS: &[&str] = &[
     "deposit_event",
     "hash_blake2_256",
     "hash_keccak_256",
+    "origin",
+    "call",
+    "instantiate",
+    "terminate",
 ];
 
 const KEY_NOT_FOUND: u64 = u32::MAX as u64;
@@ -1017,6 +1021,16 @@ fn probe_reverts_on_malformed_input() {
         input(&[&[2], &[0x4b; 129]]),
         vec![3],
         vec![3, 2, b'k'],
+        // Shorter than their fixed parts: call, instantiate, terminate, origin, set-then.
+        input(&[&[10], &[0; 87]]),
+        input(&[&[11], &[0; 119]]),
+        input(&[&[12], &[0; 31]]),
+        input(&[&[12], &[0; 33]]),
+        vec![13, 0],
+        vec![14],
+        vec![14, 2, b'k'],
+        vec![14, 1, b'k', 9],
+        vec![14, 1, b'k', 9, 0, 1],
         // Call data over 16 KiB.
         input(&[&[6], &[0; 16 * 1024]]),
     ];

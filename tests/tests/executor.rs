@@ -7,17 +7,27 @@
 //! (`NativeEngine`), and the in-runtime-engine blob with no pvm host function at all
 //! (`InRuntimeEngine`, the interpreter inside the wasm). Outputs, gas, weights, events,
 //! extrinsic results and every block's state root must be identical.
+//!
+//! A second scenario has contracts call, create and end contracts (value between them, a
+//! callee reverting or running out of gas alone, the depth limit, re-entry by the rule, the
+//! factory and the proxy, `terminate`), each call dry-run first and submitted with the dry
+//! run's weight required as its limit, as a wallet does; the same weight less one unit runs
+//! out of gas. It too must be identical every way.
 
 use codec::{Decode, Encode};
+use frame_support::traits::Get;
 use frame_support::weights::Weight;
+use pallet_pvm::abi::CallParams;
+use pallet_pvm::abi::CallStatus;
 use pallet_pvm::runtime_api::{Code, ContractResult};
 use pallet_pvm::{CallOutcome, InstantiateOutcome};
-use pvm_contracts_examples::{COUNTER, FLIPPER, HASHER, PROBE, TOKEN};
+use pvm_contracts_examples::{COUNTER, FACTORY, FLIPPER, HASHER, PROBE, PROXY, TOKEN};
 use pvm_host_functions::NodeLimits;
 use pvm_runtime::{AccountId, Balance, EventRecord, Runtime, RuntimeCall, RuntimeEvent, UNIT};
 use pvm_tests::chain::{BlockOutcome, Chain, Way};
+use pvm_tests::probe::*;
 use sp_core::H256;
-use sp_keyring::Ed25519Keyring::{Alice, Bob, Charlie};
+use sp_keyring::Ed25519Keyring::{self, Alice, Bob, Charlie};
 use sp_runtime::{DispatchError, ModuleError};
 
 /// The weight limit every contract extrinsic gets: generous, well inside a block.
@@ -34,6 +44,13 @@ impl Transcript {
     fn push(&mut self, label: impl Into<String>, value: &impl Encode) {
         self.0.push((label.into(), value.encode()));
     }
+}
+
+/// Records a block: its header (the state root included), results and events.
+fn record(transcript: &mut Transcript, label: &str, outcome: &BlockOutcome) {
+    transcript.push(format!("{label}: header"), &outcome.header);
+    transcript.push(format!("{label}: results"), &outcome.results);
+    transcript.push(format!("{label}: events"), &outcome.events);
 }
 
 fn pvm(call: pallet_pvm::Call<Runtime>) -> RuntimeCall {
@@ -138,11 +155,6 @@ fn calls() -> Vec<(&'static str, &'static [u8], Vec<u8>, bool)> {
 fn run_scenario(chain: &mut Chain) -> Transcript {
     let way = chain.way();
     let mut transcript = Transcript::default();
-    let record = |transcript: &mut Transcript, label: &str, outcome: &BlockOutcome| {
-        transcript.push(format!("{label}: header"), &outcome.header);
-        transcript.push(format!("{label}: results"), &outcome.results);
-        transcript.push(format!("{label}: events"), &outcome.events);
-    };
 
     // A dry-run upload first, as a wallet would, then block 1: every upload.
     let dry_upload = chain.dry_run(
@@ -292,6 +304,291 @@ fn run_scenario(chain: &mut Chain) -> Transcript {
     transcript
 }
 
+/// The account of `code` instantiated by Alice with `salt`.
+fn address_salted(code: &[u8], salt: &[u8]) -> AccountId {
+    pallet_pvm::Pallet::<Runtime>::contract_address(&Alice.to_account_id(), &code_hash(code), salt)
+}
+
+/// A dry run of `who` calling `dest` with `value`, through the runtime API.
+fn dry_call_from(
+    chain: &mut Chain,
+    who: Ed25519Keyring,
+    dest: &AccountId,
+    value: Balance,
+    input: Vec<u8>,
+) -> DryRun<CallOutcome> {
+    let args = (
+        who.to_account_id(),
+        dest.clone(),
+        value,
+        None::<Weight>,
+        None::<Balance>,
+        input,
+    );
+    let output = chain.dry_run("PvmApi_call", &args.encode());
+    DryRun::<CallOutcome>::decode(&mut &output[..]).expect("PvmApi_call returns a result")
+}
+
+/// A call extrinsic with explicit limits.
+fn call_with_limits(
+    dest: &AccountId,
+    value: Balance,
+    weight_limit: Weight,
+    storage_deposit_limit: Balance,
+    data: Vec<u8>,
+) -> RuntimeCall {
+    pvm(pallet_pvm::Call::call {
+        dest: dest.clone(),
+        value,
+        weight_limit,
+        storage_deposit_limit,
+        data,
+    })
+}
+
+/// A check of a dry run's (successful, not reverted) output.
+type Check = Box<dyn Fn(&[u8])>;
+
+/// A step of the calls scenario: a label, the contract Bob calls, the value, the call data,
+/// and the check of the dry run's output.
+type Step = (&'static str, AccountId, Balance, Vec<u8>, Check);
+
+/// Runs the calls scenario on `chain` (see the module docs).
+fn run_calls_scenario(chain: &mut Chain) -> Transcript {
+    let way = chain.way();
+    let mut transcript = Transcript::default();
+
+    // Block 1: the code. Block 2: two probes, a factory of counters, and a proxy whose
+    // target is the counter the factory will create first.
+    let uploads = [PROBE, COUNTER, FACTORY, PROXY]
+        .into_iter()
+        .map(|code| {
+            chain.sign(
+                Alice,
+                pvm(pallet_pvm::Call::upload_code {
+                    code: code.to_vec(),
+                    storage_deposit_limit: DEPOSIT_LIMIT,
+                }),
+            )
+        })
+        .collect();
+    let block = chain.build_block(uploads);
+    assert!(
+        block.results.iter().all(|r| matches!(r, Ok(Ok(())))),
+        "{way:?}: {block:?}"
+    );
+    record(&mut transcript, "calls: block 1 (uploads)", &block);
+    let a = address_salted(PROBE, b"a");
+    let b = address_salted(PROBE, b"b");
+    let factory = address_salted(FACTORY, b"");
+    let child =
+        pallet_pvm::Pallet::<Runtime>::contract_address(&factory, &code_hash(COUNTER), &[1; 32]);
+    let proxy = address_salted(PROXY, b"");
+    let deploys: [(&[u8], Vec<u8>, &[u8]); 4] = [
+        (PROBE, vec![], b"a"),
+        (PROBE, vec![], b"b"),
+        (FACTORY, code_hash(COUNTER).0.to_vec(), b""),
+        (PROXY, bytes(&child).to_vec(), b""),
+    ];
+    let instantiations = deploys
+        .into_iter()
+        .map(|(code, data, salt)| {
+            chain.sign(
+                Alice,
+                pvm(pallet_pvm::Call::instantiate {
+                    value: 0,
+                    weight_limit: WEIGHT_LIMIT,
+                    storage_deposit_limit: DEPOSIT_LIMIT,
+                    code_hash: code_hash(code),
+                    data,
+                    salt: salt.to_vec(),
+                }),
+            )
+        })
+        .collect();
+    let block = chain.build_block(instantiations);
+    assert!(
+        block.results.iter().all(|r| matches!(r, Ok(Ok(())))),
+        "{way:?}: {block:?}"
+    );
+    record(&mut transcript, "calls: block 2 (instantiations)", &block);
+
+    // B's environment call needs this much on its own: as B's limit, one unit less runs
+    // out of gas when A calls it.
+    let b_needs = dry_call_from(chain, Bob, &b, 0, vec![0]).weight_required;
+    let b_short = CallParams {
+        ref_time_limit: b_needs.ref_time() - 1,
+        proof_size_limit: b_needs.proof_size(),
+        ..all()
+    };
+    let statuses = |expected: Vec<CallStatus>| -> Check {
+        Box::new(move |output| assert_eq!(unwrap_nested(output).0, expected))
+    };
+    let a_bytes = bytes(&a);
+    let steps: Vec<Step> = vec![
+        (
+            "A pays B",
+            a.clone(),
+            10 * UNIT,
+            probe_call(&b, with_value(3 * UNIT), &[0]),
+            Box::new(move |output| {
+                let (status, len, environment) = call_result(output);
+                assert_eq!((status, len), (CallStatus::Success, 120));
+                assert_eq!(environment[..32], a_bytes, "B's caller is A");
+            }),
+        ),
+        (
+            "B reverts alone",
+            a.clone(),
+            0,
+            set_then(
+                b"a",
+                b"1",
+                &probe_call(
+                    &b,
+                    with_value(UNIT),
+                    &set_then(b"b", b"2", &[8, b'n', b'o']),
+                ),
+            ),
+            Box::new(|output| {
+                assert_eq!(
+                    call_result(output),
+                    (CallStatus::Reverted, 2, b"no".to_vec())
+                )
+            }),
+        ),
+        (
+            "B runs out of gas, A goes on",
+            a.clone(),
+            0,
+            set_then(b"after", b"1", &probe_call(&b, b_short, &[0])),
+            Box::new(|output| assert_eq!(call_result(output), (CallStatus::OutOfGas, 0, vec![]))),
+        ),
+        (
+            "the depth limit",
+            a.clone(),
+            0,
+            nested_self_calls(&a, 8),
+            statuses(
+                [
+                    vec![CallStatus::Success; 7],
+                    vec![CallStatus::CallDepthExceeded],
+                ]
+                .concat(),
+            ),
+        ),
+        (
+            "re-entry allowed",
+            a.clone(),
+            0,
+            set_then(
+                b"k1",
+                b"v1",
+                &probe_call(
+                    &b,
+                    reentrant(),
+                    &probe_call(&a, all(), &probe_set(b"k2", b"v")),
+                ),
+            ),
+            statuses(vec![CallStatus::Success, CallStatus::Success]),
+        ),
+        (
+            "re-entry refused",
+            a.clone(),
+            0,
+            probe_call(&b, all(), &probe_call(&a, all(), &PROBE_ORIGIN)),
+            statuses(vec![CallStatus::Success, CallStatus::ReentranceDenied]),
+        ),
+        (
+            "the factory creates a counter",
+            factory.clone(),
+            UNIT,
+            factory_create(1, &40u64.to_le_bytes()),
+            {
+                let child = child.clone();
+                Box::new(move |output| {
+                    assert_eq!(
+                        instantiate_result(output),
+                        (CallStatus::Success, child.clone())
+                    )
+                })
+            },
+        ),
+        (
+            "the proxy forwards to it",
+            proxy.clone(),
+            0,
+            [&[0u8][..], &2u64.to_le_bytes()].concat(),
+            Box::new(|output| assert_eq!(output, 42u64.to_le_bytes())),
+        ),
+        (
+            "B terminates, paying Charlie",
+            a.clone(),
+            0,
+            probe_call(&b, all(), &probe_terminate(&Charlie.to_account_id())),
+            Box::new(|output| assert_eq!(call_result(output), (CallStatus::Success, 0, vec![]))),
+        ),
+    ];
+    let out_of_gas = DispatchError::from(pallet_pvm::Error::<Runtime>::OutOfGas);
+    for (label, dest, value, data, check) in steps {
+        let dry = dry_call_from(chain, Bob, &dest, value, data.clone());
+        let outcome = dry
+            .result
+            .as_ref()
+            .unwrap_or_else(|error| panic!("{way:?}: {label}: {error:?}"));
+        assert!(!outcome.reverted, "{way:?}: {label}: reverted");
+        check(&outcome.output);
+        transcript.push(format!("dry {label}"), &dry);
+        let (weight, deposit) = (dry.weight_required, dry.storage_deposit_charged);
+        // One unit of ref_time less than the dry run said: out of gas, nothing changes but
+        // the fee and the nonce.
+        let short = weight.saturating_sub(Weight::from_parts(1, 0));
+        let extrinsic = chain.sign(
+            Bob,
+            call_with_limits(&dest, value, short, deposit, data.clone()),
+        );
+        let block = chain.build_block(vec![extrinsic]);
+        match &block.results[1] {
+            Ok(Err(DispatchError::Module(error))) => {
+                let DispatchError::Module(expected) = out_of_gas else {
+                    unreachable!("a pallet error is a module error")
+                };
+                assert_eq!(
+                    (error.index, error.error),
+                    (expected.index, expected.error),
+                    "{way:?}: {label}, one unit short"
+                );
+            }
+            other => panic!("{way:?}: {label}, one unit short: {other:?}"),
+        }
+        record(&mut transcript, &format!("{label}, one unit short"), &block);
+        let extrinsic = chain.sign(Bob, call_with_limits(&dest, value, weight, deposit, data));
+        let block = chain.build_block(vec![extrinsic]);
+        assert!(
+            matches!(block.results[1], Ok(Ok(()))),
+            "{way:?}: {label} with the dry run's limits: {:?}",
+            block.results[1]
+        );
+        record(&mut transcript, label, &block);
+    }
+
+    // Read back: the counter the factory made and the proxy incremented, and B gone.
+    let counter = dry_call_from(chain, Bob, &child, 0, vec![2]);
+    assert_eq!(
+        counter.result.as_ref().unwrap().output,
+        42u64.to_le_bytes(),
+        "{way:?}: 40 + 2"
+    );
+    transcript.push("read the factory's counter", &counter);
+    let gone = dry_call_from(chain, Bob, &b, 0, vec![0]);
+    assert_eq!(
+        gone.result,
+        Err(pallet_pvm::Error::<Runtime>::ContractNotFound.into()),
+        "{way:?}: B terminated"
+    );
+    transcript
+}
+
 fn first_difference(left: &Transcript, right: &Transcript) -> Option<String> {
     for ((label, a), (_, b)) in left.0.iter().zip(&right.0) {
         if a != b {
@@ -313,6 +610,43 @@ fn every_example_contract_gives_identical_results_natively_and_in_wasm_with_eith
             first_difference(reference, transcript),
             None,
             "{way:?} differs from {reference_way:?}"
+        );
+    }
+}
+
+#[test]
+fn contracts_calling_contracts_give_identical_results_natively_and_in_wasm_with_either_engine() {
+    let transcripts: Vec<(Way, Transcript)> = Way::ALL
+        .into_iter()
+        .map(|way| (way, run_calls_scenario(&mut Chain::new(way))))
+        .collect();
+    let (reference_way, reference) = &transcripts[0];
+    for (way, transcript) in &transcripts[1..] {
+        assert_eq!(
+            first_difference(reference, transcript),
+            None,
+            "{way:?} differs from {reference_way:?}"
+        );
+    }
+
+    // A node allowing exactly the runtime's `MaxCallDepth` live instances (the engine limit
+    // the runtime asks for) runs the deepest call too, on the JIT as well: every live frame
+    // holds one instance, and no more frames live at once than that.
+    let depth = <Runtime as pallet_pvm::Config>::MaxCallDepth::get();
+    let tight = NodeLimits {
+        max_instances: depth,
+        ..NodeLimits::default()
+    };
+    for backend in [
+        pvm_core::BackendKind::Interpreter,
+        pvm_core::BackendKind::Jit,
+    ] {
+        let mut chain = Chain::with_node(Way::WasmNativeEngine, tight, backend);
+        let transcript = run_calls_scenario(&mut chain);
+        assert_eq!(
+            first_difference(reference, &transcript),
+            None,
+            "{backend:?} on a node allowing {depth} instances"
         );
     }
 }

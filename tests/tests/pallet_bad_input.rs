@@ -132,6 +132,78 @@ fn misbehaving_guests_are_stopped_with_their_error() {
     });
 }
 
+/// A contract whose `call` export makes one syscall with `args` (a0, a1, ...) and returns.
+/// Its read-only data is one byte, `0x6b`, at 0x10000, and zeros up to the page's end.
+fn one_syscall(symbol: &str, args: &[i64]) -> String {
+    let loads: String = args
+        .iter()
+        .enumerate()
+        .map(|(index, value)| format!("    load_imm a{index}, {value}\n"))
+        .collect();
+    format!(
+        ".import \"{symbol}\"\n.ro_data 6b\n{RETURNING_DEPLOY}pub @call:\n{loads}    ecalli 0\n    jump_indirect ra, 0\n"
+    )
+}
+
+#[test]
+fn calls_between_contracts_with_bad_arguments_stop_the_caller_and_change_nothing() {
+    new_test_ext().execute_with(|| {
+        let call = |source: String| {
+            let contract = deploy_asm(&source);
+            move || dropping_weight(call_extrinsic(&BOB, &contract, &[]))
+        };
+        // Readable memory: the callee (0x6b, then zeros), zeroed call parameters.
+        let (callee, params, unmapped) = (0x10000, 0x10100, 0x100);
+        refused(
+            Error::GuestMemoryOutOfBounds,
+            call(one_syscall("call", &[unmapped, params, 0, 0, 0, params])),
+        );
+        // Input over 16 KiB: refused before anything is read or allocated.
+        refused(
+            Error::SyscallLengthTooLarge,
+            call(one_syscall(
+                "call",
+                &[callee, params, callee, 16 * 1024 + 1, 0, params],
+            )),
+        );
+        // The output length pointer is read before the call: nothing runs.
+        refused(
+            Error::GuestMemoryOutOfBounds,
+            call(one_syscall(
+                "call",
+                &[callee, params, callee, 0, 0, unmapped],
+            )),
+        );
+        // Flags 0x6b: unknown bits.
+        refused(
+            Error::InvalidSyscallFlags,
+            call(one_syscall("call", &[callee, callee, callee, 0, 0, params])),
+        );
+        refused(
+            Error::GuestMemoryOutOfBounds,
+            call(one_syscall(
+                "instantiate",
+                &[callee, params, callee, 0, unmapped, params],
+            )),
+        );
+        refused(
+            Error::SyscallLengthTooLarge,
+            call(one_syscall(
+                "instantiate",
+                &[callee, params, callee, -1, callee, params],
+            )),
+        );
+        refused(
+            Error::GuestMemoryOutOfBounds,
+            call(one_syscall("terminate", &[unmapped])),
+        );
+        refused(
+            Error::GuestMemoryOutOfBounds,
+            call(one_syscall("origin", &[unmapped])),
+        );
+    });
+}
+
 #[test]
 fn out_of_gas_charges_the_whole_limit_and_changes_nothing() {
     new_test_ext().execute_with(|| {

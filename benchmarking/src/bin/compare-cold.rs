@@ -10,6 +10,7 @@
 //! See `pvm_benchmarking::compare::cold` for what is measured.
 
 use anyhow::{bail, Context, Result};
+use pvm_benchmarking::compare::args::Flags;
 use pvm_benchmarking::compare::cold::{self, Engines};
 use pvm_benchmarking::compare::report::{self, Environment};
 use std::path::PathBuf;
@@ -43,20 +44,13 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
         largest: None,
         markdown: None,
     };
-    let mut it = raw.iter();
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| -> Result<&String> {
-            it.next().with_context(|| format!("{name} needs a value"))
-        };
-        let number = |text: &String, name: &str| -> Result<usize> {
-            text.parse()
-                .with_context(|| format!("{name}: {text:?} is not a number"))
-        };
-        match flag.as_str() {
+    let mut flags = Flags::new(raw);
+    while let Some(flag) = flags.next_flag() {
+        match flag {
             "-h" | "--help" => return Ok(None),
-            "--rounds" => args.rounds = number(value(flag)?, flag)?,
-            "--largest" => args.largest = Some(number(value(flag)?, flag)?),
-            "--write-markdown" => args.markdown = Some(PathBuf::from(value(flag)?)),
+            "--rounds" => args.rounds = flags.number(flag)?,
+            "--largest" => args.largest = Some(flags.number(flag)?),
+            "--write-markdown" => args.markdown = Some(flags.path(flag)?),
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }

@@ -8,7 +8,8 @@
 //!
 //! See `pvm_benchmarking::compare` for what is measured and how; `--help` for the flags.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
+use pvm_benchmarking::compare::args::Flags;
 use pvm_benchmarking::compare::report::{self, Environment, Table};
 use pvm_benchmarking::compare::run::{measure, RunConfig};
 use pvm_benchmarking::compare::vm::{Ours, Polkavm};
@@ -55,29 +56,22 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
         markdown: None,
         params: WorkloadParams::default(),
     };
-    let mut it = raw.iter();
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| -> Result<&String> {
-            it.next().with_context(|| format!("{name} needs a value"))
-        };
-        let number = |text: &String, name: &str| -> Result<u32> {
-            text.parse()
-                .with_context(|| format!("{name}: {text:?} is not a number"))
-        };
-        match flag.as_str() {
+    let mut flags = Flags::new(raw);
+    while let Some(flag) = flags.next_flag() {
+        match flag {
             "-h" | "--help" => return Ok(None),
-            "--runs" => args.runs = number(value(flag)?, flag)? as usize,
-            "--compile-runs" => args.compile_runs = number(value(flag)?, flag)? as usize,
+            "--runs" => args.runs = flags.number(flag)?,
+            "--compile-runs" => args.compile_runs = flags.number(flag)?,
             "--without-gas" => args.without_gas = true,
-            "--filter" => args.filters.push(value(flag)?.clone()),
+            "--filter" => args.filters.push(flags.value(flag)?.to_string()),
             "--corpus-only" => args.corpus_only = true,
-            "--write-markdown" => args.markdown = Some(PathBuf::from(value(flag)?)),
-            "--sieve" => args.params.sieve_n = number(value(flag)?, flag)?,
-            "--hash" => args.params.hash_rounds = number(value(flag)?, flag)?,
-            "--fib" => args.params.fib_n = number(value(flag)?, flag)?,
-            "--sort" => args.params.sort_n = number(value(flag)?, flag)?,
-            "--vec-work" => args.params.vec_work_n = number(value(flag)?, flag)?,
-            "--hostcalls" => args.params.hostcalls_n = number(value(flag)?, flag)?,
+            "--write-markdown" => args.markdown = Some(flags.path(flag)?),
+            "--sieve" => args.params.sieve_n = flags.number(flag)?,
+            "--hash" => args.params.hash_rounds = flags.number(flag)?,
+            "--fib" => args.params.fib_n = flags.number(flag)?,
+            "--sort" => args.params.sort_n = flags.number(flag)?,
+            "--vec-work" => args.params.vec_work_n = flags.number(flag)?,
+            "--hostcalls" => args.params.hostcalls_n = flags.number(flag)?,
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }

@@ -8,6 +8,7 @@
 //! ```
 
 use anyhow::{bail, Context, Result};
+use pvm_benchmarking::compare::args::Flags;
 use pvm_benchmarking::compare::native;
 use pvm_benchmarking::compare::report::verdict;
 use pvm_benchmarking::compare::report::{self, Environment};
@@ -71,28 +72,21 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
         sandbox: pvm_core::SandboxKind::Linux,
         markdown: None,
     };
-    let mut it = raw.iter();
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| -> Result<&String> {
-            it.next().with_context(|| format!("{name} needs a value"))
-        };
-        let number = |text: &String, name: &str| -> Result<usize> {
-            text.parse()
-                .with_context(|| format!("{name}: {text:?} is not a number"))
-        };
-        match flag.as_str() {
+    let mut flags = Flags::new(raw);
+    while let Some(flag) = flags.next_flag() {
+        match flag {
             "-h" | "--help" => return Ok(None),
-            "--runs" => args.runs = number(value(flag)?, flag)?,
-            "--compile-runs" => args.compile_runs = number(value(flag)?, flag)?,
-            "--scaling-runs" => args.scaling_runs = number(value(flag)?, flag)?,
-            "--filter" => args.filters.push(value(flag)?.clone()),
+            "--runs" => args.runs = flags.number(flag)?,
+            "--compile-runs" => args.compile_runs = flags.number(flag)?,
+            "--scaling-runs" => args.scaling_runs = flags.number(flag)?,
+            "--filter" => args.filters.push(flags.value(flag)?.to_string()),
             "--corpus-only" => args.corpus_only = true,
             "--sandbox" => {
-                let name = value(flag)?;
+                let name = flags.value(flag)?;
                 args.sandbox = pvm_core::SandboxKind::from_name(name)
                     .with_context(|| format!("--sandbox: {name:?} is not linux or generic"))?;
             }
-            "--write-markdown" => args.markdown = Some(PathBuf::from(value(flag)?)),
+            "--write-markdown" => args.markdown = Some(flags.path(flag)?),
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }

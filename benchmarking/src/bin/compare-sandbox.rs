@@ -8,6 +8,7 @@
 //! ```
 
 use anyhow::{bail, Context, Result};
+use pvm_benchmarking::compare::args::Flags;
 use pvm_benchmarking::compare::report::{self, Environment};
 use pvm_benchmarking::compare::run::{measure, RunConfig, WorkloadResult};
 use pvm_benchmarking::compare::sandbox::{
@@ -59,22 +60,15 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
         filters: Vec::new(),
         markdown: None,
     };
-    let mut it = raw.iter();
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| -> Result<&String> {
-            it.next().with_context(|| format!("{name} needs a value"))
-        };
-        let number = |text: &String, name: &str| -> Result<usize> {
-            text.parse()
-                .with_context(|| format!("{name}: {text:?} is not a number"))
-        };
-        match flag.as_str() {
+    let mut flags = Flags::new(raw);
+    while let Some(flag) = flags.next_flag() {
+        match flag {
             "-h" | "--help" => return Ok(None),
-            "--rounds" => args.rounds = number(value(flag)?, flag)?,
-            "--calls" => args.calls = number(value(flag)?, flag)? as u64,
-            "--runs" => args.runs = number(value(flag)?, flag)?,
-            "--filter" => args.filters.push(value(flag)?.clone()),
-            "--write-markdown" => args.markdown = Some(PathBuf::from(value(flag)?)),
+            "--rounds" => args.rounds = flags.number(flag)?,
+            "--calls" => args.calls = flags.number(flag)?,
+            "--runs" => args.runs = flags.number(flag)?,
+            "--filter" => args.filters.push(flags.value(flag)?.to_string()),
+            "--write-markdown" => args.markdown = Some(flags.path(flag)?),
             other => bail!("unknown argument {other:?}\n\n{USAGE}"),
         }
     }

@@ -14,11 +14,12 @@
 //! cargo run --release -p pvm-benchmarking --bin in-runtime-speed -- [--rounds N] [--write-markdown BENCHMARKS.md]
 //! ```
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use codec::{Decode, Encode};
 use frame_support::weights::Weight;
 use pallet_pvm::runtime_api::{Code, ContractResult};
 use pallet_pvm::{CallOutcome, InstantiateOutcome};
+use pvm_benchmarking::compare::args::Flags;
 use pvm_benchmarking::compare::report::{
     load_average, reproduce_command, update_markdown_between, utc_date_time,
 };
@@ -162,15 +163,16 @@ fn main() -> Result<()> {
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let mut rounds = 15usize;
     let mut markdown = None;
-    let mut args = raw.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--rounds" => rounds = args.next().context("--rounds N")?.parse()?,
-            "--write-markdown" => {
-                markdown = Some(args.next().context("--write-markdown FILE")?.clone())
-            }
+    let mut flags = Flags::new(&raw);
+    while let Some(flag) = flags.next_flag() {
+        match flag {
+            "--rounds" => rounds = flags.number(flag)?,
+            "--write-markdown" => markdown = Some(flags.path(flag)?),
             other => bail!("unknown argument {other:?}"),
         }
+    }
+    if rounds == 0 {
+        bail!("--rounds must be at least 1");
     }
     let load = load_average();
     let engine = Engine::new(&Config::default())?;

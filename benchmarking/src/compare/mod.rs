@@ -24,6 +24,7 @@
 //! instruction costs 1), as production does; metering can also be switched off to see its
 //! overhead.
 
+pub mod args;
 pub mod cold;
 pub mod host;
 pub mod native;

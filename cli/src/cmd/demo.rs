@@ -4,8 +4,14 @@
 //! Each call is first dry-run (`bare_call` in a rolled-back transaction, as a wallet
 //! estimates gas), then dispatched as the extrinsic; the report shows the extrinsic's
 //! outcome, the engine gas the dry run measured, the weight the extrinsic was charged, what
-//! left the caller's free balance (deposits and the new contract's existential deposit;
-//! the mock has no fees), and the events it emitted.
+//! left the caller's free balance (deposits, value sent and the new contract's existential
+//! deposit; the mock has no fees), and the events it emitted.
+//!
+//! The last part has contracts call and create contracts: a factory creates a counter, a
+//! proxy forwards calls to it, a revert travels back through the proxy, and the proxy ends
+//! itself. Those calls are made as a wallet makes them: a dry run through the runtime API
+//! (`PvmApi_call`) first, shown before the call, and the extrinsic then submitted with the
+//! dry run's weight required and storage deposit as its limits.
 
 use anyhow::{bail, Result};
 use clap::Args;
@@ -15,7 +21,7 @@ use frame_support::{
 };
 use indicatif::{ProgressBar, ProgressStyle};
 use pallet_pvm::weights::WeightInfo;
-use pvm_contracts_examples::{COUNTER, FLIPPER, HASHER, TOKEN};
+use pvm_contracts_examples::{COUNTER, FACTORY, FLIPPER, HASHER, PROXY, TOKEN};
 use pvm_runtime_mock::*;
 use sp_core::H256;
 use sp_runtime::{AccountId32, DispatchError};
@@ -41,11 +47,29 @@ enum Step {
     Upload(&'static str, &'static [u8]),
     Instantiate(&'static str, Vec<u8>),
     Call(&'static str, &'static str, AccountId32, Vec<u8>),
+    /// A call as a wallet makes it, sending value: dry-run through the runtime API first,
+    /// then submitted with the dry run's weight required and deposit as its limits.
+    WalletCall(&'static str, &'static str, AccountId32, u128, Vec<u8>),
     RemoveCode(&'static str),
+}
+
+/// The name the demo gives the counter the factory creates.
+const FACTORY_COUNTER: &str = "counter#1";
+
+fn code_hash(code: &[u8]) -> H256 {
+    H256(sp_io::hashing::blake2_256(code))
+}
+
+/// The counter the factory (instantiated by ALICE without salt) creates with salt `[1; 32]`.
+fn factory_counter() -> AccountId32 {
+    let factory = Pvm::contract_address(&ALICE, &code_hash(FACTORY), &[]);
+    Pvm::contract_address(&factory, &code_hash(COUNTER), &[1; 32])
 }
 
 struct Report {
     title: String,
+    /// What the dry run through the runtime API said, for a wallet's call.
+    dry_run: Option<String>,
     outcome: String,
     expected_ok: bool,
     gas: Option<u64>,
@@ -183,6 +207,65 @@ fn scenario(rounds: u32) -> Vec<(Step, bool)> {
             true,
         ),
         (RemoveCode("flipper"), false),
+        // Contracts calling contracts.
+        (Upload("factory", FACTORY), true),
+        (Upload("proxy", PROXY), true),
+        (Instantiate("factory", code_hash(COUNTER).0.to_vec()), true),
+        (
+            Instantiate("proxy", account_bytes(&factory_counter()).to_vec()),
+            true,
+        ),
+        (
+            WalletCall(
+                "factory",
+                "create(salt 1, counter at 7) sending 1000",
+                BOB,
+                1_000,
+                with(&[&[0], &[1; 32], &7u64.to_le_bytes()]),
+            ),
+            true,
+        ),
+        (
+            WalletCall(
+                "proxy",
+                "increment(5), forwarded to counter#1",
+                BOB,
+                0,
+                with(&[&[0], &5u64.to_le_bytes()]),
+            ),
+            true,
+        ),
+        (
+            WalletCall(
+                "proxy",
+                "decrement(100): the counter reverts, so does the proxy",
+                CHARLIE,
+                0,
+                with(&[&[1], &100u64.to_le_bytes()]),
+            ),
+            false,
+        ),
+        (
+            WalletCall(
+                "factory",
+                "create(salt 1) again: address taken, the factory goes on",
+                BOB,
+                0,
+                with(&[&[0], &[1; 32], &7u64.to_le_bytes()]),
+            ),
+            true,
+        ),
+        (Call(FACTORY_COUNTER, "get()", CHARLIE, vec![2]), true),
+        (
+            WalletCall(
+                "proxy",
+                "terminate(CHARLIE), by its owner",
+                ALICE,
+                0,
+                with(&[&[1], &charlie]),
+            ),
+            true,
+        ),
     ]
 }
 
@@ -192,6 +275,15 @@ fn describe_output(name: &str, output: &[u8]) -> String {
         ("flipper", 1) => format!(" = {}", output[0] != 0),
         ("counter", 8) => format!(" = {}", u64::from_le_bytes(output.try_into().unwrap())),
         ("token", 16) => format!(" = {}", u128::from_le_bytes(output.try_into().unwrap())),
+        // The proxy returns its target's output: here a counter's.
+        ("proxy" | FACTORY_COUNTER, 8) => {
+            format!(" = {}", u64::from_le_bytes(output.try_into().unwrap()))
+        }
+        ("factory", 36) => format!(
+            " = status {}, address {}",
+            u32::from_le_bytes(output[..4].try_into().unwrap()),
+            name_of(&AccountId32::new(output[4..].try_into().unwrap()))
+        ),
         _ => String::new(),
     };
     format!("output 0x{}{decoded}", hex(output))
@@ -234,6 +326,14 @@ fn describe_event(event: pallet_pvm::Event<Runtime>) -> String {
             "StorageDepositTransferred {{ who: {}, charged: {charged}, refunded: {refunded} }}",
             name_of(&who)
         ),
+        Terminated {
+            contract,
+            beneficiary,
+        } => format!(
+            "Terminated {{ contract: {}, beneficiary: {} }}",
+            name_of(&contract),
+            name_of(&beneficiary)
+        ),
         other => format!("{other:?}"),
     }
 }
@@ -268,7 +368,7 @@ fn run_step(
             format!("instantiate({name}, data 0x{}) by ALICE", hex(data)),
             ALICE,
         ),
-        Step::Call(name, what, who, _) => (
+        Step::Call(name, what, who, _) | Step::WalletCall(name, what, who, ..) => (
             format!("call({name}.{what}) by {}", name_of(who)),
             who.clone(),
         ),
@@ -277,6 +377,7 @@ fn run_step(
     let before = Balances::free_balance(&payer);
     let mut gas = None;
     let mut dry_output = None;
+    let mut dry_run = None;
     let result: DispatchResultWithPostInfo = match step {
         Step::Upload(name, code) => {
             let result = Pvm::upload_code(signed(&ALICE), code.to_vec(), DEPOSIT_LIMIT);
@@ -343,6 +444,40 @@ fn run_step(
                 data.clone(),
             )
         }
+        Step::WalletCall(name, _, who, value, data) => {
+            let contract = contracts
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, c)| c.clone())
+                .unwrap();
+            let dry = dry_run_call(who, &contract, *value, (None, None), data);
+            gas = Some(dry.gas_consumed);
+            let (weight, deposit) = (dry.weight_required, dry.storage_deposit_charged);
+            let result = match &dry.result {
+                Ok(outcome) => {
+                    dry_output = Some(outcome.output.clone());
+                    format!(
+                        "{}{}",
+                        if outcome.reverted {
+                            "reverts, "
+                        } else {
+                            "Ok, "
+                        },
+                        describe_output(name, &outcome.output)
+                    )
+                }
+                Err(error) => format!("Err({})", error_name(*error)),
+            };
+            dry_run = Some(format!(
+                "{result}; gas {}, weight required ref_time {} proof_size {}, deposit {deposit}, \
+                 {} events -> submitted with these as its limits",
+                dry.gas_consumed,
+                weight.ref_time(),
+                weight.proof_size(),
+                dry.events.len()
+            ));
+            Pvm::call(signed(who), contract, *value, weight, deposit, data.clone())
+        }
         Step::RemoveCode(name) => {
             let code_hash = hash_of(name, code_hashes);
             Pvm::remove_code(signed(&ALICE), code_hash)
@@ -365,9 +500,11 @@ fn run_step(
     .or(declared)
     .map(|w| (w.ref_time(), w.proof_size()));
     let name = match step {
-        Step::Upload(n, _) | Step::Instantiate(n, _) | Step::Call(n, ..) | Step::RemoveCode(n) => {
-            *n
-        }
+        Step::Upload(n, _)
+        | Step::Instantiate(n, _)
+        | Step::Call(n, ..)
+        | Step::WalletCall(n, ..)
+        | Step::RemoveCode(n) => *n,
     };
     let outcome = match (&result, dry_output) {
         (Ok(_), Some(output)) => format!("Ok, {}", describe_output(name, &output)),
@@ -377,6 +514,7 @@ fn run_step(
     let after = Balances::free_balance(&payer);
     Report {
         title,
+        dry_run,
         outcome,
         expected_ok: expected_ok == result.is_ok(),
         gas,
@@ -389,6 +527,9 @@ fn run_step(
 fn print_report(index: usize, total: usize, report: &Report, bar: &ProgressBar) {
     let mut text = format!("[{index:>2}/{total}] {}\n", report.title);
     let line = |label: &str, value: String| format!("    {label:<10} {value}\n");
+    if let Some(dry_run) = &report.dry_run {
+        text += &line("dry run", dry_run.clone());
+    }
     text += &line(
         "outcome",
         format!(
@@ -415,7 +556,7 @@ fn print_report(index: usize, total: usize, report: &Report, bar: &ProgressBar) 
         }),
     );
     text += &line(
-        "deposit",
+        "paid",
         match report.paid {
             0 => "0".into(),
             paid if paid > 0 => format!("{paid} paid by the caller"),
@@ -462,7 +603,13 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     };
     new_test_ext_with_engine(args.backend, sandbox).execute_with(|| {
         let mut code_hashes = Vec::new();
-        let mut contracts = Vec::new();
+        // The factory's counter has a name before it exists, for the proxy's target.
+        let mut contracts = vec![(FACTORY_COUNTER, factory_counter())];
+        CONTRACT_NAMES.with(|names| {
+            names
+                .borrow_mut()
+                .push((factory_counter(), FACTORY_COUNTER))
+        });
         for (index, (step, expected_ok)) in steps.iter().enumerate() {
             let report = run_step(step, *expected_ok, &mut code_hashes, &mut contracts);
             bar.set_message(report.title.clone());
@@ -477,7 +624,7 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     println!(
         "{:<52} {:<34} {:>10} {:>14} {:>10}",
-        "extrinsic", "outcome", "gas", "weight (us)", "deposit"
+        "extrinsic", "outcome", "gas", "weight (us)", "paid"
     );
     for report in &summary {
         let outcome: String = report.outcome.chars().take(34).collect();
@@ -495,6 +642,6 @@ pub fn run(args: &DemoArgs) -> Result<ExitCode> {
     if unexpected > 0 {
         bail!("{unexpected} steps did not have the expected outcome");
     }
-    println!("\nall {} steps had their expected outcome (2 reverts and a refused remove_code are part of the scenario)", summary.len());
+    println!("\nall {} steps had their expected outcome (3 reverts and a refused remove_code are part of the scenario)", summary.len());
     Ok(ExitCode::SUCCESS)
 }

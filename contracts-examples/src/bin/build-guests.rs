@@ -54,6 +54,8 @@ const GUESTS: &[(&str, &str, &[Isa])] = &[
     ("hasher", "contract_hasher", &[Isa::Latest64]),
     ("probe", "contract_probe", &[Isa::Latest64]),
     ("compute-contract", "contract_compute", &[Isa::Latest64]),
+    ("proxy", "contract_proxy", &[Isa::Latest64]),
+    ("factory", "contract_factory", &[Isa::Latest64]),
     // The real-code corpus (`guests/corpus/`): third-party crates. Those that allocate use
     // the `sbrk` heap, so they are Latest64 only.
     (

@@ -10,6 +10,8 @@
 //! * [`sys`] — the raw imports, one per ABI symbol, exactly as the pallet knows them;
 //! * the functions at the crate root — safe wrappers over them;
 //! * [`storage`] — the contract's key-value storage;
+//! * [`call`], [`instantiate`], [`terminate`] ([`calls`]) — calling, creating and ending
+//!   contracts;
 //! * [`contract!`] — declares the `deploy` and `call` exports and the panic handler.
 //!
 //! The crate needs no allocator: everything goes through caller-provided buffers and the
@@ -68,8 +70,11 @@
 #![no_std]
 #![deny(missing_docs)]
 
+pub mod calls;
 pub mod storage;
 pub mod sys;
+
+pub use calls::{call, instantiate, terminate, CallError, CallParams};
 
 /// Re-exported so that [`contract!`] works in crates that do not depend on `polkavm-derive`
 /// themselves.
@@ -198,12 +203,23 @@ pub fn revert(output: &[u8]) -> ! {
     trap()
 }
 
-/// The account that called the contract (for `deploy`, the instantiator).
+/// The account that called the contract (for `deploy`, the instantiator): the origin, or
+/// the calling contract.
 #[inline]
 pub fn caller() -> AccountId {
     let mut out = [0u8; 32];
     // SAFETY: `out` is 32 writable bytes.
     unsafe { sys::caller(out.as_mut_ptr()) };
+    out
+}
+
+/// The origin: the account that signed the extrinsic, the caller of the outermost
+/// contract. Equal to [`caller`] unless a contract called this one.
+#[inline]
+pub fn origin() -> AccountId {
+    let mut out = [0u8; 32];
+    // SAFETY: `out` is 32 writable bytes.
+    unsafe { sys::origin(out.as_mut_ptr()) };
     out
 }
 

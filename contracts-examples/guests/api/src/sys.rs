@@ -21,6 +21,39 @@ pub const TRANSFER_FAILED: u32 = 1;
 /// is still returned). Every other bit must be zero.
 pub const RETURN_FLAG_REVERT: u32 = 1;
 
+/// Bit 0 of the flags in the call parameters of [`call`] and [`instantiate`]: the calling
+/// contract may be re-entered (called again, itself included) until the call returns.
+/// Every other bit must be zero.
+pub const CALL_FLAG_ALLOW_REENTRY: u64 = 1;
+
+/// The length of the call parameters [`call`] and [`instantiate`] read: `flags: u64`,
+/// `ref_time_limit: u64`, `proof_size_limit: u64`, `value: u128`, `deposit_limit: u128`,
+/// little-endian, in that order.
+pub const CALL_PARAMS_LEN: usize = 56;
+
+/// [`call`]/[`instantiate`] result: the callee returned; its changes stand.
+pub const CALL_SUCCESS: u32 = 0;
+/// The callee reverted; its output is still copied.
+pub const CALL_REVERTED: u32 = 1;
+/// The callee trapped.
+pub const CALL_TRAPPED: u32 = 2;
+/// The callee used up its weight limit.
+pub const CALL_OUT_OF_GAS: u32 = 3;
+/// The value could not be sent.
+pub const CALL_TRANSFER_FAILED: u32 = 4;
+/// The callee's storage deposit exceeds its deposit limit.
+pub const CALL_DEPOSIT_LIMIT_EXHAUSTED: u32 = 5;
+/// The origin cannot pay the storage deposit the callee needs.
+pub const CALL_DEPOSIT_NOT_ENOUGH_FUNDS: u32 = 6;
+/// [`call`]: no contract at the address; [`instantiate`]: no code under the hash.
+pub const CALL_NOT_FOUND: u32 = 7;
+/// The callee would be one frame past the runtime's call-depth limit.
+pub const CALL_DEPTH_EXCEEDED: u32 = 8;
+/// The callee has a frame on the stack that does not allow re-entry.
+pub const CALL_REENTRANCE_DENIED: u32 = 9;
+/// [`instantiate`]: a contract already lives at the derived address.
+pub const CALL_ALREADY_EXISTS: u32 = 10;
+
 // The macro also emits undocumented private helpers next to each documented function.
 #[polkavm_derive::polkavm_import]
 #[allow(missing_docs)]
@@ -105,4 +138,42 @@ extern "C" {
     /// `hash_keccak_256(input_ptr, input_len, out_ptr)`: writes the 32-byte Keccak-256 hash
     /// of the input.
     pub fn hash_keccak_256(input_ptr: *const u8, input_len: u32, out_ptr: *mut u8);
+
+    /// `origin(out_ptr)`: writes the 32-byte account id of the origin, the account that
+    /// signed the extrinsic (the caller of the outermost contract).
+    pub fn origin(out_ptr: *mut u8);
+
+    /// `call(callee_ptr, params_ptr, input_ptr, input_len, output_ptr, output_len_ptr) ->
+    /// u32`: calls the contract at `callee` (32 bytes) with `input` and the call parameters
+    /// at `params_ptr` ([`CALL_PARAMS_LEN`] bytes). `output_len_ptr` points at a `u32`: the
+    /// output buffer's capacity before, the callee's full output length after; the first
+    /// `min(len, capacity)` bytes are copied to `output_ptr`. Returns a `CALL_*` status.
+    pub fn call(
+        callee_ptr: *const u8,
+        params_ptr: *const u8,
+        input_ptr: *const u8,
+        input_len: u32,
+        output_ptr: *mut u8,
+        output_len_ptr: *mut u32,
+    ) -> u32;
+
+    /// `instantiate(code_hash_ptr, params_ptr, input_ptr, input_len, salt_ptr, address_ptr)
+    /// -> u32`: creates a contract from the code under `code_hash` (32 bytes) at the address
+    /// derived from this contract, the code hash and the 32-byte salt, running its `deploy`
+    /// with `input`; on [`CALL_SUCCESS`] writes the new address (32 bytes) to
+    /// `address_ptr`. Returns a `CALL_*` status.
+    pub fn instantiate(
+        code_hash_ptr: *const u8,
+        params_ptr: *const u8,
+        input_ptr: *const u8,
+        input_len: u32,
+        salt_ptr: *const u8,
+        address_ptr: *mut u8,
+    ) -> u32;
+
+    /// `terminate(beneficiary_ptr)`: ends the contract: its storage goes, its balance goes to
+    /// the beneficiary (32 bytes), its storage deposit back to the origin. Does not return.
+    /// Traps while the contract has another frame on the stack, or when the beneficiary is
+    /// the contract itself.
+    pub fn terminate(beneficiary_ptr: *const u8);
 }
