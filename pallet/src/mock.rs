@@ -57,8 +57,7 @@ impl pallet_pvm::Config for Test {
     type CostTableVersion = ConstU32<{ crate::weights::DEFAULT_COST_TABLE_VERSION }>;
     type DepositPerByte = DepositPerByte;
     type DepositPerItem = DepositPerItem;
-    type RefTimePerGas =
-        ConstU64<{ crate::weights::RECOMMENDED_REF_TIME_PER_GAS.in_runtime }>;
+    type RefTimePerGas = ConstU64<{ crate::weights::RECOMMENDED_REF_TIME_PER_GAS.in_runtime }>;
 }
 
 /// Genesis with nothing in it; tests fund their own accounts.

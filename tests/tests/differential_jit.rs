@@ -89,7 +89,7 @@ fn pair(bytes: &[u8], table: &CostTable) -> Result<Option<Pair>, String> {
 /// both backends are compared charging by either (the measured one adds memory-access
 /// surcharges, page and `memset` byte costs).
 fn table_for(index: u64) -> CostTable {
-    if index % 2 == 0 {
+    if index.is_multiple_of(2) {
         CostTable::naive()
     } else {
         CostTable::measured()
