@@ -22,7 +22,11 @@ fn gas(engine: &Engine, table: CostTable, bytes: &[u8], export: &str, arg: u32) 
 
 fn main() {
     let engine = Engine::new(&Config::default()).unwrap();
-    let mut zero_tiers = CostTable::measured();
+    let name = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "interpreter".into());
+    let table = CostTable::by_name(&name).expect("a table name");
+    let mut zero_tiers = table.clone();
     zero_tiers.memory_tiers = &[];
     for program in CORPUS {
         for call in program.exec {
@@ -35,7 +39,7 @@ fn main() {
             );
             let (measured, _) = gas(
                 &engine,
-                CostTable::measured(),
+                table.clone(),
                 program.latest64.bytes,
                 call.export,
                 call.arg,

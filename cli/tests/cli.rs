@@ -252,7 +252,7 @@ fn bench_prints_one_json_line() {
     assert!(json["instantiate_ns"].as_u64().expect("instantiate_ns") > 0);
     assert!(json["exec_ns_median"].as_u64().expect("exec_ns_median") > 0);
     // The pallet's default table unless another is named.
-    assert_eq!(json["cost_table"], "measured");
+    assert_eq!(json["cost_table"], "interpreter");
     let naive = pvm(&[
         "bench",
         &blob("compute.latest64.polkavm"),

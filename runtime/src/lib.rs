@@ -237,7 +237,7 @@ impl pallet_pvm::Config for Runtime {
     type RefTimePerGas = ConstU64<REF_TIME_PER_GAS>;
 }
 
-/// `ref_time` per gas of the measured table: the largest of its engines' figures. The
+/// `ref_time` per gas of the default (interpreter-shaped) table: the largest of its engines' figures. The
 /// native-engine variant's nodes may run the interpreter or the JIT (node configuration,
 /// which must not change weight), and both variants of this runtime charge the same weight
 /// for the same call (`tests/tests/executor.rs` holds them to identical transcripts), so

@@ -85,15 +85,13 @@ fn pair(bytes: &[u8], table: &CostTable) -> Result<Option<Pair>, String> {
     pair_in(bytes, sandbox_from_env(), table)
 }
 
-/// The cost table program `index` runs with: the naive and the measured one in turn, so
-/// both backends are compared charging by either (the measured one adds memory-access
-/// surcharges, page and `memset` byte costs).
+/// The cost table program `index` runs with: every table in turn, so both backends are
+/// compared charging by each (the measured ones add memory-access surcharges, page and
+/// `memset` byte costs).
 fn table_for(index: u64) -> CostTable {
-    if index.is_multiple_of(2) {
-        CostTable::naive()
-    } else {
-        CostTable::measured()
-    }
+    let tables = CostTable::all();
+    let at = usize::try_from(index % tables.len() as u64).expect("small");
+    tables[at].clone()
 }
 
 /// Runs `main` of a generated program to its end on both; `Err` on a divergence.
@@ -276,7 +274,8 @@ fn every_guest_export_matches_the_interpreter_in(sandbox: SandboxKind) {
                 for (gas_step, table) in [
                     (1i64 << 40, CostTable::naive()),
                     (977, CostTable::naive()),
-                    (977, CostTable::measured()),
+                    (977, CostTable::interpreter()),
+                    (977, CostTable::jit()),
                 ] {
                     calls += 1;
                     let mut vms = pair(bytes, &table).unwrap().unwrap();

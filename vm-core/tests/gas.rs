@@ -1,7 +1,7 @@
 //! What a cost table charges, and that every backend charges it alike: per-opcode costs
 //! per block, the memory-access surcharge by accessible memory (and its change when `sbrk`
 //! crosses a tier), `memset` bytes, pages made accessible by instantiation and by `sbrk`,
-//! and stopping resumably where any of them does not fit. The measured table's version and
+//! and stopping resumably where any of them does not fit. The measured tables' versions and
 //! contents are pinned.
 #![cfg(feature = "std")]
 
@@ -283,43 +283,48 @@ fn naive_charges_nothing_but_instructions_and_memset_bytes() {
     }
 }
 
-/// The measured table is consensus: a runtime names it by version, and every node must
-/// charge exactly this. A changed table is a new version (add it to `CostTable::all`),
-/// never an edit of this one.
+/// The measured tables are consensus: a runtime names one by version, and every node must
+/// charge exactly that. A changed table is a new version (add it to `CostTable::all`),
+/// never an edit of these.
 #[test]
-fn the_measured_table_is_pinned() {
-    let table = CostTable::measured();
-    assert_eq!(table.version, 2);
-    assert_eq!(CostTable::by_version(2), Some(table.clone()));
-    let mut digest = Fnv::default();
-    digest.add(table.name.as_bytes());
-    for opcode in Opcode::ALL {
-        digest.add(opcode.name().as_bytes());
-        digest.add(&table.cost(*opcode).to_le_bytes());
+fn the_measured_tables_are_pinned() {
+    for (table, version, pinned) in [
+        (CostTable::interpreter(), 2, PINNED_INTERPRETER_TABLE),
+        (CostTable::jit(), 3, PINNED_JIT_TABLE),
+    ] {
+        assert_eq!(table.version, version);
+        assert_eq!(CostTable::by_version(version), Some(table.clone()));
+        let mut digest = Fnv::default();
+        digest.add(table.name.as_bytes());
+        for opcode in Opcode::ALL {
+            digest.add(opcode.name().as_bytes());
+            digest.add(&table.cost(*opcode).to_le_bytes());
+        }
+        for value in [table.invalid, table.memset_byte, table.page] {
+            digest.add(&value.to_le_bytes());
+        }
+        for tier in table.memory_tiers {
+            digest.add(&tier.up_to.to_le_bytes());
+            digest.add(&tier.access.to_le_bytes());
+        }
+        // The recommended ref_time is not consensus by itself (a runtime names its own),
+        // but it was measured with these costs: pinned with them.
+        let ps = table
+            .ref_time_ps_per_gas
+            .expect("measured tables recommend ref_time");
+        for value in [ps.interpreter, ps.jit, ps.in_runtime] {
+            digest.add(&value.to_le_bytes());
+        }
+        assert_eq!(
+            digest.0, pinned,
+            "the {} table (version {version}) changed (digest {:#x}): {table:#?}",
+            table.name, digest.0
+        );
     }
-    for value in [table.invalid, table.memset_byte, table.page] {
-        digest.add(&value.to_le_bytes());
-    }
-    for tier in table.memory_tiers {
-        digest.add(&tier.up_to.to_le_bytes());
-        digest.add(&tier.access.to_le_bytes());
-    }
-    // The recommended ref_time is not consensus by itself (a runtime names its own), but
-    // it was measured with these costs: pinned with them.
-    let ps = table
-        .ref_time_ps_per_gas
-        .expect("measured tables recommend ref_time");
-    for value in [ps.interpreter, ps.jit, ps.in_runtime] {
-        digest.add(&value.to_le_bytes());
-    }
-    assert_eq!(
-        digest.0, PINNED_DIGEST,
-        "the measured table (version 2) changed (digest {:#x}): {table:#?}",
-        digest.0
-    );
 }
 
-const PINNED_DIGEST: u64 = 0x2b8f_36cc_44df_188d;
+const PINNED_INTERPRETER_TABLE: u64 = 0xb703_16fa_5938_ca0b;
+const PINNED_JIT_TABLE: u64 = 0xb861_886b_2ed5_2c98;
 
 #[derive(Default)]
 struct Fnv(u64);

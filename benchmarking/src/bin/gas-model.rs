@@ -3,16 +3,17 @@
 //! ```text
 //! gas-model measure [--engines interpreter,jit,in_runtime] [--rounds N] [--ms T] [--only PREFIX]
 //!                   [--out benchmarking/gas-model/measured.json]
-//! gas-model generate [--in benchmarking/gas-model/measured.json] [--out vm-core/src/gas/v2.rs]
-//! gas-model check [--engines ...] [--rounds N]       # corpus, regression set, micro cases
-//! gas-model search --engine jit --seconds S [--seed N] [--out benchmarking/gas-model/worst-jit.asm]
+//! gas-model generate [--in benchmarking/gas-model/measured.json]   # vm-core/src/gas/v2.rs, v3.rs
+//! gas-model check [--engines ...] [--rounds N] [--table NAME]   # corpus, regression set, micro cases
+//! gas-model search --engine jit --seconds S [--seed N] [--table NAME]
 //! ```
 //!
 //! `measure` times every program of `pvm_benchmarking::gas_model::programs` on each engine
-//! and writes the raw figures; `generate` derives the cost table from them and writes its
-//! source; `check` runs the real-code corpus and the regression programs under the measured
-//! table and reports charged time (gas times the engine's `RefTimePerGas`) over measured
-//! time; `search` hill-climbs over generated programs for the most time per gas.
+//! and writes the raw figures; `generate` derives the cost tables from them (one per shape,
+//! [`TABLES`]) and writes their source; `check` runs the real-code corpus and the regression
+//! programs under a measured table (by default each engine's own) and reports charged time
+//! (gas times the engine's `RefTimePerGas`) over measured time; `search` hill-climbs over
+//! generated programs for the most time per gas.
 
 use anyhow::{bail, Context, Result};
 use pvm_benchmarking::compare::report::{load_average, utc_date_time};
@@ -27,7 +28,43 @@ use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 const RAW: &str = "benchmarking/gas-model/measured.json";
-const TABLE_SOURCE: &str = "vm-core/src/gas/v2.rs";
+
+/// A measured table `generate` writes: tuned to the shape of `engines`' costs.
+pub struct TableSpec {
+    /// Its name (`CostTable::name`).
+    pub name: &'static str,
+    /// The engines whose per-opcode times set its costs (the maximum over them, in each
+    /// one's units); its recommended `ref_time` covers every engine.
+    pub engines: &'static [EngineKind],
+    /// Engines that bound its costs in absolute time ([`derive`]).
+    pub bounded: &'static [EngineKind],
+    /// Where its source goes.
+    pub source: &'static str,
+}
+
+/// The measured tables, by version (2, 3): the interpreters' shape and the JIT's.
+pub const TABLES: [TableSpec; 2] = [
+    TableSpec {
+        name: "interpreter",
+        engines: &[EngineKind::Interpreter, EngineKind::InRuntime],
+        bounded: &[EngineKind::Jit],
+        source: "vm-core/src/gas/v2.rs",
+    },
+    TableSpec {
+        name: "jit",
+        engines: &[EngineKind::Jit],
+        bounded: &[],
+        source: "vm-core/src/gas/v3.rs",
+    },
+];
+
+/// The measured table tuned for `engine`.
+fn own_table(engine: EngineKind) -> CostTable {
+    match engine {
+        EngineKind::Jit => CostTable::jit(),
+        EngineKind::Interpreter | EngineKind::InRuntime => CostTable::interpreter(),
+    }
+}
 
 fn main() -> Result<()> {
     let raw: Vec<String> = std::env::args().skip(1).collect();
@@ -54,6 +91,7 @@ pub struct Options {
     out: Option<String>,
     seconds: u64,
     seed: u64,
+    table: Option<CostTable>,
 }
 
 impl Options {
@@ -67,6 +105,7 @@ impl Options {
             out: None,
             seconds: 60,
             seed: 1,
+            table: None,
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -85,6 +124,13 @@ impl Options {
                 "--out" => options.out = Some(value()?.clone()),
                 "--seconds" => options.seconds = value()?.parse()?,
                 "--seed" => options.seed = value()?.parse()?,
+                "--table" => {
+                    let name = value()?;
+                    options.table = Some(
+                        CostTable::by_name(name)
+                            .with_context(|| format!("no cost table named {name:?}"))?,
+                    )
+                }
                 other => bail!("unknown option {other:?}"),
             }
         }
@@ -276,17 +322,20 @@ fn is_tier_case(name: &str) -> bool {
     name.starts_with("load/chase/") || name.starts_with("store/scattered/")
 }
 
-/// Derives the table from the raw figures: per engine, each opcode's time (its slowest
-/// case, less the other instructions of that case at their own fastest); an engine's unit
-/// is the median opcode time over [`GAS_PER_TYPICAL_OPCODE`]; an opcode costs its time in units on the engine where that
-/// is most (at least 1). The tiers price a load or store's miss over the L1 access the
-/// opcode's own cost covers.
-pub fn derive(raw: &Raw) -> Result<Derived> {
-    let engines: Vec<&'static str> = EngineKind::ALL
-        .iter()
-        .map(|e| e.key())
-        .filter(|k| raw.cases.iter().any(|c| c.ns.contains_key(k)))
-        .collect();
+/// Derives a table in the shape of `shape`'s engines from the raw figures: per engine, each
+/// opcode's time (its slowest case, less the other instructions of that case at their own
+/// fastest); an engine's unit is the median opcode time over [`GAS_PER_TYPICAL_OPCODE`]; an
+/// opcode costs its time in units on the engine of `shape` where that is most (at least 1).
+/// The tiers price a load or store's miss over the L1 access the opcode's own cost covers.
+/// `bounded` engines do not shape the table but bound it in absolute time: an opcode or
+/// case costs at least their time in the shape's smallest unit, so the table's
+/// `ref_time` on them is no higher than on its own engines where that is cheap (the JIT's
+/// `sbrk` exits to the host and takes longer than the interpreter's).
+pub fn derive(raw: &Raw, shape: &[EngineKind], bounded: &[EngineKind]) -> Result<Derived> {
+    let measured = |k: &&'static str| raw.cases.iter().any(|c| c.ns.contains_key(k));
+    let engines: Vec<&'static str> = shape.iter().map(|e| e.key()).filter(measured).collect();
+    let bounded: Vec<&'static str> = bounded.iter().map(|e| e.key()).filter(measured).collect();
+    let all_engines: Vec<&'static str> = engines.iter().chain(&bounded).copied().collect();
     // Each opcode's fastest case per engine (for subtracting) and attributed time.
     let mut fastest: BTreeMap<(&str, Opcode), f64> = BTreeMap::new();
     for case in &raw.cases {
@@ -316,7 +365,7 @@ pub fn derive(raw: &Raw) -> Result<Derived> {
     let mut time: BTreeMap<(&str, Opcode), f64> = BTreeMap::new();
     for case in &raw.cases {
         if let Some(op) = case.opcode.filter(|_| !is_tier_case(&case.name)) {
-            for &e in &engines {
+            for &e in &all_engines {
                 if let Some(t) = attributed(case, e) {
                     let slot = time.entry((e, op)).or_insert(0.0);
                     *slot = slot.max(t);
@@ -340,9 +389,10 @@ pub fn derive(raw: &Raw) -> Result<Derived> {
             times[times.len() / 2] / f64::from(GAS_PER_TYPICAL_OPCODE),
         );
     }
-    let in_units = |e: &str, ns: f64| ns / unit[e];
+    let smallest_unit = engines.iter().map(|e| unit[e]).fold(f64::MAX, f64::min);
+    let in_units = |e: &str, ns: f64| ns / unit.get(e).copied().unwrap_or(smallest_unit);
     let cost_of = |op: Opcode| -> Option<u32> {
-        let worst = engines
+        let worst = all_engines
             .iter()
             .filter_map(|&e| time.get(&(e, op)).map(|&t| in_units(e, t)))
             .fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))))?;
@@ -350,7 +400,7 @@ pub fn derive(raw: &Raw) -> Result<Derived> {
     };
     let case_units = |name: &str| -> Option<f64> {
         let case = raw.cases.iter().find(|c| c.name == name)?;
-        engines
+        all_engines
             .iter()
             .filter_map(|&e| attributed(case, e).map(|t| in_units(e, t)))
             .fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))))
@@ -452,18 +502,32 @@ pub fn derive(raw: &Raw) -> Result<Derived> {
 
 fn generate(options: &Options) -> Result<()> {
     let raw = read_raw(&options.input)?;
-    let derived = derive(&raw)?;
-    // The recommended ref_time per gas: every case's time over the gas the new table
-    // charges it, the worst per engine, with the margin.
-    let table = table_from(&derived, None);
     let base = rw_base()?;
     let mut runners = Runners::new(&[EngineKind::Interpreter])?;
+    for spec in &TABLES {
+        generate_table(&raw, spec, base, &mut runners, &options.input)?;
+    }
+    Ok(())
+}
+
+fn generate_table(
+    raw: &Raw,
+    spec: &TableSpec,
+    base: u32,
+    runners: &mut Runners,
+    input: &str,
+) -> Result<()> {
+    let derived = derive(raw, spec.engines, spec.bounded)?;
+    // The recommended ref_time per gas: every case's time over the gas the new table
+    // charges it, the worst per engine (every engine, not only the table's own), with the
+    // margin.
+    let table = table_from(&derived, None);
     let mut worst: BTreeMap<&'static str, (f64, String)> = BTreeMap::new();
     for gadget in programs::all() {
         let Some(case) = raw.cases.iter().find(|c| c.name == gadget.name) else {
             continue;
         };
-        let gas = gas_per_unit(&mut runners, &gadget, base, &table)?;
+        let gas = gas_per_unit(runners, &gadget, base, &table)?;
         for (&e, &ns) in &case.ns {
             let per_gas = ns / gas;
             let slot = worst.entry(e).or_insert((0.0, String::new()));
@@ -474,18 +538,16 @@ fn generate(options: &Options) -> Result<()> {
     }
     let mut ps = BTreeMap::new();
     for (e, (per_gas, name)) in &worst {
-        let unit = derived.unit[e];
-        let recommended = (per_gas.max(unit) * MARGIN * 1000.0).ceil() as u64;
-        eprintln!("{e}: unit {unit:.3} ns, worst case {name} at {per_gas:.3} ns per gas: {recommended} ps per gas");
+        let recommended = (per_gas * MARGIN * 1000.0).ceil() as u64;
+        eprintln!(
+            "{}: {e}: worst case {name} at {per_gas:.3} ns per gas: {recommended} ps per gas",
+            spec.name
+        );
         ps.insert(*e, recommended);
     }
-    let source = render(&derived, &ps, &options.input);
-    let out = options
-        .out
-        .clone()
-        .unwrap_or_else(|| TABLE_SOURCE.to_string());
-    std::fs::write(&out, source)?;
-    eprintln!("wrote {out}");
+    let source = render(spec.name, &derived, &ps, input);
+    std::fs::write(spec.source, source)?;
+    eprintln!("wrote {}", spec.source);
     Ok(())
 }
 
@@ -512,23 +574,18 @@ pub fn table_from(derived: &Derived, ps: Option<pvm_core::gas::RefTimePerGas>) -
     }
 }
 
-fn render(derived: &Derived, ps: &BTreeMap<&'static str, u64>, input: &str) -> String {
+fn render(name: &str, derived: &Derived, ps: &BTreeMap<&'static str, u64>, input: &str) -> String {
     let mut s = String::new();
     s.push_str("//! Generated by `gas-model generate` (benchmarking) from `");
     s.push_str(input);
     s.push_str("`; do not edit:\n//! rerun it instead (README \"Gas\").\n\n");
-    s.push_str("use super::{MemoryTier, RefTimePerGas};\nuse crate::isa::Opcode;\n\n");
-    s.push_str("pub(super) const NAME: &str = \"measured\";\n");
-    s.push_str(&format!(
-        "pub(super) const INVALID: u32 = {};\n",
-        derived.invalid
-    ));
-    s.push_str(&format!(
-        "pub(super) const MEMSET_BYTE: u32 = {};\n",
-        derived.memset_byte
-    ));
-    s.push_str(&format!("pub(super) const PAGE: u32 = {};\n", derived.page));
-    s.push_str("pub(super) const MEMORY_TIERS: &[MemoryTier] = &[\n");
+    s.push_str("use super::{Generated, MemoryTier, RefTimePerGas};\nuse crate::isa::Opcode;\n\n");
+    s.push_str("pub(super) const TABLE: Generated = Generated {\n");
+    s.push_str(&format!("    name: \"{name}\",\n"));
+    s.push_str(&format!("    invalid: {},\n", derived.invalid));
+    s.push_str(&format!("    memset_byte: {},\n", derived.memset_byte));
+    s.push_str(&format!("    page: {},\n", derived.page));
+    s.push_str("    memory_tiers: &[\n");
     for (up_to, access) in &derived.tiers {
         let bound = if *up_to == u64::MAX {
             "u64::MAX".to_string()
@@ -536,24 +593,27 @@ fn render(derived: &Derived, ps: &BTreeMap<&'static str, u64>, input: &str) -> S
             up_to.to_string()
         };
         s.push_str(&format!(
-            "    MemoryTier {{\n        up_to: {bound},\n        access: {access},\n    }},\n"
+            "        MemoryTier {{\n            up_to: {bound},\n            access: {access},\n        }},\n"
         ));
     }
-    s.push_str("];\n");
-    s.push_str("pub(super) const REF_TIME_PS_PER_GAS: RefTimePerGas = RefTimePerGas {\n");
+    s.push_str("    ],\n");
+    s.push_str("    ref_time_ps_per_gas: RefTimePerGas {\n");
     for e in EngineKind::ALL {
         s.push_str(&format!(
-            "    {}: {},\n",
+            "        {}: {},\n",
             e.key(),
             ps.get(e.key()).copied().unwrap_or(0)
         ));
     }
-    s.push_str("};\n");
-    s.push_str("pub(super) const COSTS: &[(Opcode, u32)] = &[\n");
+    s.push_str("    },\n");
+    s.push_str("    costs: &[\n");
     for &op in Opcode::ALL {
-        s.push_str(&format!("    (Opcode::{op:?}, {}),\n", derived.costs[&op]));
+        s.push_str(&format!(
+            "        (Opcode::{op:?}, {}),\n",
+            derived.costs[&op]
+        ));
     }
-    s.push_str("];\n");
+    s.push_str("    ],\n};\n");
     s
 }
 
@@ -576,15 +636,19 @@ const REGRESSION: &str = "benchmarking/gas-model/regression.json";
 fn check(options: &Options) -> Result<()> {
     use pvm_contracts_examples::corpus::CORPUS;
     use pvm_core::{Interrupt, Reg};
-    let table = CostTable::measured();
     let base = rw_base()?;
     let mut runners = Runners::new(&options.engines)?;
     let mut report = Vec::new();
     let mut worst = f64::MAX;
     println!("load: {}", load_average());
     for &engine in &options.engines {
+        let table = options.table.clone().unwrap_or_else(|| own_table(engine));
         let ps = ps_per_gas(&table, engine)?;
-        println!("== {} ({ps} ps per gas)", engine.key());
+        println!(
+            "== {} (table {}, {ps} ps per gas)",
+            engine.key(),
+            table.name
+        );
         // The corpus: its programs are not contracts, so natively only.
         if engine != EngineKind::InRuntime {
             let backend = match engine {
@@ -604,10 +668,13 @@ fn check(options: &Options) -> Result<()> {
                 cost_table: table.clone(),
                 ..Default::default()
             };
+            let branch_ns = mispredicted_branch_ns(engine)?;
             let mut ratios = Vec::new();
+            let mut floors = Vec::new();
             for program in CORPUS {
                 let module = pvm_core::Module::new(&vm, &module_config, program.latest64.bytes)?;
                 for call in program.exec {
+                    let branches = conditional_branches(program.latest64.bytes, call)?;
                     let mut times = Vec::new();
                     let mut gas = 0;
                     for _ in 0..options.rounds {
@@ -628,16 +695,24 @@ fn check(options: &Options) -> Result<()> {
                     times.sort();
                     let ns = times[0].as_secs_f64() * 1e9;
                     let ratio = gas as f64 * ps as f64 / 1000.0 / ns;
+                    let floor = branches as f64 * branch_ns / ns;
                     println!(
-                        "corpus {:<10} {:<12} gas {gas:>12} measured {:>9.3} ms  {:>6.3} ns/gas  charged/measured {ratio:.2}",
+                        "corpus {:<10} {:<12} gas {gas:>12} measured {:>9.3} ms  {:>6.3} ns/gas  charged/measured {ratio:.2}  floor {floor:.2}",
                         program.name, call.export, ns / 1e6, ns / gas as f64
                     );
                     worst = worst.min(ratio);
                     ratios.push(ratio);
-                    report.push(json!({"engine": engine.key(), "kind": "corpus", "name": format!("{}/{}", program.name, call.export), "gas": gas, "ns": ns, "charged_over_measured": ratio}));
+                    floors.push(floor);
+                    report.push(json!({"engine": engine.key(), "table": table.name, "kind": "corpus", "name": format!("{}/{}", program.name, call.export), "gas": gas, "ns": ns, "charged_over_measured": ratio, "conditional_branches": branches, "floor": floor}));
                 }
             }
             ratios.sort_by(f64::total_cmp);
+            floors.sort_by(f64::total_cmp);
+            println!(
+                "corpus median floor on {} (conditional branches at {branch_ns:.2} ns, a mispredicted branch's time: what any table safe against random branches charges at least): {:.2}",
+                engine.key(),
+                floors[floors.len() / 2]
+            );
             println!(
                 "corpus median charged/measured on {}: {:.2} (min {:.2}, max {:.2})",
                 engine.key(),
@@ -661,14 +736,23 @@ fn check(options: &Options) -> Result<()> {
         let mut lowest = (f64::MAX, String::new());
         for gadget in gadgets {
             let gas = gas_per_unit(&mut runners, &gadget, base, &table)?;
-            let t = time_gadget(
+            let t = match time_gadget(
                 &mut runners,
                 engine,
                 &gadget,
                 base,
                 options.rounds,
                 options.target,
-            )?;
+            ) {
+                Ok(t) => t,
+                // Beyond the pallet's memory limit a program cannot run in the runtime
+                // (nor can an adversary's).
+                Err(e) if engine == EngineKind::InRuntime => {
+                    println!("skipped {} on {}: {e}", gadget.name, engine.key());
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let ratio = gas * ps as f64 / 1000.0 / t.ns_min;
             if !programs::all().iter().any(|g| g.name == gadget.name) {
                 println!("regression {:<40} {:.3} ns per iteration, {gas} gas: charged/measured {ratio:.2}", gadget.name, t.ns_min);
@@ -676,7 +760,7 @@ fn check(options: &Options) -> Result<()> {
             if ratio < lowest.0 {
                 lowest = (ratio, gadget.name.clone());
             }
-            report.push(json!({"engine": engine.key(), "kind": "program", "name": gadget.name, "gas_per_unit": gas, "ns_per_unit": t.ns_min, "charged_over_measured": ratio}));
+            report.push(json!({"engine": engine.key(), "table": table.name, "kind": "program", "name": gadget.name, "gas_per_unit": gas, "ns_per_unit": t.ns_min, "charged_over_measured": ratio}));
         }
         println!(
             "lowest charged/measured of the programs on {}: {:.2} ({})",
@@ -705,14 +789,54 @@ fn check(options: &Options) -> Result<()> {
     Ok(())
 }
 
+/// A lower bound of a mispredicted conditional branch's time on `engine` from the raw
+/// figures: the cheapest conditional branch of the table derived in that engine's shape,
+/// less the unit its cost was rounded up by.
+fn mispredicted_branch_ns(engine: EngineKind) -> Result<f64> {
+    let derived = derive(&read_raw(RAW)?, &[engine], &[])?;
+    let cheapest = Opcode::ALL
+        .iter()
+        .filter(|op| op.flow() == Flow::Branch && **op != Opcode::Fallthrough)
+        .filter_map(|op| derived.costs.get(op))
+        .min()
+        .context("no conditional branch measured")?;
+    Ok(f64::from(cheapest.saturating_sub(1)) * derived.unit[engine.key()])
+}
+
+/// How many conditional branches `call` of a corpus program executes (gas under a table
+/// that charges them 1 and nothing else).
+fn conditional_branches(blob: &[u8], call: &pvm_contracts_examples::corpus::Call) -> Result<u64> {
+    let mut counting = CostTable::naive();
+    counting.costs = [0; Opcode::ALL.len()];
+    counting.invalid = 0;
+    counting.memset_byte = 0;
+    for op in Opcode::ALL {
+        if op.flow() == Flow::Branch && *op != Opcode::Fallthrough {
+            counting.costs[op.index()] = 1;
+        }
+    }
+    let engine = pvm_core::Engine::new(&pvm_core::Config::default())?;
+    let config = pvm_core::ModuleConfig {
+        cost_table: counting,
+        ..Default::default()
+    };
+    let module = pvm_core::Module::new(&engine, &config, blob)?;
+    let mut instance = module.instantiate()?;
+    instance.prepare_call_export(call.export, &[u64::from(call.arg)])?;
+    let start_gas = i64::MAX / 2;
+    instance.set_gas(start_gas);
+    instance.run()?;
+    Ok(u64::try_from(start_gas - instance.gas())?)
+}
+
 /// Hill-climbs for the program with the most time per charged gas on one engine; adds
 /// the best to the regression set.
 fn search(options: &Options) -> Result<()> {
     use pvm_benchmarking::gas_model::search;
-    let table = CostTable::measured();
     let &[engine] = options.engines.as_slice() else {
         bail!("search takes one --engine");
     };
+    let table = options.table.clone().unwrap_or_else(|| own_table(engine));
     let ps = ps_per_gas(&table, engine)?;
     let mut runners = Runners::new(&[engine])?;
     let started = std::time::Instant::now();

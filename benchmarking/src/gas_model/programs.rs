@@ -416,8 +416,17 @@ pub fn size_name(bytes: u64) -> String {
 }
 
 /// The working sets the memory tiers are measured at: each tier's largest accessible
-/// memory (the last one beyond the pallet's 16 MiB, for nodes configured larger).
-pub const TIER_SIZES: [u64; 6] = [64 << 10, 256 << 10, 1 << 20, 4 << 20, 16 << 20, 64 << 20];
+/// memory (the first one within a level-1 data cache, the last one beyond the pallet's
+/// 16 MiB, for nodes configured larger).
+pub const TIER_SIZES: [u64; 7] = [
+    32 << 10,
+    64 << 10,
+    256 << 10,
+    1 << 20,
+    4 << 20,
+    16 << 20,
+    64 << 20,
+];
 
 /// Every measured program.
 pub fn all() -> Vec<Gadget> {

@@ -19,8 +19,8 @@ pub struct BenchArgs {
     /// How many times to compile and how many times to run.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub runs: u32,
-    /// The gas cost table to charge by (`naive`: one per instruction; `measured`); the
-    /// default is the pallet's default table.
+    /// The gas cost table to charge by (`naive`: one per instruction; `interpreter`,
+    /// `jit`: measured in that engine's shape); the default is the pallet's default table.
     #[arg(long, value_name = "NAME")]
     pub cost_table: Option<String>,
 }

@@ -28,13 +28,20 @@
 //!
 //! [`CostTable::naive`] (version 1) charges 1 per instruction and per `memset` byte and
 //! nothing else: PolkaVM's naive model, which the JAM test vectors and the differential
-//! tests against `polkavm` use. [`CostTable::measured`] (version 2) is derived from
-//! measurement on every engine a chain may run (`benchmarking/`, `gas-model`; README
-//! "Gas").
+//! tests against `polkavm` use. The measured tables are derived from measurement
+//! (`benchmarking/`, `gas-model`; README "Gas"), each in the shape of the engines it is
+//! tuned for: [`CostTable::interpreter`] (version 2) prices opcodes as the interpreters
+//! (native and inside the wasm runtime) spend time on them, [`CostTable::jit`] (version 3)
+//! as the JIT does. Engines differ in shape, not only in speed (a JIT runs an addition in
+//! a tenth of a mispredicted branch's time, an interpreter in a sixth), so one table cannot
+//! be close to all of them. Every table recommends a `ref_time` per gas for every engine
+//! ([`RefTimePerGas`]) that bounds every measured program on it: any table is safe on any
+//! engine, and accurate on the ones it is tuned for.
 
 use crate::isa::Opcode;
 
 mod v2;
+mod v3;
 
 /// The memory-access surcharge for instances with at most [`up_to`](Self::up_to) bytes
 /// of accessible memory.
@@ -61,9 +68,24 @@ pub struct RefTimePerGas {
     pub in_runtime: u64,
 }
 
-/// What the measured table ([`CostTable::measured`]) recommends per engine: usable in
-/// `const` contexts (a runtime's `RefTimePerGas`).
-pub const MEASURED_REF_TIME_PS_PER_GAS: RefTimePerGas = v2::REF_TIME_PS_PER_GAS;
+/// What [`CostTable::interpreter`] recommends per engine: usable in `const` contexts (a
+/// runtime's `RefTimePerGas`).
+pub const INTERPRETER_TABLE_PS_PER_GAS: RefTimePerGas = v2::TABLE.ref_time_ps_per_gas;
+
+/// What [`CostTable::jit`] recommends per engine.
+pub const JIT_TABLE_PS_PER_GAS: RefTimePerGas = v3::TABLE.ref_time_ps_per_gas;
+
+/// A table as `gas-model generate` writes it (`v2.rs`, `v3.rs`), before
+/// [`CostTable::from_generated`] indexes its costs by opcode.
+struct Generated {
+    name: &'static str,
+    invalid: u32,
+    memset_byte: u32,
+    page: u32,
+    memory_tiers: &'static [MemoryTier],
+    ref_time_ps_per_gas: RefTimePerGas,
+    costs: &'static [(Opcode, u32)],
+}
 
 /// Bytes per page of memory made accessible, as [`CostTable::page`] counts them.
 pub const PAGE_BYTES: u64 = 4096;
@@ -106,25 +128,40 @@ impl CostTable {
         }
     }
 
-    /// The table derived from measurement (`benchmarking`'s `gas-model`): per-opcode
-    /// worst cases on the JIT, the native interpreter and the interpreter inside the wasm
-    /// runtime, memory priced by the working set accessible memory allows. Version 2.
-    pub fn measured() -> CostTable {
+    /// The table measured in the interpreters' shape (`benchmarking`'s `gas-model`): each
+    /// opcode's worst case on the native interpreter and on the interpreter inside the wasm
+    /// runtime, memory priced by the working set accessible memory allows. Version 2: the
+    /// pallet's default (`pallet_pvm::weights::DEFAULT_COST_TABLE_VERSION`).
+    pub fn interpreter() -> CostTable {
+        CostTable::from_generated(2, &v2::TABLE)
+    }
+
+    /// The table measured in the JIT's shape: each opcode's worst case on the JIT, for
+    /// chains whose validators run it. Version 3.
+    pub fn jit() -> CostTable {
+        CostTable::from_generated(3, &v3::TABLE)
+    }
+
+    fn from_generated(version: u32, table: &Generated) -> CostTable {
         CostTable {
-            version: 2,
-            name: v2::NAME,
-            costs: costs_by_opcode(v2::COSTS),
-            invalid: v2::INVALID,
-            memset_byte: v2::MEMSET_BYTE,
-            page: v2::PAGE,
-            memory_tiers: v2::MEMORY_TIERS,
-            ref_time_ps_per_gas: Some(v2::REF_TIME_PS_PER_GAS),
+            version,
+            name: table.name,
+            costs: costs_by_opcode(table.costs),
+            invalid: table.invalid,
+            memset_byte: table.memset_byte,
+            page: table.page,
+            memory_tiers: table.memory_tiers,
+            ref_time_ps_per_gas: Some(table.ref_time_ps_per_gas),
         }
     }
 
     /// Every table this build knows, oldest first.
-    pub fn all() -> [CostTable; 2] {
-        [CostTable::naive(), CostTable::measured()]
+    pub fn all() -> [CostTable; 3] {
+        [
+            CostTable::naive(),
+            CostTable::interpreter(),
+            CostTable::jit(),
+        ]
     }
 
     /// The table with this version, if this build knows it. Versions are consensus: a
@@ -201,7 +238,8 @@ const fn costs_by_opcode(list: &[(Opcode, u32)]) -> [u32; Opcode::ALL.len()] {
 }
 
 // Every opcode has exactly one cost in every generated table (checked at compile time).
-const _: [u32; Opcode::ALL.len()] = costs_by_opcode(v2::COSTS);
+const _: [u32; Opcode::ALL.len()] = costs_by_opcode(v2::TABLE.costs);
+const _: [u32; Opcode::ALL.len()] = costs_by_opcode(v3::TABLE.costs);
 
 #[cfg(test)]
 mod tests {
@@ -250,7 +288,7 @@ mod tests {
 
     #[test]
     fn pages_round_up() {
-        let table = CostTable::measured();
+        let table = CostTable::interpreter();
         assert_eq!(table.pages_cost(0), 0);
         assert_eq!(table.pages_cost(1), u64::from(table.page));
         assert_eq!(table.pages_cost(PAGE_BYTES), u64::from(table.page));
