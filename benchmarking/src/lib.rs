@@ -11,3 +11,4 @@
 //! polkavm is a dependency of this crate only; pvm-core never depends on it.
 
 pub mod compare;
+pub mod gas_model;

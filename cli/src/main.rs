@@ -41,6 +41,8 @@ enum Command {
     Conformance(cmd::conformance::ConformanceArgs),
     /// Time compiling and calling a program; prints one JSON line.
     Bench(cmd::bench::BenchArgs),
+    /// Print the gas cost table the pallet charges by default.
+    Costs(cmd::costs::CostsArgs),
     /// Deploy and call every example contract on the mock runtime, printing each call.
     Demo(cmd::demo::DemoArgs),
 }
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         Command::Conformance(args) => cmd::conformance::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
+        Command::Costs(args) => cmd::costs::run(&args),
     };
     match result {
         Ok(code) => code,

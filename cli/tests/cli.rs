@@ -251,6 +251,48 @@ fn bench_prints_one_json_line() {
     assert!(json["compile_ns"].as_u64().expect("compile_ns") > 0);
     assert!(json["instantiate_ns"].as_u64().expect("instantiate_ns") > 0);
     assert!(json["exec_ns_median"].as_u64().expect("exec_ns_median") > 0);
+    // The pallet's default table unless another is named.
+    assert_eq!(json["cost_table"], "interpreter");
+    let naive = pvm(&[
+        "bench",
+        &blob("compute.latest64.polkavm"),
+        "--export",
+        "sieve",
+        "100",
+        "--runs",
+        "1",
+        "--cost-table",
+        "naive",
+    ]);
+    let naive: serde_json::Value = serde_json::from_str(&success(&naive)).expect("JSON");
+    assert_eq!(naive["cost_table"], "naive");
+    assert_eq!(naive["cost_table_version"], 1);
+    assert_eq!(naive["result"], 25);
+}
+
+#[test]
+fn costs_prints_the_default_table_as_json() {
+    let out = success(&pvm(&["costs", "--json"]));
+    let json: serde_json::Value = serde_json::from_str(&out).expect("costs prints JSON");
+    let table =
+        pvm_core::gas::CostTable::by_version(pallet_pvm::weights::DEFAULT_COST_TABLE_VERSION)
+            .expect("the default table exists");
+    assert_eq!(json["name"], table.name);
+    assert_eq!(json["version"], table.version);
+    for key in ["interpreter", "jit", "in_runtime"] {
+        assert!(
+            json["ref_time_ps_per_gas"][key].as_u64().expect(key) > 0,
+            "{key}"
+        );
+    }
+    for &opcode in pvm_core::Opcode::ALL {
+        assert_eq!(
+            json["opcodes"][opcode.name()].as_u64(),
+            Some(u64::from(table.cost(opcode))),
+            "{}",
+            opcode.name()
+        );
+    }
 }
 
 #[test]

@@ -34,10 +34,12 @@
 //!     type MaxBasicBlockLen = ConstU32<1024>;
 //!     type MemoryPerInstance = ConstU64<{ 16 << 20 }>;
 //!     type MaxCallDepth = ConstU32<8>;
-//!     type CostTableVersion = ConstU32<1>;
+//!     type CostTableVersion = ConstU32<{ pallet_pvm::weights::DEFAULT_COST_TABLE_VERSION }>;
 //!     type DepositPerByte = ConstU128<1>;
 //!     type DepositPerItem = ConstU128<100>;
-//!     type RefTimePerGas = ConstU64<{ pallet_pvm::weights::MEASURED_REF_TIME_PER_GAS }>;
+//!     // The figure for the engine the validators run (`in_runtime` with `InRuntimeEngine`).
+//!     type RefTimePerGas =
+//!         ConstU64<{ pallet_pvm::weights::RECOMMENDED_REF_TIME_PER_GAS.interpreter }>;
 //! }
 //! ```
 //!
@@ -148,7 +150,9 @@ pub mod pallet {
         /// ([`pvm_core::gas::CostTable::by_version`]). Consensus.
         #[pallet::constant]
         type CostTableVersion: Get<u32>;
-        /// `ref_time` charged per unit of engine gas.
+        /// `ref_time` charged per unit of engine gas: the figure the cost table's
+        /// measurement recommends for the engine the validators run
+        /// ([`weights::RECOMMENDED_REF_TIME_PER_GAS`]). Consensus.
         #[pallet::constant]
         type RefTimePerGas: Get<u64>;
     }

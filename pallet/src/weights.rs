@@ -11,12 +11,25 @@ use core::marker::PhantomData;
 use frame_support::traits::Get;
 use frame_support::weights::{constants::RocksDbWeight, Weight};
 
-/// `ref_time` (picoseconds) per unit of engine gas, from measurement: the slowest compute
-/// workload ran at 0.82 ns per gas unit on our native interpreter on the reference machine
-/// (1.32 before its superinstructions); this allows 4.3x, headroom for `InRuntimeEngine`,
-/// which interprets inside wasm and is not measured yet. `BENCHMARKS.md` ("pallet-pvm") has the figures and the
-/// command (`cargo run --release -p pvm-benchmarking --bin pallet-bench`).
+/// `ref_time` (picoseconds) per unit of gas of the naive table (cost table version 1, one
+/// gas per instruction), for runtimes that still charge by it: the slowest compute
+/// workload ran at 0.82 ns per gas unit on our native interpreter on the reference machine;
+/// this allows 4.3x. It does not bound adversarial programs (divisions, cache misses):
+/// the measured tables ([`DEFAULT_COST_TABLE_VERSION`] with
+/// [`RECOMMENDED_REF_TIME_PER_GAS`]) do. `BENCHMARKS.md` ("pallet-pvm", "Gas").
 pub const MEASURED_REF_TIME_PER_GAS: u64 = 3_500;
+
+/// The cost table a runtime should charge contracts by (`Config::CostTableVersion`): the
+/// table measured in the interpreters' shape (`pvm_core::gas::CostTable::interpreter`,
+/// README "Gas"), safe on every engine. A runtime whose validators all run the JIT charges
+/// real code several times closer to its time with version 3
+/// (`pvm_core::gas::CostTable::jit`, `pvm_core::gas::JIT_TABLE_PS_PER_GAS`).
+pub const DEFAULT_COST_TABLE_VERSION: u32 = 2;
+
+/// The `ref_time` (ps) per gas the default table recommends for each engine
+/// (`Config::RefTimePerGas`: a runtime takes the one for the engine its validators run).
+pub const RECOMMENDED_REF_TIME_PER_GAS: pvm_core::gas::RefTimePerGas =
+    pvm_core::gas::INTERPRETER_TABLE_PS_PER_GAS;
 
 /// Weight functions the pallet needs; implemented by generated weights.
 pub trait WeightInfo {

@@ -21,6 +21,7 @@
 mod common;
 
 use common::env_u64;
+use pvm_core::gas::CostTable;
 use pvm_core::isa::InstructionSet;
 use pvm_core::{BackendKind, Config, ModuleConfig, Reg, SandboxConfig, SandboxKind};
 use pvm_tests::differential::{
@@ -48,8 +49,11 @@ fn sandbox_from_env() -> SandboxKind {
 
 /// The interpreter and the JIT (its code in `sandbox`) on the same bytes; `None` if
 /// pvm-core rejects them (on both backends alike: parsing and validation are shared).
-fn pair_in(bytes: &[u8], sandbox: SandboxKind) -> Result<Option<Pair>, String> {
-    let config = ModuleConfig::default();
+fn pair_in(bytes: &[u8], sandbox: SandboxKind, table: &CostTable) -> Result<Option<Pair>, String> {
+    let config = ModuleConfig {
+        cost_table: table.clone(),
+        ..ModuleConfig::default()
+    };
     let interpreter = PvmCoreVm::with_backend(bytes, BackendKind::Interpreter, &config);
     let engine = Config {
         backend: BackendKind::Jit,
@@ -77,8 +81,17 @@ fn pair_in(bytes: &[u8], sandbox: SandboxKind) -> Result<Option<Pair>, String> {
     }
 }
 
-fn pair(bytes: &[u8]) -> Result<Option<Pair>, String> {
-    pair_in(bytes, sandbox_from_env())
+fn pair(bytes: &[u8], table: &CostTable) -> Result<Option<Pair>, String> {
+    pair_in(bytes, sandbox_from_env(), table)
+}
+
+/// The cost table program `index` runs with: every table in turn, so both backends are
+/// compared charging by each (the measured ones add memory-access surcharges, page and
+/// `memset` byte costs).
+fn table_for(index: u64) -> CostTable {
+    let tables = CostTable::all();
+    let at = usize::try_from(index % tables.len() as u64).expect("small");
+    tables[at].clone()
 }
 
 /// Runs `main` of a generated program to its end on both; `Err` on a divergence.
@@ -86,8 +99,9 @@ fn run_program<H: Host + Default + Clone>(
     bytes: &[u8],
     program: &Program,
     host: H,
+    table: &CostTable,
 ) -> Result<&'static str, String> {
-    let Some(mut vms) = pair(bytes)? else {
+    let Some(mut vms) = pair(bytes, table)? else {
         return Ok("rejected");
     };
     let main = vms
@@ -156,7 +170,7 @@ fn fuzz(isa_index: u64, isa: InstructionSet, mutated: bool) {
         if mutated {
             bytes = mutate(&mut rng, &bytes);
         }
-        match run_program(&bytes, &program, mixing_host()) {
+        match run_program(&bytes, &program, mixing_host(), &table_for(index)) {
             Ok(end) => *outcomes.entry(end).or_default() += 1,
             Err(divergence) => {
                 failures.push(format!(
@@ -242,10 +256,10 @@ fn every_guest_export_matches_the_interpreter() {
 }
 
 fn every_guest_export_matches_the_interpreter_in(sandbox: SandboxKind) {
-    let pair = |bytes: &[u8]| pair_in(bytes, sandbox);
+    let pair = |bytes: &[u8], table: &CostTable| pair_in(bytes, sandbox, table);
     let mut calls = 0;
     for (name, bytes) in pvm_contracts_examples::ALL {
-        let exports: Vec<(String, u32)> = pair(bytes)
+        let exports: Vec<(String, u32)> = pair(bytes, &CostTable::naive())
             .unwrap()
             .expect("guest blobs load")
             .a
@@ -257,14 +271,20 @@ fn every_guest_export_matches_the_interpreter_in(sandbox: SandboxKind) {
             .collect();
         for (export, pc) in &exports {
             for &argument in guest_arguments(export) {
-                for gas_step in [1i64 << 40, 977] {
+                for (gas_step, table) in [
+                    (1i64 << 40, CostTable::naive()),
+                    (977, CostTable::naive()),
+                    (977, CostTable::interpreter()),
+                    (977, CostTable::jit()),
+                ] {
                     calls += 1;
-                    let mut vms = pair(bytes).unwrap().unwrap();
+                    let mut vms = pair(bytes, &table).unwrap().unwrap();
                     let imports = vms.a.instance.module().imports().to_vec();
                     let mut hosts = (GuestHost::new(imports.clone()), GuestHost::new(imports));
                     let context = |d: Divergence, vms: &Pair| {
                         format!(
-                            "{name} {export}({argument}), gas step {gas_step}: {d}\nsteps:\n{}",
+                            "{name} {export}({argument}), gas step {gas_step}, table {}: {d}\nsteps:\n{}",
+                            table.name,
                             vms.recent_log(8)
                         )
                     };

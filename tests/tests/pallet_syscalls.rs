@@ -2,6 +2,7 @@
 //! what the guest sees of the chain, storage, transfers, hashes, reverts and traps.
 
 use frame_support::traits::fungible::Inspect;
+use frame_support::traits::Get;
 use pallet_pvm::{abi::KEY_NOT_FOUND, Error, Event};
 use pvm_contracts_examples::PROBE;
 use pvm_runtime_mock::*;
@@ -23,7 +24,8 @@ fn the_guest_sees_caller_address_value_balance_block_time_and_gas() {
         System::set_block_number(42);
         Timestamp::set_timestamp(GENESIS_TIMESTAMP + 6_000);
         let result = Pvm::bare_call(BOB, probe.clone(), 777, GAS_LIMIT, DEPOSIT_LIMIT, vec![0]);
-        let gas_given = GAS_LIMIT.ref_time() / pallet_pvm::weights::MEASURED_REF_TIME_PER_GAS;
+        let gas_given = GAS_LIMIT.ref_time()
+            / <<Runtime as pallet_pvm::Config>::RefTimePerGas as Get<u64>>::get();
         let output = result.result.unwrap().output;
         assert_eq!(output.len(), 120);
         let bob: [u8; 32] = BOB.into();

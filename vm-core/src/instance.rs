@@ -57,6 +57,9 @@ pub struct Instance {
     after_ecalli: bool,
     /// The most guest memory this instance may make accessible.
     memory_limit: u64,
+    /// Gas for the memory the instantiation made accessible, charged before the first
+    /// instruction runs (0 once paid, or without metering).
+    unpaid: u64,
 }
 
 /// The backend-specific half of an instance.
@@ -68,8 +71,8 @@ enum Backend {
     Crosscheck(Box<(ExecState, JitInstance)>),
 }
 
-fn fresh_exec_state(memory: GuestMemory) -> ExecState {
-    ExecState {
+fn fresh_exec_state(module: &Module, memory: GuestMemory) -> ExecState {
+    let mut state = ExecState {
         regs: [0; 16],
         gas: 0,
         next_op: 0,
@@ -77,8 +80,11 @@ fn fresh_exec_state(memory: GuestMemory) -> ExecState {
         resume_pc: 0,
         exit_op: 0,
         stepped: false,
+        access_cost: 0,
         memory,
-    }
+    };
+    state.refresh_access_cost(&module.0.code);
+    state
 }
 
 /// The interpreter's side of the instance logic, shared by the interpreter and crosscheck
@@ -91,11 +97,14 @@ mod interp {
     pub(super) fn run(module: &Module, state: &mut ExecState) -> (Interrupt, u32) {
         let config = &module.0.config;
         let code = &module.0.code;
-        let exit = match (config.gas_metering, config.step_tracing) {
-            (true, false) => state.run::<true, false>(code),
-            (false, false) => state.run::<false, false>(code),
-            (true, true) => state.run::<true, true>(code),
-            (false, true) => state.run::<false, true>(code),
+        let mem = config.gas_metering && code.table.has_access_costs();
+        let exit = match (config.gas_metering, config.step_tracing, mem) {
+            (true, false, false) => state.run::<true, false, false>(code),
+            (true, false, true) => state.run::<true, false, true>(code),
+            (false, false, _) => state.run::<false, false, false>(code),
+            (true, true, false) => state.run::<true, true, false>(code),
+            (true, true, true) => state.run::<true, true, true>(code),
+            (false, true, _) => state.run::<false, true, false>(code),
         };
         let pc = op_pc(code, state, state.exit_op);
         let interrupt = match exit {
@@ -147,14 +156,15 @@ impl Instance {
             }
             #[cfg(jit_sandbox)]
             crate::BackendKind::Crosscheck => Backend::Crosscheck(Box::new((
-                fresh_exec_state(module.fresh_memory(memory_limit)?),
+                fresh_exec_state(&module, module.fresh_memory(memory_limit)?),
                 module.fresh_jit_instance(memory_limit)?,
             ))),
             _ => Backend::Interpreter(Box::new(fresh_exec_state(
+                &module,
                 module.fresh_memory(memory_limit)?,
             ))),
         };
-        Ok(Instance {
+        let mut instance = Instance {
             module,
             backend,
             resumable: false,
@@ -162,7 +172,47 @@ impl Instance {
             last_pc: None,
             after_ecalli: false,
             memory_limit,
-        })
+            unpaid: 0,
+        };
+        instance.unpaid = instance.instantiation_gas();
+        Ok(instance)
+    }
+
+    /// The gas for the memory a fresh instance has accessible (see
+    /// [`CostTable::page`](crate::gas::CostTable::page)); 0 without metering.
+    fn instantiation_gas(&self) -> u64 {
+        let config = &self.module.0.config;
+        if !config.gas_metering {
+            return 0;
+        }
+        config.cost_table.pages_cost(self.accessible_bytes())
+    }
+
+    /// Bytes of guest memory accessible now (the layout's regions and the heap's pages).
+    pub fn accessible_bytes(&self) -> u64 {
+        match &self.backend {
+            Backend::Interpreter(state) => state.memory.access_map().accessible_bytes(),
+            #[cfg(jit_sandbox)]
+            Backend::Jit(jit) => jit.memory().accessible_bytes(),
+            #[cfg(jit_sandbox)]
+            Backend::Crosscheck(pair) => pair.0.memory.access_map().accessible_bytes(),
+        }
+    }
+
+    /// Charges what the instantiation owes before the first instruction runs: `false` if
+    /// the gas does not cover it (nothing is charged then, and the run stops resumably).
+    fn pay_instantiation(&mut self) -> bool {
+        if self.unpaid == 0 {
+            return true;
+        }
+        let owed = i64::try_from(self.unpaid).unwrap_or(i64::MAX);
+        let gas = self.gas();
+        if gas < owed {
+            return false;
+        }
+        self.set_gas(gas - owed);
+        self.unpaid = 0;
+        true
     }
 
     /// The module this instance runs.
@@ -179,6 +229,10 @@ impl Instance {
         }
         if !self.resumable {
             return Err(Error::NotRunnable);
+        }
+        if !self.pay_instantiation() {
+            self.last_pc = self.next_program_counter();
+            return Ok(Interrupt::NotEnoughGas);
         }
         let (interrupt, pc) = match &mut self.backend {
             Backend::Interpreter(state) => interp::run(&self.module, state),
@@ -443,14 +497,22 @@ impl Instance {
     }
 
     /// Grows the heap as the guest's `sbrk` would; returns the new heap top.
+    /// Charges nothing (the host grows the heap, not the guest), but later blocks pay
+    /// the memory-access surcharge of the memory accessible then.
     pub fn sbrk(&mut self, size: u32) -> Option<u32> {
+        let code = &self.module.0.code;
         match &mut self.backend {
-            Backend::Interpreter(state) => state.memory.sbrk(size),
+            Backend::Interpreter(state) => {
+                let top = state.memory.sbrk(size);
+                state.refresh_access_cost(code);
+                top
+            }
             #[cfg(jit_sandbox)]
             Backend::Jit(jit) => jit.sbrk(size),
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => {
                 let left = pair.0.memory.sbrk(size);
+                pair.0.refresh_access_cost(code);
                 let right = pair.1.sbrk(size);
                 debug_assert_eq!(left, right, "host sbrk({size})");
                 left
@@ -497,20 +559,26 @@ impl Instance {
         pid.and_then(|pid| u32::try_from(pid).ok())
     }
 
-    /// Restores memory to the module's initial image (registers and gas stay).
+    /// Restores memory to the module's initial image (registers and gas stay). The
+    /// memory is as fresh as an instantiation's, and is charged as one before the next
+    /// instruction runs.
     pub fn reset_memory(&mut self) -> Result<(), Error> {
+        let code = &self.module.0.code;
         match &mut self.backend {
             Backend::Interpreter(state) => {
-                state.memory = self.module.fresh_memory(self.memory_limit)?
+                state.memory = self.module.fresh_memory(self.memory_limit)?;
+                state.refresh_access_cost(code);
             }
             #[cfg(jit_sandbox)]
             Backend::Jit(jit) => jit.reset_memory()?,
             #[cfg(jit_sandbox)]
             Backend::Crosscheck(pair) => {
                 pair.0.memory = self.module.fresh_memory(self.memory_limit)?;
+                pair.0.refresh_access_cost(code);
                 pair.1.reset_memory()?;
             }
         }
+        self.unpaid = self.instantiation_gas();
         Ok(())
     }
 }

@@ -229,6 +229,7 @@ impl Module {
             JitCode::InProcess(module) => Ok(JitInstance::new(
                 self.fresh_address_space(memory_limit, None)?,
                 Runner::InProcess(Arc::clone(module)),
+                self.metered_table(),
             )),
             JitCode::Worker(code) => {
                 let run =
@@ -237,9 +238,20 @@ impl Module {
                 // the worker (`JitInstance` drops its memory first).
                 let view = run.reservation_view();
                 let memory = self.fresh_address_space(memory_limit, Some(view))?;
-                Ok(JitInstance::new(memory, Runner::Worker(run)))
+                Ok(JitInstance::new(
+                    memory,
+                    Runner::Worker(run),
+                    self.metered_table(),
+                ))
             }
         }
+    }
+
+    /// The cost table a JIT instance's host side charges by (`None` without metering).
+    #[cfg(jit_sandbox)]
+    fn metered_table(&self) -> Option<CostTable> {
+        let config = &self.0.config;
+        config.gas_metering.then(|| config.cost_table.clone())
     }
 
     /// A fresh JIT address space with the module's initial image: a reservation of its

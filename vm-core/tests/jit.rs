@@ -317,9 +317,9 @@ fn block_costs_past_32_bits_are_charged_as_by_the_interpreter() {
     let billion = 1_000_000_000;
     let config = ModuleConfig {
         cost_table: CostTable {
-            version: 1,
             costs: [billion; Opcode::ALL.len()],
             invalid: billion,
+            ..CostTable::naive()
         },
         ..ModuleConfig::default()
     };

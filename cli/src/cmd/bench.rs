@@ -5,6 +5,7 @@ use crate::host::Host;
 use crate::runner::run_to_end;
 use anyhow::{anyhow, bail, ensure, Result};
 use clap::Args;
+use pvm_core::gas::CostTable;
 use pvm_core::Reg;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -18,16 +19,28 @@ pub struct BenchArgs {
     /// How many times to compile and how many times to run.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub runs: u32,
+    /// The gas cost table to charge by (`naive`: one per instruction; `interpreter`,
+    /// `jit`: measured in that engine's shape); the default is the pallet's default table.
+    #[arg(long, value_name = "NAME")]
+    pub cost_table: Option<String>,
 }
 
 /// Compiles `runs` times (timing `Module::new`, parse included) and runs `runs` fresh
 /// instances (timing `Module::instantiate` and, apart, the run loop with host calls), then
 /// prints `{"backend", "compile_ns", "instantiate_ns", "exec_ns_median", "gas_used",
-/// "result"}` with medians; `backend` is the one that ran (`jit` falls back to
+/// "cost_table", "cost_table_version", "result"}` with medians; `backend` is the one that ran (`jit` falls back to
 /// `interpreter` where it cannot run).
 pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     ensure!(args.runs > 0, "--runs must be at least 1");
-    let prepared = args.call.prepare(false)?;
+    let mut prepared = args.call.prepare(false)?;
+    let table = match &args.cost_table {
+        Some(name) => CostTable::by_name(name).ok_or_else(|| {
+            let names: Vec<&str> = CostTable::all().iter().map(|t| t.name).collect();
+            anyhow!("no cost table named {name:?} (known: {})", names.join(", "))
+        })?,
+        None => super::costs::default_table()?,
+    };
+    prepared.config.cost_table = table.clone();
 
     let mut compile_ns = Vec::with_capacity(args.runs as usize);
     let mut module = None;
@@ -75,6 +88,8 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
         "instantiate_ns": median(&mut instantiate_ns),
         "exec_ns_median": median(&mut exec_ns),
         "gas_used": gas_used,
+        "cost_table": table.name,
+        "cost_table_version": table.version,
         "result": result,
     });
     println!("{line}");

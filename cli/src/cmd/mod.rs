@@ -5,6 +5,7 @@ pub mod asm;
 pub mod bench;
 pub mod call;
 pub mod conformance;
+pub mod costs;
 pub mod demo;
 pub mod disasm;
 pub mod run;

@@ -38,6 +38,9 @@ pub(crate) struct ExecState {
     pub exit_op: u32,
     /// In step mode: the op at `next_op` was already reported with `Exit::Step`.
     pub stepped: bool,
+    /// The memory-access surcharge per load or store for the accessible memory now
+    /// (see [`CostTable::access_cost`](crate::gas::CostTable::access_cost)).
+    pub access_cost: u32,
     pub memory: GuestMemory,
 }
 
@@ -96,11 +99,32 @@ macro_rules! match_with_memory_ops {
 }
 
 impl ExecState {
-    /// Runs until an exit. `GAS`: charge gas; `STEP`: stop before every instruction.
-    pub(crate) fn run<const GAS: bool, const STEP: bool>(&mut self, code: &CompiledCode) -> Exit {
+    /// Sets [`access_cost`](Self::access_cost) for the memory accessible now: after
+    /// instantiation and whenever the heap grows.
+    pub(crate) fn refresh_access_cost(&mut self, code: &CompiledCode) {
+        self.access_cost = code
+            .table
+            .access_cost(self.memory.access_map().accessible_bytes());
+    }
+
+    /// Runs until an exit. `GAS`: charge gas; `STEP`: stop before every instruction;
+    /// `MEM`: blocks also pay the memory-access surcharge per load and store (only with
+    /// `GAS`, and only for cost tables that have one).
+    pub(crate) fn run<const GAS: bool, const STEP: bool, const MEM: bool>(
+        &mut self,
+        code: &CompiledCode,
+    ) -> Exit {
         let ops = &code.ops[..];
         // Sliced to the ops' length so one bounds check covers both at a jump target.
         let costs = &code.block_costs[..ops.len()];
+        let accesses = if MEM {
+            &code.block_accesses[..ops.len()]
+        } else {
+            &[][..]
+        };
+        // Below 2^16 (a cost table's surcharges are), times at most one access per op
+        // (fewer than 2^26 ops): the product stays far below `i64::MAX`.
+        let mut access_cost = i64::from(self.access_cost);
         let mut regs = self.regs;
         let mut gas = self.gas;
         let start = usize_from_u32(self.next_op);
@@ -137,11 +161,16 @@ impl ExecState {
                 break None
             };
         }
-        // Charges `cost` to enter the block starting at op `target`, or stops before it.
+        // Charges `cost` (the block's static cost) to enter the block starting at op
+        // `target`, plus its accesses' surcharge, or stops before it.
         macro_rules! charge {
             ($cost:expr, $target:expr) => {
                 if GAS {
-                    let cost = i64::from($cost);
+                    let mut cost = i64::from($cost);
+                    if MEM {
+                        let count = accesses.get($target).copied().unwrap_or(0);
+                        cost += i64::from(count) * access_cost;
+                    }
                     if gas < cost {
                         let target = $target;
                         break Some((Exit::NotEnoughGas, target, target, true));
@@ -214,7 +243,11 @@ impl ExecState {
 
         if self.entry_pending {
             if GAS {
-                let cost = i64::from(costs[start]);
+                let mut cost = i64::from(costs[start]);
+                if MEM {
+                    let count = accesses.get(start).copied().unwrap_or(0);
+                    cost += i64::from(count) * access_cost;
+                }
                 if gas < cost {
                     self.exit_op = op_number(start);
                     return Exit::NotEnoughGas;
@@ -662,9 +695,11 @@ impl ExecState {
                 Some(done) => break done,
                 None => {
                     let at = here!();
-                    if let Err(exit) = self.slow_op::<GAS>(ops[at], &mut regs, &mut gas) {
+                    if let Err(exit) = self.slow_op::<GAS>(code, ops[at], &mut regs, &mut gas) {
                         break (exit, at, at, false);
                     }
+                    // `sbrk` may have changed the accessible memory.
+                    access_cost = i64::from(self.access_cost);
                 }
             }
         };
@@ -683,6 +718,7 @@ impl ExecState {
     #[inline(never)]
     fn slow_op<const GAS: bool>(
         &mut self,
+        code: &CompiledCode,
         op: Op,
         regs: &mut [u64; 16],
         gas: &mut i64,
@@ -714,15 +750,34 @@ impl ExecState {
         match_with_memory_ops! { op, regs;
             Op::Sbrk(d, s) => {
                 let size = u32::try_from(signed(regs[r(s)])).unwrap_or(0);
-                regs[r(d)] = sext(memory.sbrk(size).unwrap_or(0));
+                let top = match memory.access_map().plan_sbrk(size) {
+                    Some(growth) => {
+                        // The pages it makes accessible are paid before it grows (out of
+                        // gas: stop here, and grow when resumed with more).
+                        if GAS {
+                            let cost = code.table.pages_cost(growth.added_bytes());
+                            let cost = i64::try_from(cost).unwrap_or(i64::MAX);
+                            if *gas < cost {
+                                return Err(Exit::NotEnoughGas);
+                            }
+                            *gas -= cost;
+                        }
+                        memory.apply_sbrk(growth);
+                        growth.top
+                    }
+                    None => 0,
+                };
+                regs[r(d)] = sext(top);
+                self.refresh_access_cost(code);
             }
             Op::Memset => {
                 let value = low_u8(regs[Slot::A1.index()]);
                 let mut dst = lo(regs[Slot::A0.index()]);
                 let mut count = u64::from(lo(regs[Slot::A2.index()]));
+                let per_byte = i64::from(code.table.memset_byte);
                 let mut result = Ok(());
                 while count > 0 {
-                    if GAS && *gas == 0 {
+                    if GAS && *gas < per_byte {
                         result = Err(Exit::NotEnoughGas);
                         break;
                     }
@@ -731,7 +786,7 @@ impl ExecState {
                         break;
                     }
                     if GAS {
-                        *gas -= 1;
+                        *gas -= per_byte;
                     }
                     dst = dst.wrapping_add(1);
                     count -= 1;

@@ -9,7 +9,7 @@
 #![deny(clippy::arithmetic_side_effects)]
 
 use crate::cast::{u64_from_usize, usize_from_u32};
-use crate::memory::{AccessMap, Fault, LayoutError, PageMapping};
+use crate::memory::{AccessMap, Fault, HeapGrowth, LayoutError, PageMapping};
 use crate::program::MemoryMap;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -263,6 +263,23 @@ impl GuestMemory {
     #[inline(never)]
     pub fn load<const N: usize>(&mut self, address: u32) -> Result<[u8; N], Fault> {
         let mut out = [0u8; N];
+        let length = u32::try_from(N).map_err(|_| Fault::Trap)?;
+        if let Some((index, offset)) = self.map.locate(address, length) {
+            // A read of heap not backed yet backs it, as a write would (its pages were
+            // paid for when `sbrk` made them accessible): the next access to it takes the
+            // fast path rather than this one again.
+            let start = usize_from_u32(offset);
+            let end = start.saturating_add(N);
+            self.commit(index, end);
+            if let Some(bytes) = self
+                .backing
+                .get(index)
+                .and_then(|bytes| bytes.get(start..end))
+            {
+                out.copy_from_slice(bytes);
+                return Ok(out);
+            }
+        }
         self.guest_read(address, &mut out)?;
         Ok(out)
     }
@@ -349,8 +366,13 @@ impl GuestMemory {
     /// written, so committed memory stays within the limit.
     pub fn sbrk(&mut self, size: u32) -> Option<u32> {
         let growth = self.map.plan_sbrk(size)?;
-        self.map.apply_sbrk(growth);
+        self.apply_sbrk(growth);
         Some(growth.top)
+    }
+
+    /// Applies a growth [`AccessMap::plan_sbrk`] worked out on this memory's map.
+    pub(crate) fn apply_sbrk(&mut self, growth: HeapGrowth) {
+        self.map.apply_sbrk(growth);
     }
 
     /// Bytes `sbrk` has handed out.

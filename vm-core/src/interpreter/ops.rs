@@ -296,6 +296,13 @@ pub(crate) struct CompiledCode {
     pub op_pcs: Vec<u32>,
     /// The gas cost of the block an op starts, or 0 for ops that start no block.
     pub block_costs: Vec<u32>,
+    /// The loads and stores of the block an op starts (0 for ops that start no block),
+    /// each paying the instance's memory-access surcharge on entry; empty when the cost
+    /// table has no surcharge.
+    pub block_accesses: Vec<u32>,
+    /// The cost table the code was compiled with (for what is charged while running:
+    /// `memset` bytes, pages made accessible, the memory-access surcharge).
+    pub table: CostTable,
     /// `(pc, op index of its first op)` for every basic block, sorted by pc.
     pub blocks: Vec<(u32, u32)>,
     /// Op index of each jump-table entry's block, or `INVALID_TARGET`.
@@ -343,8 +350,12 @@ pub(crate) fn compile(
 ) -> CompiledCode {
     let instructions = &stream.instructions;
     let polkavm_branch_rules = isa != InstructionSet::Graypaper;
-    let mut out = CompiledCode::default();
+    let mut out = CompiledCode {
+        table: costs.clone(),
+        ..CompiledCode::default()
+    };
     out.ops.reserve(instructions.len() + instructions.len() / 8);
+    let count_accesses = costs.has_access_costs();
 
     // First pass: lay out ops and sum each block's cost into its first op's slot. Every
     // block ends with an instruction that is never dropped, so every block has a first op.
@@ -363,6 +374,13 @@ pub(crate) fn compile(
         let cost = decoded
             .instruction
             .map_or(costs.invalid, |i| costs.cost(i.opcode));
+        if count_accesses
+            && decoded
+                .instruction
+                .is_some_and(|i| i.opcode.accesses_memory())
+        {
+            add_cost(&mut out.block_accesses, block_start_slot, 1);
+        }
         let mut op = lower(decoded);
         if polkavm_branch_rules && decoded.flow() == Flow::Branch {
             // As in PolkaVM, a conditional branch (or `fallthrough`) whose target starts no
@@ -461,6 +479,10 @@ pub(crate) fn compile(
     };
     let table: Vec<u32> = code.jump_table.iter().map(|&pc| resolve(pc)).collect();
     out.jump_table = table;
+    if count_accesses {
+        // Indexed by op like `block_costs`, so one bounds check covers both.
+        out.block_accesses.resize(out.ops.len(), 0);
+    }
     out
 }
 
@@ -554,6 +576,9 @@ fn push(out: &mut CompiledCode, op: Op, pc: u32) {
     out.op_pcs.push(pc);
     // A dropped `unlikely` may already have opened this op's cost slot.
     out.block_costs.resize(out.ops.len(), 0);
+    if !out.block_accesses.is_empty() {
+        out.block_accesses.resize(out.ops.len(), 0);
+    }
 }
 
 fn add_cost(block_costs: &mut Vec<u32>, slot: usize, cost: u32) {

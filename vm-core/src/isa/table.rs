@@ -515,6 +515,48 @@ impl Opcode {
         self.info().flow
     }
 
+    /// Whether the instruction loads or stores guest memory (every load and store form;
+    /// not `memset`, whose bytes are charged as it writes them): the instructions that
+    /// pay a cost table's memory-access surcharge
+    /// ([`CostTable::memory_tiers`](crate::gas::CostTable::memory_tiers)).
+    #[inline]
+    pub const fn accesses_memory(self) -> bool {
+        use Opcode as O;
+        matches!(
+            self,
+            O::LoadU8
+                | O::LoadI8
+                | O::LoadU16
+                | O::LoadI16
+                | O::LoadU32
+                | O::LoadI32
+                | O::LoadU64
+                | O::StoreU8
+                | O::StoreU16
+                | O::StoreU32
+                | O::StoreU64
+                | O::StoreImmU8
+                | O::StoreImmU16
+                | O::StoreImmU32
+                | O::StoreImmU64
+                | O::StoreImmIndirectU8
+                | O::StoreImmIndirectU16
+                | O::StoreImmIndirectU32
+                | O::StoreImmIndirectU64
+                | O::StoreIndirectU8
+                | O::StoreIndirectU16
+                | O::StoreIndirectU32
+                | O::StoreIndirectU64
+                | O::LoadIndirectU8
+                | O::LoadIndirectI8
+                | O::LoadIndirectU16
+                | O::LoadIndirectI16
+                | O::LoadIndirectU32
+                | O::LoadIndirectI32
+                | O::LoadIndirectU64
+        )
+    }
+
     /// Finds an opcode by mnemonic.
     pub fn from_name(name: &str) -> Option<Opcode> {
         Opcode::ALL.iter().copied().find(|op| op.name() == name)

@@ -74,9 +74,13 @@ pub const CTX_INLINE_JUMP_TABLE: i32 = 256;
 /// reaches it with an 8-bit displacement (`sub qword [r15 - 8], imm32` is 8 bytes; a
 /// 32-bit displacement made it 11, on every block).
 pub const CTX_GAS: i32 = CONTEXT_BYTES - 8;
-/// The most jump-table entries that fit in the context (up to the gas counter); larger
+/// The memory-access surcharge per load or store, `i64` (the cost table's for the memory
+/// accessible now; the host keeps it current): next to the gas, for the same short
+/// displacement in the gas checks of cost tables that have one.
+pub const CTX_ACCESS_COST: i32 = CTX_GAS - 8;
+/// The most jump-table entries that fit in the context (up to the access cost); larger
 /// tables stay outside it and are reached through [`CTX_JUMP_TABLE`].
-pub const INLINE_JUMP_TABLE_ENTRIES: u32 = ((CTX_GAS - CTX_INLINE_JUMP_TABLE) / 8) as u32;
+pub const INLINE_JUMP_TABLE_ENTRIES: u32 = ((CTX_ACCESS_COST - CTX_INLINE_JUMP_TABLE) / 8) as u32;
 
 const _: () = assert!(CTX_USED <= CTX_INLINE_JUMP_TABLE - 8);
 

@@ -60,6 +60,15 @@ pub struct HeapGrowth {
     new_size: u32,
 }
 
+impl HeapGrowth {
+    /// Bytes the growth makes accessible (whole pages of the layout; 0 when the heap
+    /// stays within pages it already has).
+    pub fn added_bytes(&self) -> u64 {
+        self.mapped
+            .map_or(0, |(start, end)| end.saturating_sub(start))
+    }
+}
+
 /// Which guest addresses are accessible and how, the heap, and the memory limit: the
 /// rules every backend follows (see the [module docs](super)).
 ///

@@ -6,10 +6,12 @@
 use super::generic::JitModule;
 use super::GuestAddressSpace;
 use crate::error::{Error, SandboxError};
+use crate::gas::CostTable;
 use crate::isa::Reg;
 use crate::jit::abi::{
-    ctx_reg, ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_INLINE_JUMP_TABLE, CTX_JUMP_TABLE,
-    CTX_NEXT_PC, CTX_PC, CTX_RESUME, INLINE_JUMP_TABLE_ENTRIES,
+    ctx_reg, ExitKind, CTX_ACCESS_COST, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS,
+    CTX_INLINE_JUMP_TABLE, CTX_JUMP_TABLE, CTX_NEXT_PC, CTX_PC, CTX_RESUME,
+    INLINE_JUMP_TABLE_ENTRIES,
 };
 use crate::jit::CompiledProgram;
 use crate::memory::FaultMode;
@@ -101,6 +103,9 @@ enum Resume {
     /// Where the code left off: the native address it stored in the context's resume
     /// field when it exited (after an `ecalli`, or in a `memset` out of gas).
     Left,
+    /// At an `sbrk` (operands as in its exit's argument) that did not fit in the gas:
+    /// the host grows the heap first, then continues where the code left off.
+    Sbrk(u32),
 }
 
 /// One guest running JIT code.
@@ -118,6 +123,9 @@ pub struct JitInstance {
     next_pc: u32,
     /// The guest pc of the last exit.
     exit_pc: u32,
+    /// The cost table's charges the host makes (pages `sbrk` adds, the memory-access
+    /// surcharge it keeps in the context); `None` without metering.
+    table: Option<CostTable>,
     runner: Runner,
 }
 
@@ -132,16 +140,23 @@ impl core::fmt::Debug for JitInstance {
 }
 
 impl JitInstance {
-    /// A guest with `memory`, running on `runner`; nothing runnable until
+    /// A guest with `memory`, running on `runner`, charged by `table` (`None`: no
+    /// metering); nothing runnable until
     /// [`set_next_program_counter`](Self::set_next_program_counter).
-    pub(crate) fn new(memory: GuestAddressSpace, runner: Runner) -> JitInstance {
+    pub(crate) fn new(
+        memory: GuestAddressSpace,
+        runner: Runner,
+        table: Option<CostTable>,
+    ) -> JitInstance {
         let mut instance = JitInstance {
             memory,
             resume: None,
             next_pc: 0,
             exit_pc: 0,
+            table,
             runner,
         };
+        instance.refresh_access_cost();
         // The context starts zeroed (a fresh reservation, or a wiped worker's), so
         // registers and gas are 0. The jump table's address and a small table itself go
         // into the context, where the code expects them (the context survives `reset`, and
@@ -192,10 +207,12 @@ impl JitInstance {
         self.memory.write(address, data)
     }
 
-    /// Grows the heap as the guest's `sbrk` would (see [`GuestAddressSpace::sbrk`]).
+    /// Grows the heap as the guest's `sbrk` would (see [`GuestAddressSpace::sbrk`]),
+    /// charging nothing (the host grows it).
     pub fn sbrk(&mut self, size: u32) -> Option<u32> {
         let top = self.memory.sbrk(size);
         self.runner.protections_changed();
+        self.refresh_access_cost();
         top
     }
 
@@ -203,7 +220,53 @@ impl JitInstance {
     pub fn reset_memory(&mut self) -> Result<(), Error> {
         let result = self.memory.reset();
         self.runner.protections_changed();
+        self.refresh_access_cost();
         result.map_err(|e| Error::Jit(alloc::format!("resetting memory: {e}")))
+    }
+
+    /// Puts the memory-access surcharge of the memory accessible now into the context,
+    /// where the blocks' gas checks read it.
+    fn refresh_access_cost(&mut self) {
+        let cost = self.access_cost();
+        self.write(CTX_ACCESS_COST, i64::from(cost));
+    }
+
+    /// The memory-access surcharge of the memory accessible now.
+    fn access_cost(&self) -> u32 {
+        self.table
+            .as_ref()
+            .map_or(0, |table| table.access_cost(self.memory.accessible_bytes()))
+    }
+
+    /// The guest's `sbrk` with operands `arg` (`d << 8 | s`), or `Ok(false)` when the
+    /// pages it would add do not fit in the gas (then nothing changes).
+    fn guest_sbrk(&mut self, arg: u32) -> Result<bool, Error> {
+        let (d, s) = ((arg >> 8) & 0xff, arg & 0xff);
+        if d >= 13 || s >= 13 {
+            return Err(protocol("an sbrk with a register out of range"));
+        }
+        let size_reg: u64 = self.read(ctx_reg(s as usize));
+        let size = u32::try_from(size_reg as i64).unwrap_or(0);
+        let top = match self.memory.access_map().plan_sbrk(size) {
+            Some(growth) => {
+                if let Some(table) = &self.table {
+                    let cost = table.pages_cost(growth.added_bytes());
+                    let cost = i64::try_from(cost).unwrap_or(i64::MAX);
+                    let gas: i64 = self.read(CTX_GAS);
+                    if gas < cost {
+                        return Ok(false);
+                    }
+                    self.write(CTX_GAS, gas - cost);
+                }
+                let top = self.memory.sbrk(size).unwrap_or(0);
+                self.runner.protections_changed();
+                self.refresh_access_cost();
+                top
+            }
+            None => 0,
+        };
+        self.write(ctx_reg(d as usize), top as i32 as i64 as u64);
+        Ok(true)
     }
 
     /// Continues at the block starting at `pc` (charging it); `false` if no block starts
@@ -281,8 +344,16 @@ impl JitInstance {
     fn run_from(&mut self, mut resume: Resume) -> Result<JitExit, Error> {
         let origin = self.runner.code_origin();
         let exit = loop {
-            if let Resume::At(offset) = resume {
-                self.write(CTX_RESUME, origin.wrapping_add(offset));
+            match resume {
+                Resume::At(offset) => self.write(CTX_RESUME, origin.wrapping_add(offset)),
+                Resume::Left => {}
+                // Grown now, the code continues where it left off (after the `sbrk`).
+                Resume::Sbrk(arg) => {
+                    if !self.guest_sbrk(arg)? {
+                        self.resume = Some(Resume::Sbrk(arg));
+                        break JitExit::NotEnoughGas;
+                    }
+                }
             }
             self.runner.enter(&self.memory)?;
             let kind = ExitKind::from_u32(self.read(CTX_EXIT_KIND));
@@ -290,17 +361,15 @@ impl JitInstance {
             match kind {
                 Some(ExitKind::Sbrk) => {
                     let arg: u32 = self.read(CTX_EXIT_ARG);
-                    let (d, s) = ((arg >> 8) & 0xff, arg & 0xff);
-                    if d >= 13 || s >= 13 {
-                        return Err(protocol("an sbrk with a register out of range"));
+                    if self.guest_sbrk(arg)? {
+                        resume = Resume::Left;
+                        continue;
                     }
-                    let size_reg: u64 = self.read(ctx_reg(s as usize));
-                    let size = u32::try_from(size_reg as i64).unwrap_or(0);
-                    let top = self.memory.sbrk(size).unwrap_or(0);
-                    self.runner.protections_changed();
-                    self.write(ctx_reg(d as usize), top as i32 as i64 as u64);
-                    resume = Resume::Left;
-                    continue;
+                    // Stop at the `sbrk`; it grows the heap when resumed with more gas.
+                    self.resume = Some(Resume::Sbrk(arg));
+                    self.next_pc = pc;
+                    self.exit_pc = pc;
+                    break JitExit::NotEnoughGas;
                 }
                 Some(ExitKind::Ecalli) => {
                     self.resume = Some(Resume::Left);
@@ -316,7 +385,11 @@ impl JitInstance {
                     else {
                         return Err(protocol("an out-of-gas exit for no block"));
                     };
-                    let cost = i64::from(cost.copied().unwrap_or(0));
+                    let accesses = program.block_accesses.get(block).copied().unwrap_or(0);
+                    // The host's own figure, not the context's (which a worker could
+                    // have overwritten).
+                    let cost = i64::from(cost.copied().unwrap_or(0))
+                        + i64::from(accesses) * i64::from(self.access_cost());
                     let gas: i64 = self.read(CTX_GAS);
                     self.write(CTX_GAS, gas.wrapping_add(cost));
                     self.resume = Some(Resume::At(u64::from(offset)));

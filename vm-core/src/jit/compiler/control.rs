@@ -212,9 +212,10 @@ impl Compiler<'_> {
         self.exit_and_resume(ExitKind::Ecalli, n, pc, next_pc);
     }
 
-    /// `sbrk d, s`: the host grows the heap (it owns the address space) and writes `d`.
-    pub(super) fn sbrk(&mut self, d: Reg, s: Reg, next_pc: u32) {
+    /// `sbrk d, s` at `pc`: the host charges the pages it adds, grows the heap (it owns
+    /// the address space) and writes `d`; or, out of gas, stops at the `sbrk`.
+    pub(super) fn sbrk(&mut self, d: Reg, s: Reg, pc: u32, next_pc: u32) {
         let arg = (d.index() as u32) << 8 | s.index() as u32;
-        self.exit_and_resume(ExitKind::Sbrk, arg, next_pc, next_pc);
+        self.exit_and_resume(ExitKind::Sbrk, arg, pc, next_pc);
     }
 }

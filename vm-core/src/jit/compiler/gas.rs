@@ -10,26 +10,110 @@
 use super::control::ROTATED_RETURN_TO_HOST;
 use super::{Compiler, Stub};
 use crate::jit::abi::{
-    ExitKind, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_PC, CTX_RESUME, SCRATCH,
+    ctx_disp, ExitKind, CTX_ACCESS_COST, CTX_EXIT_ARG, CTX_EXIT_KIND, CTX_GAS, CTX_PC, CTX_RESUME,
+    MEMORY_BASE, SCRATCH,
 };
-use crate::jit::x64::{AluOp, Cond, Size};
+use crate::jit::x64::{AluOp, Cond, Reg as HostReg, Size};
+
+// The surcharged stubs below are written as bytes: `rcx` is the scratch register and `r15`
+// the memory base, and both context fields are within an 8-bit displacement of it.
+const _: () = {
+    assert!(matches!(SCRATCH, HostReg::Rcx) && matches!(MEMORY_BASE, HostReg::R15));
+    assert!(ctx_disp(CTX_GAS) >= -128 && ctx_disp(CTX_ACCESS_COST) >= -128);
+};
+/// `imul rcx, qword [r15 + CTX_ACCESS_COST], imm32`, the immediate to patch last.
+const IMUL_ACCESS_COST: [u8; 4] = [0x49, 0x69, 0x4F, ctx_disp(CTX_ACCESS_COST) as u8];
+/// `add rcx, imm32`, the immediate to patch last.
+const ADD_RCX: [u8; 3] = [0x48, 0x81, 0xC1];
+/// `sub qword [r15 + CTX_GAS], rcx`.
+const SUB_GAS_RCX: [u8; 4] = [0x49, 0x29, 0x4F, ctx_disp(CTX_GAS) as u8];
+/// `mov ecx, imm32` (zero-extends into `rcx`).
+const MOV_ECX: u8 = 0xB9;
+/// A 10-byte no-op, padding where a block without loads and stores needs no multiply.
+const NOP10: [u8; 10] = [0x66, 0x2E, 0x0F, 0x1F, 0x84, 0, 0, 0, 0, 0];
+/// Bytes of `imul` and `add` with their immediates, which [`NOP10`] and `mov ecx` replace.
+const SURCHARGE_BYTES: usize = IMUL_ACCESS_COST.len() + 4 + ADD_RCX.len() + 4;
+const _: () = assert!(SURCHARGE_BYTES == 1 + 4 + NOP10.len());
+
+/// Where a block's gas check takes its cost, to patch when the block ends.
+#[derive(Copy, Clone, Debug)]
+pub(super) enum CostSlot {
+    /// The 32-bit immediate of `sub qword [gas], imm32` at this offset.
+    Plain(usize),
+    /// A surcharged check starting at this offset: `imul` by the loads and stores, `add`
+    /// the static cost, `sub` from the gas.
+    Surcharged(usize),
+}
 
 impl Compiler<'_> {
-    /// The gas check at the start of the next block, whose cost is known.
-    pub(super) fn gas_stub(&mut self, cost: u32) {
+    /// The gas check at the start of the next block, whose cost (and number of loads and
+    /// stores, for tables with a memory-access surcharge) is known.
+    pub(super) fn gas_stub(&mut self, cost: u32, accesses: u32) {
+        if self.options.costs.has_access_costs() && accesses > 0 {
+            self.asm.bytes(&IMUL_ACCESS_COST);
+            self.asm.bytes(&accesses.to_le_bytes());
+            if let Ok(cost) = i32::try_from(cost) {
+                self.asm.bytes(&ADD_RCX);
+                self.asm.bytes(&cost.to_le_bytes());
+                self.asm.bytes(&SUB_GAS_RCX);
+                self.jump_if_out_of_gas();
+                return;
+            }
+            // A block costing more than 2^31 on its own (only with enormous tables): two
+            // subtractions, exact unless the gas is within the surcharge of `i64::MIN`.
+            self.asm.bytes(&SUB_GAS_RCX);
+        }
         self.sub_gas(cost);
         self.jump_if_out_of_gas();
+    }
+
+    /// The gas check at the start of the next block, for a table with a memory-access
+    /// surcharge, whose cost and accesses are not known yet: `imul rcx, [access cost],
+    /// accesses; add rcx, cost; sub [gas], rcx; jl`. [`patch_cost`](Self::patch_cost)
+    /// fills it in.
+    pub(super) fn surcharged_gas_stub(&mut self) -> CostSlot {
+        let at = self.asm.offset();
+        self.asm.bytes(&IMUL_ACCESS_COST);
+        self.asm.bytes(&[0; 4]);
+        self.asm.bytes(&ADD_RCX);
+        self.asm.bytes(&[0; 4]);
+        self.asm.bytes(&SUB_GAS_RCX);
+        self.jump_if_out_of_gas();
+        CostSlot::Surcharged(at)
+    }
+
+    /// Writes a closed block's cost (and accesses) into its gas check.
+    pub(super) fn patch_cost(&mut self, slot: CostSlot, cost: u32, accesses: u32) {
+        match slot {
+            CostSlot::Plain(at) => self.asm.patch_u32(at, cost),
+            CostSlot::Surcharged(at) if accesses == 0 => {
+                // No loads or stores: `mov ecx, cost` and padding instead of the multiply.
+                self.asm.patch_u8(at, MOV_ECX);
+                self.asm.patch_u32(at + 1, cost);
+                for (i, &byte) in NOP10.iter().enumerate() {
+                    self.asm.patch_u8(at + 5 + i, byte);
+                }
+            }
+            CostSlot::Surcharged(at) => {
+                self.asm.patch_u32(at + IMUL_ACCESS_COST.len(), accesses);
+                self.asm
+                    .patch_u32(at + IMUL_ACCESS_COST.len() + 4 + ADD_RCX.len(), cost);
+            }
+        }
     }
 
     /// The gas check at the start of the next block, whose cost is not known yet:
     /// returns the code offset of the check's 32-bit immediate, for the block's end to
     /// write its cost into.
-    pub(super) fn patchable_gas_stub(&mut self) -> usize {
+    pub(super) fn patchable_gas_stub(&mut self) -> CostSlot {
+        if self.options.costs.has_access_costs() {
+            return self.surcharged_gas_stub();
+        }
         self.asm
             .alu_mi_imm32(AluOp::Sub, Size::B64, Self::ctx(CTX_GAS), 0);
         let at = self.asm.offset() - 4;
         self.jump_if_out_of_gas();
-        at
+        CostSlot::Plain(at)
     }
 
     /// `jl` to the next block's out-of-gas exit. The exits are emitted at the end, one per

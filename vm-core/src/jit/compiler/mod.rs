@@ -71,8 +71,13 @@ pub struct CompiledProgram {
     /// `(pc, code offset)` of every basic block's gas stub, sorted by pc; a block's index
     /// here is its number in out-of-gas exits.
     pub blocks: Vec<(u32, u32)>,
-    /// The gas cost of each block in [`blocks`](Self::blocks) (empty without metering).
+    /// The gas cost of each block in [`blocks`](Self::blocks) (empty without metering),
+    /// without the memory-access surcharge.
     pub block_costs: Vec<u32>,
+    /// The loads and stores of each block in [`blocks`](Self::blocks), which each pay
+    /// the instance's memory-access surcharge on entry (empty without metering or when
+    /// the cost table has no surcharge).
+    pub block_accesses: Vec<u32>,
     /// Code offset of each jump-table entry's block, or [`INVALID_ENTRY`].
     pub jump_table: Vec<u32>,
     /// `(code offset, pc)` of every instruction that accesses guest memory, sorted by
@@ -168,13 +173,17 @@ pub(super) struct Compiler<'a> {
     blocks: Vec<(u32, u32)>,
     /// The cost of every closed block.
     block_costs: Vec<u32>,
-    /// Every block's cost, summed before the pass, where a cost might not fit a stub's
-    /// immediate (see `compile_all`).
-    precomputed_costs: Option<Vec<u32>>,
+    /// The loads and stores of every closed block (with a memory-access surcharge).
+    block_accesses: Vec<u32>,
+    /// Every block's cost and loads and stores, summed before the pass, where a cost
+    /// might not fit a stub's immediate (see `compile_all`).
+    precomputed_costs: Option<Vec<(u32, u32)>>,
     /// The open block's cost so far.
     cost: u32,
-    /// Where the open block's stub has its immediate, to patch with its cost.
-    cost_at: Option<usize>,
+    /// The open block's loads and stores so far.
+    accesses: u32,
+    /// Where the open block's stub takes its cost, to patch when it ends.
+    cost_at: Option<gas::CostSlot>,
     /// Whether the last instruction ended its block, so the next one starts one. Set by
     /// each instruction's emitter from its opcode (a constant there), so the pass needs
     /// no table lookup to find block boundaries.
@@ -330,8 +339,10 @@ pub fn compile_in(
         polkavm_branch_rules: options.isa != InstructionSet::Graypaper,
         blocks: Vec::with_capacity(estimate / 4 + 8),
         block_costs: Vec::with_capacity(estimate / 4 + 8),
+        block_accesses: Vec::new(),
         precomputed_costs: None,
         cost: 0,
+        accesses: 0,
         cost_at: None,
         ends_block: true,
         falls_through: true,
@@ -439,6 +450,11 @@ impl Compiler<'_> {
             } else {
                 Vec::new()
             },
+            block_accesses: if options.gas_metering && options.costs.has_access_costs() {
+                core::mem::take(&mut compiler.block_accesses)
+            } else {
+                Vec::new()
+            },
             jump_table,
             fault_sites: Vec::new(),
         };
@@ -458,6 +474,9 @@ fn emit<const OP: usize>(compiler: &mut Compiler<'_>, code: &[u8], raw: RawInstr
     compiler.cost = compiler
         .cost
         .saturating_add(compiler.options.costs.costs[OP]);
+    if opcode.accesses_memory() {
+        compiler.accesses += 1;
+    }
     compiler.ends_block = flow.ends_block();
     compiler.falls_through = flow.can_fall_through();
     let next_pc = raw.pc + raw.length;
@@ -515,21 +534,22 @@ fn compiler_estimate(code: &CodeSection, isa: InstructionSet) -> usize {
     }
 }
 
-/// Every block's cost, in order (saturating), for the rare cost tables whose block costs
-/// may not fit a stub's 32-bit immediate.
-fn block_costs(code: &CodeSection, options: &CompileOptions<'_>) -> Vec<u32> {
-    let mut costs: Vec<u32> = Vec::new();
+/// Every block's cost and loads and stores, in order (saturating), for the rare cost
+/// tables whose block costs may not fit a stub's 32-bit immediate.
+fn block_costs(code: &CodeSection, options: &CompileOptions<'_>) -> Vec<(u32, u32)> {
+    let mut costs: Vec<(u32, u32)> = Vec::new();
     let mut decoder = Decoder::new(options.isa, &code.code, &code.bitmask);
     // Costs need only the opcodes: no operand is decoded.
     while let Some(raw) = decoder.next_raw() {
         if decoder.starts_block() {
-            costs.push(0);
+            costs.push((0, 0));
         }
-        let cost = raw
-            .opcode()
-            .map_or(options.costs.invalid, |opcode| options.costs.cost(opcode));
-        if let Some(last) = costs.last_mut() {
+        let opcode = raw.opcode();
+        let cost = opcode.map_or(options.costs.invalid, |opcode| options.costs.cost(opcode));
+        let access = u32::from(opcode.is_some_and(Opcode::accesses_memory));
+        if let Some((last, accesses)) = costs.last_mut() {
             *last = last.saturating_add(cost);
+            *accesses += access;
         }
     }
     costs
@@ -630,13 +650,14 @@ impl Compiler<'_> {
         let block = self.blocks.len();
         self.blocks.push((pc, self.asm.offset() as u32));
         self.cost = 0;
+        self.accesses = 0;
         self.cost_at = None;
         self.ends_block = false;
         if self.options.gas_metering {
             match &self.precomputed_costs {
                 Some(costs) => {
-                    let cost = costs[block];
-                    self.gas_stub(cost);
+                    let (cost, accesses) = costs[block];
+                    self.gas_stub(cost, accesses);
                 }
                 None => self.cost_at = Some(self.patchable_gas_stub()),
             }
@@ -647,11 +668,12 @@ impl Compiler<'_> {
     /// block costs.
     #[inline]
     fn close_block(&mut self) {
-        if let Some(at) = self.cost_at {
+        if let Some(slot) = self.cost_at {
             debug_assert!(self.cost <= i32::MAX as u32, "checked before the pass");
-            self.asm.patch_u32(at, self.cost);
+            self.patch_cost(slot, self.cost, self.accesses);
         }
         self.block_costs.push(self.cost);
+        self.block_accesses.push(self.accesses);
     }
 
     /// A context field as a memory operand.
@@ -674,7 +696,7 @@ impl Compiler<'_> {
             (O::Fallthrough, _) | (O::Unlikely, _) => {}
             (O::Memset, _) => self.memset(pc),
             (O::Ecalli, A::Imm(n)) => self.ecalli(n, pc, next_pc),
-            (O::Sbrk, A::RegReg(d, s)) => self.sbrk(d, s, next_pc),
+            (O::Sbrk, A::RegReg(d, s)) => self.sbrk(d, s, pc, next_pc),
             (O::Jump, A::Offset(t)) => self.jump(t, pc),
             (O::JumpIndirect, A::RegImm(b, x)) => self.jump_indirect(None, b, x, pc),
             (O::LoadImmAndJump, A::RegImmOffset(d, x, t)) => {

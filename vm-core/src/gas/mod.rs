@@ -1,0 +1,297 @@
+//! The gas cost model: versioned tables, charged per basic block on entry.
+//!
+//! A table says what every opcode costs ([`CostTable::costs`], indexed like
+//! [`Opcode::ALL`]) and prices the engine work that is not an instruction. Every backend
+//! charges the same gas for the same program, input and gas (principle 5); versions are
+//! consensus: a runtime names the table its contracts are charged by
+//! ([`CostTable::by_version`]), and a new table is a new version.
+//!
+//! What a table charges, and when:
+//!
+//! - **On entering a basic block**: the sum of its instructions' costs (its terminator
+//!   included, or the invalid instruction or implicit trap that ends it), plus, for every
+//!   load and store in it ([`Opcode::accesses_memory`]), the memory-access surcharge of the
+//!   instance's accessible memory ([`CostTable::memory_tiers`]). A block that does not fit
+//!   stops the guest before it, gas unchanged, resumable.
+//! - **While `memset` writes**: [`CostTable::memset_byte`] per byte, before the byte; out
+//!   of gas mid-way stops it resumably, as a block would.
+//! - **Memory made accessible**: [`CostTable::page`] per 4 KiB, for the memory an
+//!   instantiation makes accessible (charged before the instance's first instruction runs)
+//!   and for what `sbrk` adds (charged before it grows the heap; out of gas stops the guest
+//!   at the `sbrk`, resumably).
+//!
+//! The memory surcharge prices cache misses by the working set a guest can have: an
+//! instance can only touch what is accessible, so the latency of its slowest access is
+//! bounded by the latency of a random walk over that much memory. The surcharge of an
+//! instance changes only when its accessible memory does (instantiation, `sbrk`), and
+//! applies to the blocks entered from then on.
+//!
+//! [`CostTable::naive`] (version 1) charges 1 per instruction and per `memset` byte and
+//! nothing else: PolkaVM's naive model, which the JAM test vectors and the differential
+//! tests against `polkavm` use. The measured tables are derived from measurement
+//! (`benchmarking/`, `gas-model`; README "Gas"), each in the shape of the engines it is
+//! tuned for: [`CostTable::interpreter`] (version 2) prices opcodes as the interpreters
+//! (native and inside the wasm runtime) spend time on them, [`CostTable::jit`] (version 3)
+//! as the JIT does. Engines differ in shape, not only in speed (a JIT runs an addition in
+//! a tenth of a mispredicted branch's time, an interpreter in a sixth), so one table cannot
+//! be close to all of them. Every table recommends a `ref_time` per gas for every engine
+//! ([`RefTimePerGas`]) that bounds every measured program on it: any table is safe on any
+//! engine, and accurate on the ones it is tuned for.
+
+use crate::isa::Opcode;
+
+mod v2;
+mod v3;
+
+/// The memory-access surcharge for instances with at most [`up_to`](Self::up_to) bytes
+/// of accessible memory.
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct MemoryTier {
+    /// Accessible bytes this tier covers (inclusive); the tiers of a table ascend, and the
+    /// last one covers every size (`u64::MAX`).
+    pub up_to: u64,
+    /// Gas per load or store on top of the opcode's cost.
+    pub access: u32,
+}
+
+/// Recommended `ref_time` (picoseconds) per unit of gas of a table, on the reference
+/// machine, for each engine a chain may run: the figure that makes no measured program run
+/// longer than it pays on that engine. A runtime picks the one for the engine its
+/// validators run (see `pallet_pvm::weights`).
+#[derive(Copy, Clone, PartialEq, Eq, Debug)]
+pub struct RefTimePerGas {
+    /// pvm-core's interpreter, natively (`NativeEngine` on an interpreter node).
+    pub interpreter: u64,
+    /// pvm-core's JIT, in either sandbox (`NativeEngine` on a JIT node).
+    pub jit: u64,
+    /// pvm-core's interpreter compiled into the wasm runtime (`InRuntimeEngine`).
+    pub in_runtime: u64,
+}
+
+/// What [`CostTable::interpreter`] recommends per engine: usable in `const` contexts (a
+/// runtime's `RefTimePerGas`).
+pub const INTERPRETER_TABLE_PS_PER_GAS: RefTimePerGas = v2::TABLE.ref_time_ps_per_gas;
+
+/// What [`CostTable::jit`] recommends per engine.
+pub const JIT_TABLE_PS_PER_GAS: RefTimePerGas = v3::TABLE.ref_time_ps_per_gas;
+
+/// A table as `gas-model generate` writes it (`v2.rs`, `v3.rs`), before
+/// [`CostTable::from_generated`] indexes its costs by opcode.
+struct Generated {
+    name: &'static str,
+    invalid: u32,
+    memset_byte: u32,
+    page: u32,
+    memory_tiers: &'static [MemoryTier],
+    ref_time_ps_per_gas: RefTimePerGas,
+    costs: &'static [(Opcode, u32)],
+}
+
+/// Bytes per page of memory made accessible, as [`CostTable::page`] counts them.
+pub const PAGE_BYTES: u64 = 4096;
+
+/// A versioned cost table.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct CostTable {
+    /// Bumped whenever any cost changes, so stored results can name the table they used.
+    pub version: u32,
+    /// A short name (`pvm costs`, `pvm bench --cost-table NAME`).
+    pub name: &'static str,
+    /// Cost of each opcode, indexed by [`Opcode::index`].
+    pub costs: [u32; Opcode::ALL.len()],
+    /// Cost of an invalid instruction or the implicit trap after the code.
+    pub invalid: u32,
+    /// Gas per byte `memset` writes.
+    pub memset_byte: u32,
+    /// Gas per [`PAGE_BYTES`] of memory made accessible (by instantiation or `sbrk`).
+    pub page: u32,
+    /// The memory-access surcharge by accessible memory, ascending; empty for none.
+    pub memory_tiers: &'static [MemoryTier],
+    /// What the measurement this table comes from recommends per engine (`None` for
+    /// tables not derived from measurement).
+    pub ref_time_ps_per_gas: Option<RefTimePerGas>,
+}
+
+impl CostTable {
+    /// Every instruction and every `memset` byte costs 1; nothing else is charged
+    /// (PolkaVM's naive model; the JAM vectors use it too). Version 1.
+    pub fn naive() -> CostTable {
+        CostTable {
+            version: 1,
+            name: "naive",
+            costs: [1; Opcode::ALL.len()],
+            invalid: 1,
+            memset_byte: 1,
+            page: 0,
+            memory_tiers: &[],
+            ref_time_ps_per_gas: None,
+        }
+    }
+
+    /// The table measured in the interpreters' shape (`benchmarking`'s `gas-model`): each
+    /// opcode's worst case on the native interpreter and on the interpreter inside the wasm
+    /// runtime, memory priced by the working set accessible memory allows. Version 2: the
+    /// pallet's default (`pallet_pvm::weights::DEFAULT_COST_TABLE_VERSION`).
+    pub fn interpreter() -> CostTable {
+        CostTable::from_generated(2, &v2::TABLE)
+    }
+
+    /// The table measured in the JIT's shape: each opcode's worst case on the JIT, for
+    /// chains whose validators run it. Version 3.
+    pub fn jit() -> CostTable {
+        CostTable::from_generated(3, &v3::TABLE)
+    }
+
+    fn from_generated(version: u32, table: &Generated) -> CostTable {
+        CostTable {
+            version,
+            name: table.name,
+            costs: costs_by_opcode(table.costs),
+            invalid: table.invalid,
+            memset_byte: table.memset_byte,
+            page: table.page,
+            memory_tiers: table.memory_tiers,
+            ref_time_ps_per_gas: Some(table.ref_time_ps_per_gas),
+        }
+    }
+
+    /// Every table this build knows, oldest first.
+    pub fn all() -> [CostTable; 3] {
+        [
+            CostTable::naive(),
+            CostTable::interpreter(),
+            CostTable::jit(),
+        ]
+    }
+
+    /// The table with this version, if this build knows it. Versions are consensus: a
+    /// runtime names the table its contracts are charged by, and every node must find the
+    /// same one.
+    pub fn by_version(version: u32) -> Option<CostTable> {
+        CostTable::all()
+            .into_iter()
+            .find(|table| table.version == version)
+    }
+
+    /// The table with this [`name`](Self::name), if this build knows it.
+    pub fn by_name(name: &str) -> Option<CostTable> {
+        CostTable::all()
+            .into_iter()
+            .find(|table| table.name == name)
+    }
+
+    /// The cost of one opcode.
+    #[inline]
+    pub fn cost(&self, opcode: Opcode) -> u32 {
+        self.costs[opcode.index()]
+    }
+
+    /// The surcharge per load or store of an instance with `accessible` bytes of
+    /// accessible memory.
+    pub fn access_cost(&self, accessible: u64) -> u32 {
+        self.memory_tiers
+            .iter()
+            .find(|tier| accessible <= tier.up_to)
+            .or(self.memory_tiers.last())
+            .map_or(0, |tier| tier.access)
+    }
+
+    /// Whether blocks pay a memory-access surcharge under this table.
+    #[inline]
+    pub fn has_access_costs(&self) -> bool {
+        self.memory_tiers.iter().any(|tier| tier.access != 0)
+    }
+
+    /// The gas for making `bytes` of memory accessible (whole pages, rounded up).
+    pub fn pages_cost(&self, bytes: u64) -> u64 {
+        bytes
+            .div_ceil(PAGE_BYTES)
+            .saturating_mul(u64::from(self.page))
+    }
+}
+
+impl Default for CostTable {
+    fn default() -> Self {
+        CostTable::naive()
+    }
+}
+
+/// The per-opcode array of a table listed as `(opcode, cost)` pairs; fails to compile
+/// (in a `const`) or panics if an opcode is missing or listed twice.
+const fn costs_by_opcode(list: &[(Opcode, u32)]) -> [u32; Opcode::ALL.len()] {
+    let mut costs = [u32::MAX; Opcode::ALL.len()];
+    let mut seen = [false; Opcode::ALL.len()];
+    let mut i = 0;
+    while i < list.len() {
+        let (opcode, cost) = list[i];
+        assert!(!seen[opcode.index()], "an opcode is listed twice");
+        seen[opcode.index()] = true;
+        costs[opcode.index()] = cost;
+        i += 1;
+    }
+    let mut j = 0;
+    while j < seen.len() {
+        assert!(seen[j], "an opcode has no cost");
+        j += 1;
+    }
+    costs
+}
+
+// Every opcode has exactly one cost in every generated table (checked at compile time).
+const _: [u32; Opcode::ALL.len()] = costs_by_opcode(v2::TABLE.costs);
+const _: [u32; Opcode::ALL.len()] = costs_by_opcode(v3::TABLE.costs);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_and_names_are_unique() {
+        let tables = CostTable::all();
+        for (i, a) in tables.iter().enumerate() {
+            for b in &tables[i + 1..] {
+                assert_ne!(a.version, b.version);
+                assert_ne!(a.name, b.name);
+            }
+            assert_eq!(CostTable::by_version(a.version).as_ref(), Some(a));
+            assert_eq!(CostTable::by_name(a.name).as_ref(), Some(a));
+        }
+        assert!(CostTable::by_version(0).is_none());
+    }
+
+    #[test]
+    fn naive_is_one_per_instruction_and_nothing_else() {
+        let naive = CostTable::naive();
+        assert_eq!(naive.version, 1);
+        assert!(naive.costs.iter().all(|&cost| cost == 1));
+        assert_eq!((naive.invalid, naive.memset_byte, naive.page), (1, 1, 0));
+        assert_eq!(naive.access_cost(u64::MAX), 0);
+        assert!(!naive.has_access_costs());
+        assert_eq!(naive.pages_cost(1 << 30), 0);
+    }
+
+    #[test]
+    fn memory_tiers_ascend_and_cover_everything() {
+        for table in CostTable::all() {
+            let tiers = table.memory_tiers;
+            for pair in tiers.windows(2) {
+                assert!(pair[0].up_to < pair[1].up_to, "{}", table.name);
+                assert!(pair[0].access <= pair[1].access, "{}", table.name);
+            }
+            if let Some(last) = tiers.last() {
+                assert_eq!(last.up_to, u64::MAX, "{}", table.name);
+                assert_eq!(table.access_cost(0), tiers[0].access);
+                assert_eq!(table.access_cost(u64::MAX), last.access);
+            }
+        }
+    }
+
+    #[test]
+    fn pages_round_up() {
+        let table = CostTable::interpreter();
+        assert_eq!(table.pages_cost(0), 0);
+        assert_eq!(table.pages_cost(1), u64::from(table.page));
+        assert_eq!(table.pages_cost(PAGE_BYTES), u64::from(table.page));
+        assert_eq!(table.pages_cost(PAGE_BYTES + 1), 2 * u64::from(table.page));
+    }
+}

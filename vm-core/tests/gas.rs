@@ -1,0 +1,353 @@
+//! What a cost table charges, and that every backend charges it alike: per-opcode costs
+//! per block, the memory-access surcharge by accessible memory (and its change when `sbrk`
+//! crosses a tier), `memset` bytes, pages made accessible by instantiation and by `sbrk`,
+//! and stopping resumably where any of them does not fit. The measured tables' versions and
+//! contents are pinned.
+#![cfg(feature = "std")]
+
+use pvm_core::asm::assemble;
+use pvm_core::gas::{CostTable, MemoryTier};
+use pvm_core::{
+    BackendKind, Config, Engine, Instance, Interrupt, Module, ModuleConfig, Opcode, Reg,
+    SandboxConfig, SandboxKind,
+};
+
+/// Every opcode 1, `memset` bytes 3, pages 7, and loads and stores 2 more up to 16 KiB
+/// accessible, 5 up to 64 KiB, 11 beyond.
+fn test_table() -> CostTable {
+    static TIERS: [MemoryTier; 3] = [
+        MemoryTier {
+            up_to: 16 << 10,
+            access: 2,
+        },
+        MemoryTier {
+            up_to: 64 << 10,
+            access: 5,
+        },
+        MemoryTier {
+            up_to: u64::MAX,
+            access: 11,
+        },
+    ];
+    CostTable {
+        version: 1000,
+        name: "test",
+        memset_byte: 3,
+        page: 7,
+        memory_tiers: &TIERS,
+        ..CostTable::naive()
+    }
+}
+
+/// Three pages accessible at instantiation: ro data, rw data (the heap starts right after
+/// it, page-aligned) and the stack.
+fn standard(body: &str) -> String {
+    format!(".isa latest64\n.rw_data_size 4096\n.ro_data 1 2 3 4\n.stack_size 4096\n{body}")
+}
+const INSTANTIATION: i64 = 3 * 7;
+
+/// Every backend and sandbox a chain may run.
+fn engines() -> Vec<(String, Config)> {
+    let mut engines = vec![(
+        "interpreter".to_string(),
+        Config {
+            backend: BackendKind::Interpreter,
+            ..Config::default()
+        },
+    )];
+    if BackendKind::jit_supported() {
+        for backend in [BackendKind::Jit, BackendKind::Crosscheck] {
+            for kind in SandboxKind::ALL {
+                engines.push((
+                    format!("{backend:?} ({kind:?})"),
+                    Config {
+                        backend,
+                        sandbox: SandboxConfig {
+                            kind,
+                            ..SandboxConfig::default()
+                        },
+                        ..Config::default()
+                    },
+                ));
+            }
+        }
+    }
+    engines
+}
+
+fn instance(config: &Config, source: &str, table: &CostTable) -> Instance {
+    let blob = assemble(source).unwrap_or_else(|e| panic!("{e}\n{source}"));
+    let engine = Engine::new(config).unwrap();
+    let module_config = ModuleConfig {
+        cost_table: table.clone(),
+        ..ModuleConfig::default()
+    };
+    Module::from_blob(&engine, &module_config, blob)
+        .unwrap()
+        .instantiate()
+        .unwrap()
+}
+
+/// What one run stopped with: interrupt, pc, next pc, gas, registers.
+type Stop = (Interrupt, Option<u32>, Option<u32>, i64, [u64; 13]);
+
+fn stop(instance: &mut Instance) -> Stop {
+    let interrupt = instance.run().unwrap();
+    (
+        interrupt,
+        instance.program_counter(),
+        instance.next_program_counter(),
+        instance.gas(),
+        instance.regs(),
+    )
+}
+
+/// Calls `main(args)` with `gas`, then after each `NotEnoughGas` adds the next of
+/// `top_ups`, on every engine; checks they all stop alike and returns the stops.
+fn run_everywhere(source: &str, args: &[u64], gas: i64, top_ups: &[i64]) -> Vec<Stop> {
+    let table = test_table();
+    let mut reference: Option<Vec<Stop>> = None;
+    for (name, config) in engines() {
+        let mut instance = instance(&config, source, &table);
+        instance.prepare_call_export("main", args).unwrap();
+        instance.set_gas(gas);
+        let mut stops = vec![stop(&mut instance)];
+        for &top_up in top_ups {
+            assert_eq!(stops.last().unwrap().0, Interrupt::NotEnoughGas, "{name}");
+            instance.set_gas(instance.gas() + top_up);
+            stops.push(stop(&mut instance));
+        }
+        match &reference {
+            None => reference = Some(stops),
+            Some(expected) => assert_eq!(&stops, expected, "{name} against the interpreter"),
+        }
+    }
+    reference.unwrap()
+}
+
+#[test]
+fn instantiation_pays_its_pages_before_the_first_instruction() {
+    let source = standard("pub @main:\n add_64 a0, a0, a1\n jump_indirect ra, 0\n");
+    // Two instructions in one block.
+    let stops = run_everywhere(&source, &[2, 3], INSTANTIATION - 1, &[1, 2]);
+    // Not even the pages fit: stopped at the entry, gas unchanged.
+    assert_eq!(stops[0].0, Interrupt::NotEnoughGas);
+    assert_eq!(stops[0].3, INSTANTIATION - 1);
+    assert_eq!((stops[0].1, stops[0].2), (Some(0), Some(0)));
+    // The pages fit, the block does not: paid for the pages, stopped at the block.
+    assert_eq!(stops[1].0, Interrupt::NotEnoughGas);
+    assert_eq!(stops[1].3, 0);
+    assert_eq!((stops[1].1, stops[1].2), (Some(0), Some(0)));
+    // With two more the block fits exactly.
+    assert_eq!(stops[2].0, Interrupt::Finished);
+    assert_eq!(stops[2].3, 0);
+    assert_eq!(stops[2].4[Reg::A0.index()], 5);
+}
+
+#[test]
+fn loads_and_stores_pay_the_surcharge_of_the_accessible_memory() {
+    let source = standard(
+        "pub @main:\n\
+         store_indirect_u64 a0, sp, -8\n\
+         load_indirect_u64 a1, sp, -8\n\
+         jump_indirect ra, 0\n",
+    );
+    // 12 KiB accessible: 2 per access; the block costs 3 + 2 * 2.
+    let stops = run_everywhere(&source, &[9], INSTANTIATION + 6, &[1]);
+    assert_eq!(stops[0].0, Interrupt::NotEnoughGas);
+    assert_eq!(stops[0].3, 6);
+    assert_eq!(stops[1].0, Interrupt::Finished);
+    assert_eq!(stops[1].3, 0);
+    assert_eq!(stops[1].4[Reg::A1.index()], 9);
+}
+
+#[test]
+fn sbrk_pays_its_pages_first_and_raises_the_surcharge_after() {
+    let source = standard(
+        "pub @main:\n\
+         sbrk a2, a1\n\
+         fallthrough\n\
+         @next:\n\
+         store_indirect_u64 a1, sp, -8\n\
+         load_indirect_u64 a3, sp, -8\n\
+         jump_indirect ra, 0\n",
+    );
+    // sbrk(8192): two pages, 14, making 20 KiB accessible (5 per access after). First
+    // block 2, second 3 + 2 * 5.
+    let all = INSTANTIATION + 2 + 14 + 13;
+    let stops = run_everywhere(&source, &[0, 8192], all, &[]);
+    assert_eq!(stops[0].0, Interrupt::Finished);
+    assert_eq!(stops[0].3, 0);
+    assert_eq!(stops[0].4[Reg::A3.index()], 8192);
+    assert_ne!(stops[0].4[Reg::A2.index()], 0, "the heap grew");
+
+    // One short of the pages: stopped at the `sbrk` (pc 0, resumed there), the heap
+    // not grown; resumed with enough, it grows and finishes.
+    let stops = run_everywhere(&source, &[0, 8192], INSTANTIATION + 2 + 13, &[14]);
+    assert_eq!(stops[0].0, Interrupt::NotEnoughGas);
+    assert_eq!((stops[0].1, stops[0].2), (Some(0), Some(0)));
+    assert_eq!(stops[0].3, 13);
+    assert_eq!(stops[0].4[Reg::A2.index()], 0);
+    assert_eq!(stops[1].0, Interrupt::Finished);
+    assert_eq!(stops[1].3, 0);
+
+    // sbrk(8): the heap starts at a page boundary, so one page, making 16 KiB accessible
+    // (still 2 per access).
+    let stops = run_everywhere(&source, &[0, 8], INSTANTIATION + 2 + 7 + 3 + 2 * 2, &[]);
+    assert_eq!((stops[0].0, stops[0].3), (Interrupt::Finished, 0));
+}
+
+#[test]
+fn memset_pays_per_byte_and_stops_resumably() {
+    let source = standard(
+        "pub @main:\n\
+         memset\n\
+         jump_indirect ra, 0\n",
+    );
+    let stack_top = 0xfffe_0000u64;
+    let args = [stack_top - 16, 0xab, 10];
+    // One block of two instructions, then 3 per byte: 10 bytes need 30; 20 writes six.
+    let stops = run_everywhere(&source, &args, INSTANTIATION + 2 + 20, &[9, 100]);
+    assert_eq!(stops[0].0, Interrupt::NotEnoughGas);
+    assert_eq!(stops[0].3, 2);
+    assert_eq!(stops[0].4[Reg::A2.index()], 4, "bytes left");
+    assert_eq!(stops[0].4[Reg::A0.index()], stack_top - 10);
+    // Nine more: three more bytes (11 - 9 = 2 left).
+    assert_eq!(stops[1].0, Interrupt::NotEnoughGas);
+    assert_eq!(stops[1].4[Reg::A2.index()], 1);
+    assert_eq!(stops[2].0, Interrupt::Finished);
+    assert_eq!(stops[2].3, 2 + 100 - 3);
+}
+
+#[test]
+fn the_surcharge_with_block_costs_past_32_bits_is_charged_alike() {
+    // Per-instruction costs this large make the JIT sum the costs before its pass (its
+    // gas checks then take them as constants); with a surcharge too.
+    let billion = 1_000_000_000;
+    let table = CostTable {
+        costs: [billion; Opcode::ALL.len()],
+        invalid: billion,
+        ..test_table()
+    };
+    let source = standard(
+        "pub @main:\n\
+         load_imm a1, 3\n\
+         fallthrough\n\
+         @loop:\n\
+         store_indirect_u64 a1, sp, -8\n\
+         add_imm_64 a1, a1, -1\n\
+         branch_not_eq_imm a1, 0, @loop\n\
+         jump_indirect ra, 0\n",
+    );
+    let mut results = Vec::new();
+    for (name, config) in engines() {
+        for gas in [100_000_000_000, 7_000_000_100] {
+            let mut instance = instance(&config, &source, &table);
+            instance.prepare_call_export("main", &[]).unwrap();
+            instance.set_gas(gas);
+            results.push((name.clone(), gas, stop(&mut instance)));
+        }
+    }
+    let expected = |gas| {
+        results
+            .iter()
+            .find(|r| r.0 == "interpreter" && r.1 == gas)
+            .unwrap()
+            .2
+    };
+    // Entry 2e9, three turns of 3e9 + 2, return 1e9: 1.2e10 + 27 with the pages.
+    assert_eq!(expected(100_000_000_000).3, 88_000_000_000 - 6 - 21);
+    assert_eq!(expected(7_000_000_100).0, Interrupt::NotEnoughGas);
+    for (name, gas, stop) in &results {
+        assert_eq!(*stop, expected(*gas), "{name}, gas {gas}");
+    }
+}
+
+#[test]
+fn naive_charges_nothing_but_instructions_and_memset_bytes() {
+    let naive = CostTable::naive();
+    assert_eq!(naive.pages_cost(1 << 20), 0);
+    assert_eq!(naive.access_cost(1 << 30), 0);
+    let source = standard(
+        "pub @main:\n\
+         sbrk a2, a1\n\
+         store_indirect_u64 a1, sp, -8\n\
+         jump_indirect ra, 0\n",
+    );
+    for (name, config) in engines() {
+        let mut instance = instance(&config, &source, &naive);
+        instance.prepare_call_export("main", &[0, 1 << 20]).unwrap();
+        instance.set_gas(3);
+        assert_eq!(instance.run().unwrap(), Interrupt::Finished, "{name}");
+        assert_eq!(instance.gas(), 0, "{name}");
+    }
+}
+
+/// The measured tables are consensus: a runtime names one by version, and every node must
+/// charge exactly that. A changed table is a new version (add it to `CostTable::all`),
+/// never an edit of these.
+#[test]
+fn the_measured_tables_are_pinned() {
+    for (table, version, pinned) in [
+        (CostTable::interpreter(), 2, PINNED_INTERPRETER_TABLE),
+        (CostTable::jit(), 3, PINNED_JIT_TABLE),
+    ] {
+        assert_eq!(table.version, version);
+        assert_eq!(CostTable::by_version(version), Some(table.clone()));
+        let mut digest = Fnv::default();
+        digest.add(table.name.as_bytes());
+        for opcode in Opcode::ALL {
+            digest.add(opcode.name().as_bytes());
+            digest.add(&table.cost(*opcode).to_le_bytes());
+        }
+        for value in [table.invalid, table.memset_byte, table.page] {
+            digest.add(&value.to_le_bytes());
+        }
+        for tier in table.memory_tiers {
+            digest.add(&tier.up_to.to_le_bytes());
+            digest.add(&tier.access.to_le_bytes());
+        }
+        // The recommended ref_time is not consensus by itself (a runtime names its own),
+        // but it was measured with these costs: pinned with them.
+        let ps = table
+            .ref_time_ps_per_gas
+            .expect("measured tables recommend ref_time");
+        for value in [ps.interpreter, ps.jit, ps.in_runtime] {
+            digest.add(&value.to_le_bytes());
+        }
+        assert_eq!(
+            digest.0, pinned,
+            "the {} table (version {version}) changed (digest {:#x}): {table:#?}",
+            table.name, digest.0
+        );
+    }
+}
+
+const PINNED_INTERPRETER_TABLE: u64 = 0xb703_16fa_5938_ca0b;
+const PINNED_JIT_TABLE: u64 = 0xb861_886b_2ed5_2c98;
+
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Fnv {
+    fn add(&mut self, bytes: &[u8]) {
+        if self.0 == 0 {
+            self.0 = 0xcbf2_9ce4_8422_2325;
+        }
+        for &byte in bytes {
+            self.0 = (self.0 ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+#[test]
+fn tables_keep_their_values_in_the_ranges_engines_rely_on() {
+    for table in CostTable::all() {
+        // The JIT takes the `memset` byte cost as a signed 32-bit immediate, and a
+        // surcharge times a block's accesses must stay far inside `i64`.
+        assert!(table.memset_byte <= i32::MAX as u32, "{}", table.name);
+        for tier in table.memory_tiers {
+            assert!(tier.access < 1 << 16, "{}", table.name);
+        }
+    }
+}
