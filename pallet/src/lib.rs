@@ -152,7 +152,7 @@ pub mod pallet {
         type CostTableVersion: Get<u32>;
         /// `ref_time` charged per unit of engine gas: the figure the cost table's
         /// measurement recommends for the engine the validators run
-        /// ([`weights::RECOMMENDED_REF_TIME_PER_GAS`]). Consensus.
+        /// ([`crate::weights::RECOMMENDED_REF_TIME_PER_GAS`]). Consensus.
         #[pallet::constant]
         type RefTimePerGas: Get<u64>;
     }
@@ -616,20 +616,22 @@ pub mod pallet {
         }
 
         /// Validates and stores code, holding its deposit on `owner`; returns the deposit.
+        /// Code that is stored already is refused before it is validated again: hashing
+        /// and one read are all a repeated upload costs the node.
         pub(crate) fn store_code(
             owner: &T::AccountId,
             code: Vec<u8>,
             storage_deposit_limit: BalanceOf<T>,
         ) -> Result<BalanceOf<T>, DispatchError> {
-            let validated = Self::validate_code(&code).map_err(|error| {
-                log::debug!(target: LOG_TARGET, "code refused: {error}");
-                Error::<T>::from(error)
-            })?;
             let code_hash = H256(sp_io::hashing::blake2_256(&code));
             ensure!(
                 !CodeInfoOf::<T>::contains_key(code_hash),
                 Error::<T>::CodeAlreadyExists
             );
+            let validated = Self::validate_code(&code).map_err(|error| {
+                log::debug!(target: LOG_TARGET, "code refused: {error}");
+                Error::<T>::from(error)
+            })?;
             let deposit = Self::code_deposit(validated.code_len);
             ensure!(
                 deposit <= storage_deposit_limit,

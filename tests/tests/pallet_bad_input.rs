@@ -78,6 +78,31 @@ fn bad_blobs_are_refused_at_upload() {
     });
 }
 
+/// A repeated upload costs hashing and one read, not a second validation: bytes that
+/// are stored already are refused as stored even where validating them would fail (as
+/// stored code can after a runtime upgrade tightens the limits).
+#[test]
+fn stored_code_is_refused_before_it_is_validated_again() {
+    new_test_ext().execute_with(|| {
+        let bytes = b"not a blob, stored by an older runtime".to_vec();
+        let hash = sp_core::H256(sp_io::hashing::blake2_256(&bytes));
+        pallet_pvm::CodeInfoOf::<Runtime>::insert(
+            hash,
+            pallet_pvm::CodeInfo {
+                owner: ALICE,
+                deposit: 0,
+                refcount: 0,
+                code_len: 38,
+                blob_version: 0,
+            },
+        );
+        refused(Error::CodeAlreadyExists, || upload_code(bytes.clone()));
+        // Without the stored entry the same bytes fail validation.
+        pallet_pvm::CodeInfoOf::<Runtime>::remove(hash);
+        refused(Error::CodeMalformed, || upload_code(bytes));
+    });
+}
+
 #[test]
 fn basic_blocks_over_the_limit_are_refused() {
     new_test_ext().execute_with(|| {

@@ -36,7 +36,7 @@ pub struct TableSpec {
     /// The engines whose per-opcode times set its costs (the maximum over them, in each
     /// one's units); its recommended `ref_time` covers every engine.
     pub engines: &'static [EngineKind],
-    /// Engines that bound its costs in absolute time ([`derive`]).
+    /// Engines that bound its costs in absolute time (see [`fn@derive`]).
     pub bounded: &'static [EngineKind],
     /// Where its source goes.
     pub source: &'static str,
