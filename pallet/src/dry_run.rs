@@ -52,7 +52,7 @@ impl<T: Config> Pallet<T> {
         ContractResult {
             result: result.result,
             gas_consumed: result.gas_consumed,
-            weight_required: result.weight_consumed,
+            weight_required: result.weight_required,
             storage_deposit_charged: BalanceOf::<T>::unique_saturated_from(result.deposit_charged)
                 .saturating_add(extra_deposit),
             storage_deposit_refunded: BalanceOf::<T>::unique_saturated_from(
@@ -146,6 +146,7 @@ fn failed<R>(error: DispatchError) -> ExecResult<R> {
     ExecResult {
         result: Err(error),
         weight_consumed: Weight::zero(),
+        weight_required: Weight::zero(),
         gas_consumed: 0,
         deposit_charged: 0,
         deposit_refunded: 0,

@@ -54,6 +54,9 @@ pub struct ExecResult<R> {
     pub result: Result<R, DispatchError>,
     /// Weight consumed by loading code and running it (gas and syscalls), in every frame.
     pub weight_consumed: Weight,
+    /// The least weight limit under which the execution does what it did: the most it had
+    /// consumed at any point (syscalls charge worst cases first and give back the rest).
+    pub weight_required: Weight,
     /// Engine gas used: the instructions run, in every frame (part of `weight_consumed`).
     pub gas_consumed: u64,
     /// Storage deposit the origin paid.
@@ -68,6 +71,7 @@ impl<R> ExecResult<R> {
         ExecResult {
             result: self.result.map(f),
             weight_consumed: self.weight_consumed,
+            weight_required: self.weight_required,
             gas_consumed: self.gas_consumed,
             deposit_charged: self.deposit_charged,
             deposit_refunded: self.deposit_refunded,
@@ -246,6 +250,7 @@ impl<T: Config> Stack<T> {
         ExecResult {
             result,
             weight_consumed: self.gas.consumed(),
+            weight_required: self.gas.required(),
             gas_consumed: self.gas.engine_gas(),
             // A failed call rolled its deposit movements back.
             deposit_charged: if ok {

@@ -12,6 +12,9 @@ use frame_support::weights::Weight;
 pub struct GasMeter {
     limit: Weight,
     consumed: Weight,
+    /// The most `consumed` has been (per component): with refunds of worst-case charges,
+    /// what a call needs as its limit is this, not what it consumed in the end.
+    required: Weight,
     ref_time_per_gas: u64,
     engine_gas: u64,
 }
@@ -27,6 +30,7 @@ impl GasMeter {
         GasMeter {
             limit,
             consumed: Weight::zero(),
+            required: Weight::zero(),
             ref_time_per_gas: ref_time_per_gas.max(1),
             engine_gas: 0,
         }
@@ -36,18 +40,27 @@ impl GasMeter {
     /// it was allowed).
     pub fn charge(&mut self, weight: Weight) -> Result<(), OutOfGas> {
         let consumed = self.consumed.saturating_add(weight);
+        self.required = self.required.max(consumed);
         if consumed.any_gt(self.limit) {
             self.consumed = self.limit;
+            self.required = self.required.max(self.limit);
             return Err(OutOfGas);
         }
         self.consumed = consumed;
         Ok(())
     }
 
+    /// Gives back `weight` of an earlier charge that covered a worst case, once the work
+    /// is done and its real cost known (never more than was charged for it).
+    pub fn refund(&mut self, weight: Weight) {
+        self.consumed = self.consumed.saturating_sub(weight);
+    }
+
     /// Marks all of the limit consumed.
     pub fn exhaust(&mut self) {
         self.engine_gas = self.engine_gas.saturating_add(self.gas_left());
         self.consumed = self.limit;
+        self.required = self.required.max(self.limit);
     }
 
     /// Engine gas the remaining `ref_time` buys.
@@ -77,6 +90,12 @@ impl GasMeter {
         self.consumed
     }
 
+    /// The least limit that lets the call do what it did: the most it had consumed at any
+    /// point, refunds of worst-case charges not counted (what a dry run reports).
+    pub fn required(&self) -> Weight {
+        self.required
+    }
+
     /// The limit.
     pub fn limit(&self) -> Weight {
         self.limit
@@ -96,10 +115,53 @@ impl GasMeter {
     /// Charges what a callee's meter (from [`GasMeter::nested`]) consumed. It cannot
     /// exceed what this meter had left when the callee's was carved out.
     pub fn absorb(&mut self, callee: &GasMeter) {
+        self.required = self
+            .required
+            .max(self.consumed.saturating_add(callee.required));
         self.engine_gas = self.engine_gas.saturating_add(callee.engine_gas);
         self.consumed = self
             .consumed
             .saturating_add(callee.consumed)
             .min(self.limit);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(ref_time: u64, proof_size: u64) -> Weight {
+        Weight::from_parts(ref_time, proof_size)
+    }
+
+    #[test]
+    fn refunds_lower_consumed_but_not_required() {
+        let mut meter = GasMeter::new(w(100, 100), 1);
+        meter.charge(w(10, 50)).unwrap();
+        meter.refund(w(4, 40));
+        assert_eq!(meter.consumed(), w(6, 10));
+        assert_eq!(meter.required(), w(10, 50));
+        meter.charge(w(20, 5)).unwrap();
+        assert_eq!(meter.required(), w(26, 50));
+    }
+
+    #[test]
+    fn a_callees_peak_counts_from_where_the_caller_stood() {
+        let mut caller = GasMeter::new(w(100, 100), 1);
+        caller.charge(w(10, 10)).unwrap();
+        let mut callee = caller.nested(w(50, 50));
+        callee.charge(w(30, 40)).unwrap();
+        callee.refund(w(25, 35));
+        caller.absorb(&callee);
+        assert_eq!(caller.consumed(), w(15, 15));
+        assert_eq!(caller.required(), w(40, 50));
+    }
+
+    #[test]
+    fn running_out_requires_at_least_the_failed_charge() {
+        let mut meter = GasMeter::new(w(10, 10), 1);
+        assert_eq!(meter.charge(w(11, 1)), Err(OutOfGas));
+        assert_eq!(meter.consumed(), w(10, 10));
+        assert_eq!(meter.required(), w(11, 10));
     }
 }

@@ -57,6 +57,21 @@ impl<T: Config> Context<'_, T> {
         self.stack.gas.charge(weight).map_err(out_of_gas::<T>)
     }
 
+    /// Charges `worst` before work whose cost depends on what it finds (a storage value's
+    /// length: reading it puts all of it in the proof), then gives back what `actual`
+    /// says the work cost less than that.
+    fn charge_worst_then<R>(
+        &mut self,
+        worst: Weight,
+        work: impl FnOnce(&mut Self) -> R,
+        actual: impl FnOnce(&R) -> Weight,
+    ) -> Result<R, DispatchError> {
+        self.charge(worst)?;
+        let result = work(self);
+        self.stack.gas.refund(worst.saturating_sub(actual(&result)));
+        Ok(result)
+    }
+
     /// Reads `len` guest bytes at `ptr`, refusing lengths over `limit` before allocating.
     fn read(&mut self, ptr: u32, len: u32, limit: u32) -> Result<Vec<u8>, DispatchError> {
         if len > limit {
@@ -121,6 +136,22 @@ impl<T: Config> Context<'_, T> {
     }
 }
 
+/// Reading a contract's storage value of `len` bytes (0: absent): what `get_storage`,
+/// `contains_storage` and the old value's read in `set_storage`/`clear_storage` cost.
+fn stored_value_read<T: Config>(len: u32) -> Weight {
+    T::WeightInfo::storage_read(len)
+}
+
+/// The length of a replaced value from [`Context::replace`]'s answer (0 when there was
+/// none).
+fn previous_len(previous: u64) -> u32 {
+    if previous == u64::from(abi::KEY_NOT_FOUND) {
+        0
+    } else {
+        previous as u32
+    }
+}
+
 fn balance_bytes<T: Config>(balance: BalanceOf<T>) -> [u8; 16] {
     UniqueSaturatedInto::<u128>::unique_saturated_into(balance).to_le_bytes()
 }
@@ -171,11 +202,14 @@ pub(crate) fn dispatch<T: Config>(
         Syscall::GetStorage => {
             let (key_ptr, key_len, out_ptr, out_cap) = (a0, a1, a2, a3);
             let key = cx.key(key_ptr, key_len)?;
-            cx.charge(T::WeightInfo::storage_read(0))?;
-            match ContractStorage::<T>::get(&cx.frame.contract, &key) {
+            let value = cx.charge_worst_then(
+                stored_value_read::<T>(abi::MAX_VALUE_LEN),
+                |cx| ContractStorage::<T>::get(&cx.frame.contract, &key),
+                |value| stored_value_read::<T>(value.as_ref().map_or(0, |v| v.len() as u32)),
+            )?;
+            match value {
                 None => resume(abi::KEY_NOT_FOUND.into()),
                 Some(value) => {
-                    cx.charge(T::WeightInfo::storage_read(value.len() as u32))?;
                     let count = value.len().min(out_cap as usize);
                     cx.write(out_ptr, &value[..count])?;
                     resume(value.len() as u64)
@@ -187,17 +221,32 @@ pub(crate) fn dispatch<T: Config>(
             let key = cx.key(key_ptr, key_len)?;
             let value = cx.read(value_ptr, value_len, abi::MAX_VALUE_LEN)?;
             cx.charge(T::WeightInfo::storage_write(value_len))?;
-            resume(cx.replace(key, Some(value)))
+            // Replacing reads the old value (its length keeps the deposit accounting).
+            let previous = cx.charge_worst_then(
+                stored_value_read::<T>(abi::MAX_VALUE_LEN),
+                |cx| cx.replace(key, Some(value)),
+                |previous| stored_value_read::<T>(previous_len(*previous)),
+            )?;
+            resume(previous)
         }
         Syscall::ClearStorage => {
             let key = cx.key(a0, a1)?;
             cx.charge(T::WeightInfo::storage_write(0))?;
-            resume(cx.replace(key, None))
+            let previous = cx.charge_worst_then(
+                stored_value_read::<T>(abi::MAX_VALUE_LEN),
+                |cx| cx.replace(key, None),
+                |previous| stored_value_read::<T>(previous_len(*previous)),
+            )?;
+            resume(previous)
         }
         Syscall::ContainsStorage => {
             let key = cx.key(a0, a1)?;
-            cx.charge(T::WeightInfo::storage_read(0))?;
-            let len = ContractStorage::<T>::decode_len(&cx.frame.contract, &key);
+            // Only the length comes back, but the whole value enters the proof.
+            let len = cx.charge_worst_then(
+                stored_value_read::<T>(abi::MAX_VALUE_LEN),
+                |cx| ContractStorage::<T>::decode_len(&cx.frame.contract, &key),
+                |len| stored_value_read::<T>(len.map_or(0, |len| len as u32)),
+            )?;
             resume(len.map_or(abi::KEY_NOT_FOUND.into(), |len| len as u64))
         }
         Syscall::Caller => {

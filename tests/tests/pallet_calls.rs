@@ -528,7 +528,10 @@ fn assert_dry_run_is_exact(who: &AccountId32, contract: &AccountId32, data: &[u8
         data.to_vec(),
     );
     assert_eq!(result.result.unwrap(), outcome);
-    assert_eq!(result.weight_consumed, required);
+    // Worst-case charges given back after the work leave the consumed weight at most
+    // what was required.
+    assert_eq!(result.weight_required, required);
+    assert!(result.weight_consumed.all_lte(required));
     assert_eq!(result.gas_consumed, dry.gas_consumed);
     assert_eq!(result.deposit_charged, deposit);
     assert_eq!(System::events(), dry.events);

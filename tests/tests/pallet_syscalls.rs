@@ -169,3 +169,41 @@ fn a_revert_returns_output_and_a_trap_rolls_back() {
             .any(|e| matches!(e, Event::Called { .. })));
     });
 }
+
+/// Reading a stored value puts all of it in the storage proof, also where the syscall
+/// only reports its length or replaces it: every storage syscall pays the old value's
+/// proof size, and pays the largest value's before it reads, so a proof-size limit below
+/// that stops the contract with nothing read or written.
+#[test]
+fn storage_syscalls_pay_for_the_value_they_read_before_reading_it() {
+    new_test_ext().execute_with(|| {
+        let probe = deploy_probe();
+        let big = vec![0xab; 16 * 1024 - 4];
+        let set = [&[3u8, 1, b'b'][..], &big].concat();
+        call(&ALICE, &probe, &set).unwrap();
+        let proof = |data: Vec<u8>| {
+            let result = Pvm::bare_call(ALICE, probe.clone(), 0, GAS_LIMIT, DEPOSIT_LIMIT, data);
+            result.result.unwrap();
+            result.weight_consumed.proof_size()
+        };
+        let old_len = big.len() as u64;
+        // contains_storage (2), get_storage (5), set_storage (3) of one byte over the big
+        // value, clear_storage (4): each has the big value in its proof.
+        assert!(proof(vec![2, b'b']) >= old_len);
+        assert!(proof(vec![5, b'b']) >= old_len);
+        assert!(proof(vec![3, 1, b'b', 7]) >= old_len);
+        call(&ALICE, &probe, &set).unwrap();
+        assert!(proof(vec![4, b'b']) >= old_len);
+        // An absent key costs no value bytes.
+        assert!(proof(vec![2, b'x']) < old_len);
+
+        // Charged before the read: proof size enough for the small value found but not
+        // for the largest a key may hold stops the call, and the value stays.
+        call(&ALICE, &probe, &[3, 1, b's', 1, 2, 3]).unwrap();
+        let clear_small = vec![4, b's'];
+        let limit = GAS_LIMIT.set_proof_size(proof(vec![2, b'x']) + 1_000);
+        let result = Pvm::bare_call(ALICE, probe.clone(), 0, limit, DEPOSIT_LIMIT, clear_small);
+        assert_eq!(result.result, Err(Error::<Runtime>::OutOfGas.into()));
+        assert_eq!(Pvm::get_storage(&probe, b"s"), Some(vec![1, 2, 3]));
+    });
+}

@@ -261,6 +261,7 @@ pub fn fitness(
     rounds: usize,
 ) -> Result<f64> {
     let gas = gas_per_unit(runners, gadget, base, table)?;
+    let charged_ns = gas * ps_per_gas as f64 / 1000.0;
     let t = time_gadget(
         runners,
         engine,
@@ -269,7 +270,21 @@ pub fn fitness(
         rounds,
         Duration::from_millis(4),
     )?;
-    Ok(t.ns_min / (gas * ps_per_gas as f64 / 1000.0))
+    let fit = t.ns_min / charged_ns;
+    if fit <= 1.0 {
+        return Ok(fit);
+    }
+    // A claim of undercharging is measured again, longer: noise (inside the runtime a
+    // large heap's setup dwarfs a short loop) rarely repeats, a real excess does.
+    let again = time_gadget(
+        runners,
+        engine,
+        gadget,
+        base,
+        rounds * 3,
+        Duration::from_millis(16),
+    )?;
+    Ok(fit.min(again.ns_min / charged_ns))
 }
 
 /// Hill climbing with restarts for `seconds`: the best genome and its fitness; progress
