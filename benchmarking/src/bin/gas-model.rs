@@ -16,7 +16,7 @@
 //! generated programs for the most time per gas.
 
 use anyhow::{bail, Context, Result};
-use pvm_benchmarking::compare::report::{load_average, utc_date_time};
+use pvm_benchmarking::compare::report::{cpu_model, load_average, utc_date_time};
 use pvm_benchmarking::gas_model::{
     gas_per_unit, programs, rw_base, time_gadget, EngineKind, Gadget, Runners,
 };
@@ -235,17 +235,9 @@ fn merge_write(path: &str, mut raw: Value, partial: bool) -> Result<()> {
 }
 
 fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
     format!(
-        "{cpu}, {} threads",
+        "{}, {} threads",
+        cpu_model(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     )
 }

@@ -429,15 +429,7 @@ fn component_name(parameter: &BenchmarkParameter) -> String {
 /// `RocksDbWeight`.
 fn weights_file(models: &[Model], args: &Args, raw: &[String]) -> String {
     let mut out = String::new();
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split(':').nth(1))
-                .map(|name| name.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into());
+    let cpu = pvm_benchmarking::compare::report::cpu_model();
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|name| name.trim().to_string())
         .unwrap_or_else(|_| "unknown".into());

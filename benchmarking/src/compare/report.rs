@@ -220,15 +220,7 @@ impl Environment {
         load_average: String,
     ) -> Environment {
         let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let cpu_model = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|info| {
-                info.lines()
-                    .find(|l| l.starts_with("model name"))
-                    .and_then(|l| l.split_once(':'))
-                    .map(|(_, v)| v.trim().to_string())
-            })
-            .unwrap_or_else(|| "unknown".to_string());
+        let cpu_model = cpu_model();
         let rustc =
             command_output("rustc", &["--version"]).unwrap_or_else(|| "unknown".to_string());
         let commit = command_output("git", &["describe", "--always", "--dirty"])
@@ -245,6 +237,19 @@ impl Environment {
             load_average,
         }
     }
+}
+
+/// The CPU's `model name` from `/proc/cpuinfo` (`"unknown"` where there is none).
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".to_string())
 }
 
 /// The first three fields of `/proc/loadavg` (`"unknown"` where there is none).

@@ -303,18 +303,21 @@ pub fn search(
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut best: Option<(Genome, f64)> = None;
     let mut evaluations = 0u64;
-    while Instant::now() < deadline {
-        // A climb from a random start, until 40 mutations in a row fail to improve.
-        let mut current = Genome::random(&mut rng, &alu);
-        let mut current_fit = match fitness(
+    let mut evaluate = |genome: &Genome, rounds: usize| {
+        fitness(
             runners,
             engine,
-            &current.gadget("search"),
+            &genome.gadget("search"),
             base,
             table,
             ps_per_gas,
-            3,
-        ) {
+            rounds,
+        )
+    };
+    while Instant::now() < deadline {
+        // A climb from a random start, until 40 mutations in a row fail to improve.
+        let mut current = Genome::random(&mut rng, &alu);
+        let mut current_fit = match evaluate(&current, 3) {
             Ok(f) => f,
             Err(e) => {
                 eprintln!("start failed: {e:#}");
@@ -326,15 +329,7 @@ pub fn search(
         while stale < 40 && Instant::now() < deadline {
             let candidate = current.mutate(&mut rng, &alu);
             evaluations += 1;
-            match fitness(
-                runners,
-                engine,
-                &candidate.gadget("search"),
-                base,
-                table,
-                ps_per_gas,
-                3,
-            ) {
+            match evaluate(&candidate, 3) {
                 Ok(f) if f > current_fit => {
                     current = candidate;
                     current_fit = f;
@@ -349,15 +344,7 @@ pub fn search(
         }
         if best.as_ref().is_none_or(|(_, f)| current_fit > *f) {
             // Confirm with more rounds before taking it as the best.
-            let confirmed = fitness(
-                runners,
-                engine,
-                &current.gadget("search"),
-                base,
-                table,
-                ps_per_gas,
-                7,
-            )?;
+            let confirmed = evaluate(&current, 7)?;
             eprintln!(
                 "{}: climb ended at {confirmed:.3} of charged ({} genes, heap {}): {:?}",
                 engine.key(),
