@@ -152,19 +152,13 @@ fn calls() -> Vec<(&'static str, &'static [u8], Vec<u8>, bool)> {
 
 /// Runs the scenario on `chain`: checks what must hold on every way, and returns the
 /// transcript to compare across ways.
-fn run_scenario(chain: &mut Chain) -> Transcript {
+/// Builds a block in which Alice uploads each of `codes`, asserts every upload succeeded
+/// and records the block as `label`.
+fn upload_block(chain: &mut Chain, transcript: &mut Transcript, codes: &[&[u8]], label: &str) {
     let way = chain.way();
-    let mut transcript = Transcript::default();
-
-    // A dry-run upload first, as a wallet would, then block 1: every upload.
-    let dry_upload = chain.dry_run(
-        "PvmApi_upload_code",
-        &(Alice.to_account_id(), FLIPPER.to_vec(), None::<Balance>).encode(),
-    );
-    transcript.push("dry upload flipper", &dry_upload);
-    let uploads = contracts()
-        .into_iter()
-        .map(|(_, code, _)| {
+    let uploads = codes
+        .iter()
+        .map(|code| {
             chain.sign(
                 Alice,
                 pvm(pallet_pvm::Call::upload_code {
@@ -179,7 +173,21 @@ fn run_scenario(chain: &mut Chain) -> Transcript {
         block.results.iter().all(|r| matches!(r, Ok(Ok(())))),
         "{way:?}: {block:?}"
     );
-    record(&mut transcript, "block 1 (uploads)", &block);
+    record(transcript, label, &block);
+}
+
+fn run_scenario(chain: &mut Chain) -> Transcript {
+    let way = chain.way();
+    let mut transcript = Transcript::default();
+
+    // A dry-run upload first, as a wallet would, then block 1: every upload.
+    let dry_upload = chain.dry_run(
+        "PvmApi_upload_code",
+        &(Alice.to_account_id(), FLIPPER.to_vec(), None::<Balance>).encode(),
+    );
+    transcript.push("dry upload flipper", &dry_upload);
+    let codes: Vec<&[u8]> = contracts().into_iter().map(|(_, code, _)| code).collect();
+    upload_block(chain, &mut transcript, &codes, "block 1 (uploads)");
 
     // Block 2: every instantiation, each dry-run first.
     let mut instantiations = Vec::new();
@@ -360,24 +368,12 @@ fn run_calls_scenario(chain: &mut Chain) -> Transcript {
 
     // Block 1: the code. Block 2: two probes, a factory of counters, and a proxy whose
     // target is the counter the factory will create first.
-    let uploads = [PROBE, COUNTER, FACTORY, PROXY]
-        .into_iter()
-        .map(|code| {
-            chain.sign(
-                Alice,
-                pvm(pallet_pvm::Call::upload_code {
-                    code: code.to_vec(),
-                    storage_deposit_limit: DEPOSIT_LIMIT,
-                }),
-            )
-        })
-        .collect();
-    let block = chain.build_block(uploads);
-    assert!(
-        block.results.iter().all(|r| matches!(r, Ok(Ok(())))),
-        "{way:?}: {block:?}"
+    upload_block(
+        chain,
+        &mut transcript,
+        &[PROBE, COUNTER, FACTORY, PROXY],
+        "calls: block 1 (uploads)",
     );
-    record(&mut transcript, "calls: block 1 (uploads)", &block);
     let a = address_salted(PROBE, b"a");
     let b = address_salted(PROBE, b"b");
     let factory = address_salted(FACTORY, b"");
