@@ -1,5 +1,6 @@
-//! Benchmarks of the pallet's extrinsics and of the engine work they pay for
-//! (frame-benchmarking v2).
+//! Benchmarks of the pallet's extrinsics, of the engine work they pay for and of the
+//! syscalls (frame-benchmarking v2). A syscall benchmark calls the syscall path directly
+//! on a live frame ([`SyscallFixture`]), so it measures that syscall alone.
 //!
 //! Every benchmark sets up the worst case its weight function must cover: the longest code
 //! (and code that is slowest to validate and compile per byte), cold storage, a fresh engine
@@ -8,14 +9,18 @@
 //! through `sc-executor` with the node's pvm host functions and a fresh `PvmExtension` per
 //! run, as a node executes blocks.
 
-use crate::{abi, BalanceOf, Call, CodeInfoOf, Config, ContractInfoOf, Pallet, PristineCode};
+use crate::exec::{Frame, Stack};
+use crate::syscalls::{dispatch, Flow};
+use crate::{
+    abi, BalanceOf, Call, CodeInfoOf, Config, ContractInfoOf, ContractStorage, Pallet, PristineCode,
+};
 use alloc::{format, string::String, vec, vec::Vec};
 use frame_benchmarking::v2::*;
 use frame_support::traits::fungible::{Inspect, Mutate};
 use frame_support::traits::Get;
 use frame_support::weights::Weight;
 use frame_system::RawOrigin;
-use pvm_host_functions::Engine;
+use pvm_host_functions::{Engine, InstanceId};
 use sp_core::H256;
 use sp_runtime::Saturating;
 
@@ -122,6 +127,130 @@ fn contract<T: Config>(owner: &T::AccountId) -> T::AccountId {
         .contract
 }
 
+/// Read-write data of the syscall fixture's contract: a key and the largest value fit.
+const FIXTURE_RW_DATA: u32 = 32 * 1024;
+
+/// A contract's frame with a live instance, for calling one syscall directly (as the
+/// syscall path does after the engine stops at `ecalli`), so that a benchmark measures
+/// that syscall and nothing of the engine's round trip (`syscall` is benchmarked apart).
+struct SyscallFixture<T: Config> {
+    stack: Stack<T>,
+    frame: Frame<T>,
+    instance: InstanceId,
+    /// Where the contract's read-write data starts: keys at its start, values after the
+    /// largest key.
+    rw_data: u32,
+}
+
+impl<T: Config> SyscallFixture<T> {
+    fn new() -> Self {
+        let caller = caller::<T>();
+        let source = format!(".isa revive_v1\n.rw_data_size {FIXTURE_RW_DATA}\npub @deploy:\npub @call:\n jump_indirect ra, 0\n");
+        let code = pvm_core::asm::assemble(&source)
+            .expect("the fixture's source assembles")
+            .to_bytes()
+            .expect("ReviveV1 blobs have a container form");
+        let hash = stored_code::<T>(&caller, code.clone());
+        let contract = Pallet::<T>::bare_instantiate(
+            caller.clone(),
+            hash,
+            0u32.into(),
+            ample_weight(),
+            no_deposit_limit::<T>(),
+            Vec::new(),
+            Vec::new(),
+        )
+        .result
+        .expect("the fixture instantiates")
+        .contract;
+        let info = ContractInfoOf::<T>::get(&contract).expect("instantiated above");
+        let mut stack =
+            Stack::<T>::for_benchmarks(caller.clone(), ample_weight(), no_deposit_limit::<T>());
+        let limits = Pallet::<T>::engine_limits();
+        let compiled = stack
+            .engine
+            .compile(&code, Some(hash.0), &limits)
+            .expect("the fixture compiles");
+        let instance = stack
+            .engine
+            .instantiate(compiled.module, &limits)
+            .expect("the fixture instantiates in the engine");
+        // Its memory is the guest's once a call is prepared, as at a syscall.
+        stack
+            .engine
+            .prepare_call(instance, abi::CALL_EXPORT.as_bytes())
+            .expect("the fixture exports call");
+        let rw_data = pvm_core::program::MemoryMap::new(pvm_core::program::MemoryMapSizes {
+            page_size: 4096,
+            ro_data_size: 0,
+            rw_data_size: FIXTURE_RW_DATA,
+            stack_size: 0,
+            aux_data_size: 0,
+        })
+        .expect("the fixture's layout")
+        .rw_data_address;
+        let frame = Frame {
+            contract,
+            caller,
+            value: 0u32.into(),
+            info: info.clone(),
+            call_data: Vec::new(),
+            stored_info: Some(info),
+        };
+        SyscallFixture {
+            stack,
+            frame,
+            instance,
+            rw_data,
+        }
+    }
+
+    /// The largest key, written to guest memory; its address.
+    fn key(&mut self) -> (Vec<u8>, u32) {
+        let key = vec![0x6b; abi::MAX_KEY_LEN as usize];
+        self.write(self.rw_data, &key);
+        (key, self.rw_data)
+    }
+
+    /// `len` bytes written to guest memory after the key; their address.
+    fn value(&mut self, len: u32) -> u32 {
+        let at = self.rw_data + abi::MAX_KEY_LEN;
+        self.write(at, &vec![0x76; len as usize]);
+        at
+    }
+
+    fn write(&mut self, at: u32, bytes: &[u8]) {
+        self.stack
+            .engine
+            .write_memory(self.instance, at, bytes)
+            .expect("the fixture's memory holds it");
+    }
+
+    /// Stores a value of `len` bytes under `key` for the fixture's contract.
+    fn store(&self, key: &[u8], len: u32) {
+        ContractStorage::<T>::insert(
+            &self.frame.contract,
+            crate::StorageKey::try_from(key.to_vec()).expect("a key of the largest length"),
+            crate::StorageValue::try_from(vec![0x76; len as usize])
+                .expect("at most the largest value"),
+        );
+    }
+
+    /// Serves `symbol` with `args` as the syscall path does; what it resumes the guest with.
+    fn syscall(&mut self, symbol: &str, args: [u64; 6]) -> u64 {
+        match dispatch(
+            &mut self.stack,
+            &mut self.frame,
+            self.instance,
+            symbol.as_bytes(),
+            args,
+        ) {
+            Ok(Flow::Resume(value)) => value,
+            _ => panic!("{symbol} resumes the guest"),
+        }
+    }
+}
+
 #[benchmarks]
 mod benchmarks {
     use super::*;
@@ -217,6 +346,100 @@ mod benchmarks {
             let _ = engine.destroy(instance);
             assert!(info.code_len > 0);
         }
+    }
+
+    /// `get_storage` of a cold value of `n` bytes under the longest key, copied out whole.
+    #[benchmark(pov_mode = Measured)]
+    fn syscall_get_storage(n: Linear<0, { abi::MAX_VALUE_LEN }>) {
+        let mut fixture = SyscallFixture::<T>::new();
+        let (key, key_ptr) = fixture.key();
+        fixture.store(&key, n);
+        let out = fixture.value(0);
+        let result;
+
+        #[block]
+        {
+            result = fixture.syscall(
+                "get_storage",
+                [
+                    key_ptr.into(),
+                    abi::MAX_KEY_LEN.into(),
+                    out.into(),
+                    abi::MAX_VALUE_LEN.into(),
+                    0,
+                    0,
+                ],
+            );
+        }
+
+        assert_eq!(result, u64::from(n));
+    }
+
+    /// `set_storage` of `n` bytes over a cold value of the largest length (read for the
+    /// deposit accounting).
+    #[benchmark(pov_mode = Measured)]
+    fn syscall_set_storage(n: Linear<0, { abi::MAX_VALUE_LEN }>) {
+        let mut fixture = SyscallFixture::<T>::new();
+        let (key, key_ptr) = fixture.key();
+        fixture.store(&key, abi::MAX_VALUE_LEN);
+        let value = fixture.value(n);
+        let result;
+
+        #[block]
+        {
+            result = fixture.syscall(
+                "set_storage",
+                [
+                    key_ptr.into(),
+                    abi::MAX_KEY_LEN.into(),
+                    value.into(),
+                    n.into(),
+                    0,
+                    0,
+                ],
+            );
+        }
+
+        assert_eq!(result, u64::from(abi::MAX_VALUE_LEN));
+    }
+
+    /// `clear_storage` of a cold value of the largest length.
+    #[benchmark(pov_mode = Measured)]
+    fn syscall_clear_storage() {
+        let mut fixture = SyscallFixture::<T>::new();
+        let (key, key_ptr) = fixture.key();
+        fixture.store(&key, abi::MAX_VALUE_LEN);
+        let result;
+
+        #[block]
+        {
+            result = fixture.syscall(
+                "clear_storage",
+                [key_ptr.into(), abi::MAX_KEY_LEN.into(), 0, 0, 0, 0],
+            );
+        }
+
+        assert_eq!(result, u64::from(abi::MAX_VALUE_LEN));
+    }
+
+    /// `contains_storage` of a cold value of the largest length (all of it enters the
+    /// proof).
+    #[benchmark(pov_mode = Measured)]
+    fn syscall_contains_storage() {
+        let mut fixture = SyscallFixture::<T>::new();
+        let (key, key_ptr) = fixture.key();
+        fixture.store(&key, abi::MAX_VALUE_LEN);
+        let result;
+
+        #[block]
+        {
+            result = fixture.syscall(
+                "contains_storage",
+                [key_ptr.into(), abi::MAX_KEY_LEN.into(), 0, 0, 0, 0],
+            );
+        }
+
+        assert_eq!(result, u64::from(abi::MAX_VALUE_LEN));
     }
 
     impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);

@@ -245,6 +245,17 @@ impl<T: Config> Stack<T> {
         }
     }
 
+    /// A stack with no frame, for benchmarks that call one syscall directly on a frame
+    /// they set up.
+    #[cfg(feature = "runtime-benchmarks")]
+    pub(crate) fn for_benchmarks(
+        origin: T::AccountId,
+        weight_limit: Weight,
+        deposit_limit: BalanceOf<T>,
+    ) -> Self {
+        Self::new(origin, weight_limit, deposit_limit)
+    }
+
     fn finish<R>(self, result: Result<R, DispatchError>) -> ExecResult<R> {
         let ok = result.is_ok();
         ExecResult {
