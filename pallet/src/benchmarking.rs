@@ -127,8 +127,9 @@ fn contract<T: Config>(owner: &T::AccountId) -> T::AccountId {
         .contract
 }
 
-/// Read-write data of the syscall fixture's contract: a key and the largest value fit.
-const FIXTURE_RW_DATA: u32 = 32 * 1024;
+/// Read-write data of the syscall fixture's contract: the longest key and after it the
+/// largest input of any syscall (a hash's) fit.
+const FIXTURE_RW_DATA: u32 = abi::MAX_KEY_LEN + abi::MAX_HASH_INPUT_LEN + 4096;
 
 /// A contract's frame with a live instance, for calling one syscall directly (as the
 /// syscall path does after the engine stops at `ecalli`), so that a benchmark measures
@@ -440,6 +441,96 @@ mod benchmarks {
         }
 
         assert_eq!(result, u64::from(abi::MAX_VALUE_LEN));
+    }
+
+    /// `deposit_event` with `t` topics and `n` bytes of data.
+    #[benchmark(pov_mode = Measured)]
+    fn syscall_deposit_event(
+        t: Linear<0, { abi::MAX_EVENT_TOPICS }>,
+        n: Linear<0, { abi::MAX_EVENT_DATA_LEN }>,
+    ) {
+        let mut fixture = SyscallFixture::<T>::new();
+        let topics = fixture.rw_data;
+        let data = fixture.value(n);
+        fixture.write(topics, &vec![0x74; (32 * t) as usize]);
+
+        #[block]
+        {
+            fixture.syscall(
+                "deposit_event",
+                [topics.into(), t.into(), data.into(), n.into(), 0, 0],
+            );
+        }
+    }
+
+    /// `hash_blake2_256` of `n` bytes.
+    #[benchmark(pov_mode = Measured)]
+    fn syscall_hash_blake2_256(n: Linear<0, { abi::MAX_HASH_INPUT_LEN }>) {
+        let mut fixture = SyscallFixture::<T>::new();
+        let input = fixture.value(n);
+        let out = fixture.rw_data;
+
+        #[block]
+        {
+            fixture.syscall(
+                "hash_blake2_256",
+                [input.into(), n.into(), out.into(), 0, 0, 0],
+            );
+        }
+    }
+
+    /// `hash_keccak_256` of `n` bytes.
+    #[benchmark(pov_mode = Measured)]
+    fn syscall_hash_keccak_256(n: Linear<0, { abi::MAX_HASH_INPUT_LEN }>) {
+        let mut fixture = SyscallFixture::<T>::new();
+        let input = fixture.value(n);
+        let out = fixture.rw_data;
+
+        #[block]
+        {
+            fixture.syscall(
+                "hash_keccak_256",
+                [input.into(), n.into(), out.into(), 0, 0, 0],
+            );
+        }
+    }
+
+    /// `transfer` to an account that does not exist yet (it is created: the dearer case).
+    #[benchmark(pov_mode = Measured)]
+    fn syscall_transfer() {
+        let mut fixture = SyscallFixture::<T>::new();
+        funded::<T>(&fixture.frame.contract);
+        let dest: T::AccountId = account("fresh", 0, 0);
+        let dest_bytes: [u8; 32] = dest.clone().into();
+        let amount = T::Currency::minimum_balance().saturating_mul(10u32.into());
+        let amount_bytes =
+            sp_runtime::traits::UniqueSaturatedInto::<u128>::unique_saturated_into(amount)
+                .to_le_bytes();
+        let dest_ptr = fixture.rw_data;
+        let amount_ptr = fixture.value(0);
+        fixture.write(dest_ptr, &dest_bytes);
+        fixture.write(amount_ptr, &amount_bytes);
+        let result;
+
+        #[block]
+        {
+            result = fixture.syscall("transfer", [dest_ptr.into(), amount_ptr.into(), 0, 0, 0, 0]);
+        }
+
+        assert_eq!(result, 0);
+        assert_eq!(T::Currency::balance(&dest), amount);
+    }
+
+    /// `balance` of the contract (a cold account read).
+    #[benchmark(pov_mode = Measured)]
+    fn syscall_balance() {
+        let mut fixture = SyscallFixture::<T>::new();
+        let out = fixture.rw_data;
+
+        #[block]
+        {
+            fixture.syscall("balance", [out.into(), 0, 0, 0, 0, 0]);
+        }
     }
 
     impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
