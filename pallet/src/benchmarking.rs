@@ -533,5 +533,46 @@ mod benchmarks {
         }
     }
 
+    /// `r` syscalls of the cheapest kind (`block_number`) from a running contract: the
+    /// slope over `r` is one round trip between the engine and the syscall path.
+    #[benchmark(pov_mode = Measured)]
+    fn syscall_round_trip(r: Linear<0, 1024>) {
+        let caller = caller::<T>();
+        let source = format!(
+            ".isa revive_v1\n.import \"block_number\"\npub @deploy:\n jump_indirect ra, 0\npub @call:\n{}\n jump_indirect ra, 0\n",
+            // Blocks end now and then: the runtime limits their length.
+            (0..r)
+                .map(|i| if i % 64 == 63 { " ecalli 0\n fallthrough\n" } else { " ecalli 0\n" })
+                .collect::<String>()
+        );
+        let code = pvm_core::asm::assemble(&source)
+            .expect("the generator's source assembles")
+            .to_bytes()
+            .expect("ReviveV1 blobs have a container form");
+        let hash = stored_code::<T>(&caller, code);
+        let dest = Pallet::<T>::bare_instantiate(
+            caller.clone(),
+            hash,
+            0u32.into(),
+            ample_weight(),
+            no_deposit_limit::<T>(),
+            Vec::new(),
+            Vec::new(),
+        )
+        .result
+        .expect("the contract instantiates")
+        .contract;
+
+        #[extrinsic_call]
+        call(
+            RawOrigin::Signed(caller),
+            dest,
+            0u32.into(),
+            ample_weight(),
+            no_deposit_limit::<T>(),
+            Vec::new(),
+        );
+    }
+
     impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }
