@@ -3,8 +3,9 @@
 //! The extrinsics and code loading come from the frame-benchmarking benchmarks
 //! (`pallet-weights`, README "Generating weights"); the syscalls are still first
 //! estimates, generous against what `pallet-bench` measures natively on the reference
-//! machine (`BENCHMARKS.md`, "pallet-pvm"), until their benchmarks exist; then this file is
-//! generated whole. Database accesses are charged with the runtime's
+//! machine (`BENCHMARKS.md`, "pallet-pvm"). Their benchmarks exist (`syscall_*` in
+//! `benchmarking.rs`); once this trait has one function per syscall named after them, this
+//! file is generated whole. Database accesses are charged with the runtime's
 //! `DbWeight`; proof sizes cover the storage items a step reads.
 
 use core::marker::PhantomData;
