@@ -323,8 +323,8 @@ fn the_measured_tables_are_pinned() {
     }
 }
 
-const PINNED_INTERPRETER_TABLE: u64 = 0xb703_16fa_5938_ca0b;
-const PINNED_JIT_TABLE: u64 = 0xb861_886b_2ed5_2c98;
+const PINNED_INTERPRETER_TABLE: u64 = 0xb326_1f0e_5fd6_06ae;
+const PINNED_JIT_TABLE: u64 = 0x75b3_a01f_ef19_916d;
 
 #[derive(Default)]
 struct Fnv(u64);

@@ -8,11 +8,11 @@ pub(super) const TABLE: Generated = Generated {
     name: "interpreter",
     invalid: 14,
     memset_byte: 14,
-    page: 3577,
+    page: 4472,
     memory_tiers: &[
         MemoryTier {
             up_to: 32768,
-            access: 1,
+            access: 2,
         },
         MemoryTier {
             up_to: 65536,
@@ -20,29 +20,29 @@ pub(super) const TABLE: Generated = Generated {
         },
         MemoryTier {
             up_to: 262144,
-            access: 3,
+            access: 4,
         },
         MemoryTier {
             up_to: 1048576,
-            access: 13,
+            access: 16,
         },
         MemoryTier {
             up_to: 4194304,
-            access: 23,
+            access: 29,
         },
         MemoryTier {
             up_to: 16777216,
-            access: 141,
+            access: 176,
         },
         MemoryTier {
             up_to: u64::MAX,
-            access: 231,
+            access: 289,
         },
     ],
     ref_time_ps_per_gas: RefTimePerGas {
-        interpreter: 926,
+        interpreter: 899,
         jit: 914,
-        in_runtime: 1414,
+        in_runtime: 1308,
     },
     costs: &[
         (Opcode::Trap, 14),

@@ -8,7 +8,7 @@ pub(super) const TABLE: Generated = Generated {
     name: "jit",
     invalid: 67,
     memset_byte: 9,
-    page: 7882,
+    page: 9852,
     memory_tiers: &[
         MemoryTier {
             up_to: 32768,
@@ -16,27 +16,27 @@ pub(super) const TABLE: Generated = Generated {
         },
         MemoryTier {
             up_to: 65536,
-            access: 9,
+            access: 11,
         },
         MemoryTier {
             up_to: 262144,
-            access: 16,
+            access: 20,
         },
         MemoryTier {
             up_to: 1048576,
-            access: 67,
+            access: 83,
         },
         MemoryTier {
             up_to: 4194304,
-            access: 81,
+            access: 101,
         },
         MemoryTier {
             up_to: 16777216,
-            access: 607,
+            access: 758,
         },
         MemoryTier {
             up_to: u64::MAX,
-            access: 1132,
+            access: 1415,
         },
     ],
     ref_time_ps_per_gas: RefTimePerGas {
