@@ -227,6 +227,15 @@ impl<T: Config> SyscallFixture<T> {
             .expect("the fixture's memory holds it");
     }
 
+    /// A fixture whose contract stores a value of `len` bytes under the longest key
+    /// (written to guest memory too); the key's address.
+    fn with_stored_value(len: u32) -> (Self, u32) {
+        let mut fixture = Self::new();
+        let (key, key_ptr) = fixture.key();
+        fixture.store(&key, len);
+        (fixture, key_ptr)
+    }
+
     /// Stores a value of `len` bytes under `key` for the fixture's contract.
     fn store(&self, key: &[u8], len: u32) {
         ContractStorage::<T>::insert(
@@ -352,9 +361,7 @@ mod benchmarks {
     /// `get_storage` of a cold value of `n` bytes under the longest key, copied out whole.
     #[benchmark(pov_mode = Measured)]
     fn syscall_get_storage(n: Linear<0, { abi::MAX_VALUE_LEN }>) {
-        let mut fixture = SyscallFixture::<T>::new();
-        let (key, key_ptr) = fixture.key();
-        fixture.store(&key, n);
+        let (mut fixture, key_ptr) = SyscallFixture::<T>::with_stored_value(n);
         let out = fixture.value(0);
         let result;
 
@@ -380,9 +387,7 @@ mod benchmarks {
     /// deposit accounting).
     #[benchmark(pov_mode = Measured)]
     fn syscall_set_storage(n: Linear<0, { abi::MAX_VALUE_LEN }>) {
-        let mut fixture = SyscallFixture::<T>::new();
-        let (key, key_ptr) = fixture.key();
-        fixture.store(&key, abi::MAX_VALUE_LEN);
+        let (mut fixture, key_ptr) = SyscallFixture::<T>::with_stored_value(abi::MAX_VALUE_LEN);
         let value = fixture.value(n);
         let result;
 
@@ -407,9 +412,7 @@ mod benchmarks {
     /// `clear_storage` of a cold value of the largest length.
     #[benchmark(pov_mode = Measured)]
     fn syscall_clear_storage() {
-        let mut fixture = SyscallFixture::<T>::new();
-        let (key, key_ptr) = fixture.key();
-        fixture.store(&key, abi::MAX_VALUE_LEN);
+        let (mut fixture, key_ptr) = SyscallFixture::<T>::with_stored_value(abi::MAX_VALUE_LEN);
         let result;
 
         #[block]
@@ -427,9 +430,7 @@ mod benchmarks {
     /// proof).
     #[benchmark(pov_mode = Measured)]
     fn syscall_contains_storage() {
-        let mut fixture = SyscallFixture::<T>::new();
-        let (key, key_ptr) = fixture.key();
-        fixture.store(&key, abi::MAX_VALUE_LEN);
+        let (mut fixture, key_ptr) = SyscallFixture::<T>::with_stored_value(abi::MAX_VALUE_LEN);
         let result;
 
         #[block]

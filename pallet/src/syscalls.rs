@@ -57,18 +57,20 @@ impl<T: Config> Context<'_, T> {
         self.stack.gas.charge(weight).map_err(out_of_gas::<T>)
     }
 
-    /// Charges `worst` before work whose cost depends on what it finds (a storage value's
-    /// length: reading it puts all of it in the proof), then gives back what `actual`
-    /// says the work cost less than that.
-    fn charge_worst_then<R>(
+    /// Runs `work`, which reads one of the contract's stored values (all of it enters the
+    /// proof, whatever the syscall returns of it): charges reading a value of the largest
+    /// length before, and gives back the difference to the length `found_len` reports
+    /// after (`None`: no value).
+    fn read_stored_value<R>(
         &mut self,
-        worst: Weight,
         work: impl FnOnce(&mut Self) -> R,
-        actual: impl FnOnce(&R) -> Weight,
+        found_len: impl FnOnce(&R) -> Option<u32>,
     ) -> Result<R, DispatchError> {
+        let worst = T::WeightInfo::storage_read(abi::MAX_VALUE_LEN);
         self.charge(worst)?;
         let result = work(self);
-        self.stack.gas.refund(worst.saturating_sub(actual(&result)));
+        let actual = T::WeightInfo::storage_read(found_len(&result).unwrap_or(0));
+        self.stack.gas.refund(worst.saturating_sub(actual));
         Ok(result)
     }
 
@@ -110,8 +112,8 @@ impl<T: Config> Context<'_, T> {
     }
 
     /// Replaces (or removes, with `None`) a storage value, keeping the contract's item and
-    /// byte counts; returns the previous value's length or `KEY_NOT_FOUND`.
-    fn replace(&mut self, key: StorageKey, value: Option<Vec<u8>>) -> u64 {
+    /// byte counts; returns the previous value's length, if there was one.
+    fn replace(&mut self, key: StorageKey, value: Option<Vec<u8>>) -> Option<u32> {
         let contract = &self.frame.contract;
         let info = &mut self.frame.info;
         let key_len = key.len() as u32;
@@ -132,24 +134,13 @@ impl<T: Config> Context<'_, T> {
                 .expect("length checked against MAX_VALUE_LEN");
             ContractStorage::<T>::insert(contract, &key, value);
         }
-        previous.map_or(abi::KEY_NOT_FOUND.into(), |value| value.len() as u64)
+        previous.map(|value| value.len() as u32)
     }
 }
 
-/// Reading a contract's storage value of `len` bytes (0: absent): what `get_storage`,
-/// `contains_storage` and the old value's read in `set_storage`/`clear_storage` cost.
-fn stored_value_read<T: Config>(len: u32) -> Weight {
-    T::WeightInfo::storage_read(len)
-}
-
-/// The length of a replaced value from [`Context::replace`]'s answer (0 when there was
-/// none).
-fn previous_len(previous: u64) -> u32 {
-    if previous == u64::from(abi::KEY_NOT_FOUND) {
-        0
-    } else {
-        previous as u32
-    }
+/// A stored value's length as the ABI returns it: `KEY_NOT_FOUND` for none.
+fn len_or_not_found(len: Option<u32>) -> u64 {
+    u64::from(len.unwrap_or(abi::KEY_NOT_FOUND))
 }
 
 fn balance_bytes<T: Config>(balance: BalanceOf<T>) -> [u8; 16] {
@@ -202,10 +193,9 @@ pub(crate) fn dispatch<T: Config>(
         Syscall::GetStorage => {
             let (key_ptr, key_len, out_ptr, out_cap) = (a0, a1, a2, a3);
             let key = cx.key(key_ptr, key_len)?;
-            let value = cx.charge_worst_then(
-                stored_value_read::<T>(abi::MAX_VALUE_LEN),
+            let value = cx.read_stored_value(
                 |cx| ContractStorage::<T>::get(&cx.frame.contract, &key),
-                |value| stored_value_read::<T>(value.as_ref().map_or(0, |v| v.len() as u32)),
+                |value| value.as_ref().map(|v| v.len() as u32),
             )?;
             match value {
                 None => resume(abi::KEY_NOT_FOUND.into()),
@@ -222,32 +212,23 @@ pub(crate) fn dispatch<T: Config>(
             let value = cx.read(value_ptr, value_len, abi::MAX_VALUE_LEN)?;
             cx.charge(T::WeightInfo::storage_write(value_len))?;
             // Replacing reads the old value (its length keeps the deposit accounting).
-            let previous = cx.charge_worst_then(
-                stored_value_read::<T>(abi::MAX_VALUE_LEN),
-                |cx| cx.replace(key, Some(value)),
-                |previous| stored_value_read::<T>(previous_len(*previous)),
-            )?;
-            resume(previous)
+            let previous = cx.read_stored_value(|cx| cx.replace(key, Some(value)), |len| *len)?;
+            resume(len_or_not_found(previous))
         }
         Syscall::ClearStorage => {
             let key = cx.key(a0, a1)?;
             cx.charge(T::WeightInfo::storage_write(0))?;
-            let previous = cx.charge_worst_then(
-                stored_value_read::<T>(abi::MAX_VALUE_LEN),
-                |cx| cx.replace(key, None),
-                |previous| stored_value_read::<T>(previous_len(*previous)),
-            )?;
-            resume(previous)
+            let previous = cx.read_stored_value(|cx| cx.replace(key, None), |len| *len)?;
+            resume(len_or_not_found(previous))
         }
         Syscall::ContainsStorage => {
             let key = cx.key(a0, a1)?;
             // Only the length comes back, but the whole value enters the proof.
-            let len = cx.charge_worst_then(
-                stored_value_read::<T>(abi::MAX_VALUE_LEN),
+            let len = cx.read_stored_value(
                 |cx| ContractStorage::<T>::decode_len(&cx.frame.contract, &key),
-                |len| stored_value_read::<T>(len.map_or(0, |len| len as u32)),
+                |len| len.map(|len| len as u32),
             )?;
-            resume(len.map_or(abi::KEY_NOT_FOUND.into(), |len| len as u64))
+            resume(len_or_not_found(len.map(|len| len as u32)))
         }
         Syscall::Caller => {
             let caller: [u8; 32] = cx.frame.caller.clone().into();

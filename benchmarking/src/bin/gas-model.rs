@@ -673,8 +673,9 @@ fn check(options: &Options) -> Result<()> {
                 cost_table: table.clone(),
                 ..Default::default()
             };
-            let branch_ns = mispredicted_branch_ns(engine)?;
-            let throughput = throughput_table(engine)?;
+            let own_shape = derive(&read_raw(RAW)?, &[engine], &[])?;
+            let branch_ns = mispredicted_branch_ns(&own_shape, engine)?;
+            let throughput = throughput_table(&own_shape, engine);
             let mut ratios = Vec::new();
             let mut floors = Vec::new();
             let mut throughput_floors = Vec::new();
@@ -808,8 +809,7 @@ fn check(options: &Options) -> Result<()> {
 /// A lower bound of a mispredicted conditional branch's time on `engine` from the raw
 /// figures: the cheapest conditional branch of the table derived in that engine's shape,
 /// less the unit its cost was rounded up by.
-fn mispredicted_branch_ns(engine: EngineKind) -> Result<f64> {
-    let derived = derive(&read_raw(RAW)?, &[engine], &[])?;
+fn mispredicted_branch_ns(derived: &Derived, engine: EngineKind) -> Result<f64> {
     let cheapest = Opcode::ALL
         .iter()
         .filter(|op| op.flow() == Flow::Branch && **op != Opcode::Fallthrough)
@@ -822,8 +822,7 @@ fn mispredicted_branch_ns(engine: EngineKind) -> Result<f64> {
 /// A table charging every opcode its fastest measured time on `engine` in ps (its
 /// throughput; a mispredict for conditional branches) and nothing else: its gas is a lower
 /// bound, in ps, of what any schedule safe on that engine charges a program.
-fn throughput_table(engine: EngineKind) -> Result<CostTable> {
-    let derived = derive(&read_raw(RAW)?, &[engine], &[])?;
+fn throughput_table(derived: &Derived, engine: EngineKind) -> CostTable {
     let mut table = CostTable::naive();
     table.name = "throughput";
     table.costs = [0; Opcode::ALL.len()];
@@ -834,7 +833,7 @@ fn throughput_table(engine: EngineKind) -> Result<CostTable> {
             table.costs[op.index()] = (ns * 1000.0).floor() as u32;
         }
     }
-    Ok(table)
+    table
 }
 
 /// How many conditional branches `call` of a corpus program executes (gas under a table
