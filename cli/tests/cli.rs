@@ -274,9 +274,8 @@ fn bench_prints_one_json_line() {
 fn costs_prints_the_default_table_as_json() {
     let out = success(&pvm(&["costs", "--json"]));
     let json: serde_json::Value = serde_json::from_str(&out).expect("costs prints JSON");
-    let table =
-        pvm_core::gas::CostTable::by_version(pallet_pvm::weights::DEFAULT_COST_TABLE_VERSION)
-            .expect("the default table exists");
+    let table = pvm_core::gas::CostTable::by_version(pallet_pvm::gas::DEFAULT_COST_TABLE_VERSION)
+        .expect("the default table exists");
     assert_eq!(json["name"], table.name);
     assert_eq!(json["version"], table.version);
     for key in ["interpreter", "jit", "in_runtime"] {

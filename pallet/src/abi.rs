@@ -155,7 +155,7 @@ pub const DEPLOY_EXPORT: &str = "deploy";
 pub const CALL_EXPORT: &str = "call";
 
 macro_rules! syscalls {
-    ($($variant:ident => $symbol:literal,)*) => {
+    ($($variant:ident => $symbol:literal, $benchmark:ident;)*) => {
         /// Every syscall of the ABI, named by its import symbol.
         #[derive(Copy, Clone, PartialEq, Eq, Debug)]
         pub enum Syscall {
@@ -185,31 +185,41 @@ macro_rules! syscalls {
                     $(Syscall::$variant => $symbol,)*
                 }
             }
+
+            /// The benchmark that measures the syscall, and so the
+            /// [`WeightInfo`](crate::weights::WeightInfo) function its
+            /// [`RuntimeCost`](crate::costs::RuntimeCost) charges.
+            pub fn benchmark(self) -> &'static str {
+                match self {
+                    $(Syscall::$variant => stringify!($benchmark),)*
+                }
+            }
         }
     };
 }
 
+// One row per syscall: its variant, import symbol and benchmark (its cost).
 syscalls! {
-    CallDataSize => "call_data_size",
-    CallDataCopy => "call_data_copy",
-    ReturnData => "return_data",
-    GetStorage => "get_storage",
-    SetStorage => "set_storage",
-    ClearStorage => "clear_storage",
-    ContainsStorage => "contains_storage",
-    Caller => "caller",
-    Address => "address",
-    ValueTransferred => "value_transferred",
-    Balance => "balance",
-    Transfer => "transfer",
-    BlockNumber => "block_number",
-    Now => "now",
-    GasLeft => "gas_left",
-    DepositEvent => "deposit_event",
-    HashBlake2_256 => "hash_blake2_256",
-    HashKeccak256 => "hash_keccak_256",
-    Origin => "origin",
-    Call => "call",
-    Instantiate => "instantiate",
-    Terminate => "terminate",
+    CallDataSize => "call_data_size", syscall_call_data_size;
+    CallDataCopy => "call_data_copy", syscall_call_data_copy;
+    ReturnData => "return_data", syscall_return_data;
+    GetStorage => "get_storage", syscall_get_storage;
+    SetStorage => "set_storage", syscall_set_storage;
+    ClearStorage => "clear_storage", syscall_clear_storage;
+    ContainsStorage => "contains_storage", syscall_contains_storage;
+    Caller => "caller", syscall_caller;
+    Address => "address", syscall_address;
+    ValueTransferred => "value_transferred", syscall_value_transferred;
+    Balance => "balance", syscall_balance;
+    Transfer => "transfer", syscall_transfer;
+    BlockNumber => "block_number", syscall_block_number;
+    Now => "now", syscall_now;
+    GasLeft => "gas_left", syscall_gas_left;
+    DepositEvent => "deposit_event", syscall_deposit_event;
+    HashBlake2_256 => "hash_blake2_256", syscall_hash_blake2_256;
+    HashKeccak256 => "hash_keccak_256", syscall_hash_keccak_256;
+    Origin => "origin", syscall_origin;
+    Call => "call", syscall_call;
+    Instantiate => "instantiate", syscall_instantiate;
+    Terminate => "terminate", syscall_terminate;
 }

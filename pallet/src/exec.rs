@@ -291,7 +291,7 @@ impl<T: Config> Stack<T> {
 
     /// Moves deposit between the origin and the contract so the contract holds what its
     /// storage requires, and writes its info back.
-    fn settle_deposit(&mut self, frame: &mut Frame<T>) -> Result<(), DispatchError> {
+    pub(crate) fn settle_deposit(&mut self, frame: &mut Frame<T>) -> Result<(), DispatchError> {
         let required = Self::required_deposit(&frame.info);
         let held = frame.info.storage_deposit;
         let reason = HoldReason::StorageDepositReserve.into();
@@ -640,6 +640,10 @@ pub(crate) fn instantiate<T: Config>(
     salt: Vec<u8>,
 ) -> ExecResult<InstantiateOutcome> {
     let mut stack = Stack::<T>::new(origin.clone(), weight_limit, deposit_limit);
+    // The weight covers hashing a salt of at most this length into the address.
+    if salt.len() > abi::SALT_LEN {
+        return stack.finish(Err(Error::<T>::SaltTooLong.into()));
+    }
     let result = stack
         .instantiate_frame(None, origin, code_hash, value, data, &salt)
         .map(|(contract, output)| InstantiateOutcome {

@@ -7,6 +7,26 @@
 
 use frame_support::weights::Weight;
 
+/// `ref_time` (picoseconds) per unit of gas of the naive table (cost table version 1, one
+/// gas per instruction), for runtimes that still charge by it: the slowest compute
+/// workload ran at 0.82 ns per gas unit on our native interpreter on the reference machine;
+/// this allows 4.3x. It does not bound adversarial programs (divisions, cache misses):
+/// the measured tables ([`DEFAULT_COST_TABLE_VERSION`] with
+/// [`RECOMMENDED_REF_TIME_PER_GAS`]) do. `BENCHMARKS.md` ("pallet-pvm", "Gas").
+pub const MEASURED_REF_TIME_PER_GAS: u64 = 3_500;
+
+/// The cost table a runtime should charge contracts by (`Config::CostTableVersion`): the
+/// table measured in the interpreters' shape (`pvm_core::gas::CostTable::interpreter`,
+/// README "Gas"), safe on every engine. A runtime whose validators all run the JIT charges
+/// real code several times closer to its time with version 3
+/// (`pvm_core::gas::CostTable::jit`, `pvm_core::gas::JIT_TABLE_PS_PER_GAS`).
+pub const DEFAULT_COST_TABLE_VERSION: u32 = 2;
+
+/// The `ref_time` (ps) per gas the default table recommends for each engine
+/// (`Config::RefTimePerGas`: a runtime takes the one for the engine its validators run).
+pub const RECOMMENDED_REF_TIME_PER_GAS: pvm_core::gas::RefTimePerGas =
+    pvm_core::gas::INTERPRETER_TABLE_PS_PER_GAS;
+
 /// The weight one call may spend, and what it has spent.
 #[derive(Clone, Copy, Debug)]
 pub struct GasMeter {
@@ -36,14 +56,20 @@ impl GasMeter {
         }
     }
 
-    /// Charges `weight`; on failure everything is consumed (an out-of-gas call pays all
-    /// it was allowed).
+    /// Charges `weight`. On failure the dimension that ran out is consumed whole (an
+    /// out-of-gas call pays all the time it was allowed); the other keeps what was
+    /// consumed before, since the work the failed charge was for is never done (a callee
+    /// that runs out of `ref_time` does not take its caller's proof size with it).
     pub fn charge(&mut self, weight: Weight) -> Result<(), OutOfGas> {
         let consumed = self.consumed.saturating_add(weight);
         self.required = self.required.max(consumed);
         if consumed.any_gt(self.limit) {
-            self.consumed = self.limit;
-            self.required = self.required.max(self.limit);
+            if consumed.ref_time() > self.limit.ref_time() {
+                self.consumed = self.consumed.set_ref_time(self.limit.ref_time());
+            }
+            if consumed.proof_size() > self.limit.proof_size() {
+                self.consumed = self.consumed.set_proof_size(self.limit.proof_size());
+            }
             return Err(OutOfGas);
         }
         self.consumed = consumed;
@@ -56,11 +82,11 @@ impl GasMeter {
         self.consumed = self.consumed.saturating_sub(weight);
     }
 
-    /// Marks all of the limit consumed.
+    /// Marks all of the limit's `ref_time` consumed: the engine ran out of gas.
     pub fn exhaust(&mut self) {
         self.engine_gas = self.engine_gas.saturating_add(self.gas_left());
-        self.consumed = self.limit;
-        self.required = self.required.max(self.limit);
+        self.consumed = self.consumed.set_ref_time(self.limit.ref_time());
+        self.required = self.required.max(self.consumed);
     }
 
     /// Engine gas the remaining `ref_time` buys.
@@ -160,8 +186,12 @@ mod tests {
     #[test]
     fn running_out_requires_at_least_the_failed_charge() {
         let mut meter = GasMeter::new(w(10, 10), 1);
-        assert_eq!(meter.charge(w(11, 1)), Err(OutOfGas));
+        meter.charge(w(2, 3)).unwrap();
+        assert_eq!(meter.charge(w(9, 1)), Err(OutOfGas));
+        // Out of ref_time: all of it consumed, the proof size as it was.
+        assert_eq!(meter.consumed(), w(10, 3));
+        assert_eq!(meter.required(), w(11, 4));
+        assert_eq!(meter.charge(w(0, 8)), Err(OutOfGas));
         assert_eq!(meter.consumed(), w(10, 10));
-        assert_eq!(meter.required(), w(11, 10));
     }
 }

@@ -11,8 +11,9 @@
 //!   whoever grows the storage and refunded to whoever shrinks it.
 //! - **Calls** run the blob's `deploy` or `call` export. Gas is metered by the engine per
 //!   basic block; the pallet converts the extrinsic's weight limit into gas and charges the
-//!   gas used at every syscall plus the syscall's own weight ([`weights`]). A trap, running
-//!   out of gas or a revert rolls back the frame's state changes; the fee is kept.
+//!   gas used at every syscall plus the syscall's own weight ([`costs`], from the generated
+//!   [`weights`]), before its work. A trap, running out of gas or a revert rolls back the
+//!   frame's state changes; the fee is kept.
 //! - **Contracts call contracts** (`call`, `instantiate`, `terminate`): each callee is a
 //!   frame of its own on the extrinsic's stack, transactional, with weight and deposit
 //!   limits carved out of its caller's, at most `MaxCallDepth` frames deep, re-entered only
@@ -34,12 +35,12 @@
 //!     type MaxBasicBlockLen = ConstU32<1024>;
 //!     type MemoryPerInstance = ConstU64<{ 16 << 20 }>;
 //!     type MaxCallDepth = ConstU32<8>;
-//!     type CostTableVersion = ConstU32<{ pallet_pvm::weights::DEFAULT_COST_TABLE_VERSION }>;
+//!     type CostTableVersion = ConstU32<{ pallet_pvm::gas::DEFAULT_COST_TABLE_VERSION }>;
 //!     type DepositPerByte = ConstU128<1>;
 //!     type DepositPerItem = ConstU128<100>;
 //!     // The figure for the engine the validators run (`in_runtime` with `InRuntimeEngine`).
 //!     type RefTimePerGas =
-//!         ConstU64<{ pallet_pvm::weights::RECOMMENDED_REF_TIME_PER_GAS.interpreter }>;
+//!         ConstU64<{ pallet_pvm::gas::RECOMMENDED_REF_TIME_PER_GAS.interpreter }>;
 //! }
 //! ```
 //!
@@ -54,6 +55,7 @@ pub mod abi;
 mod backend;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+pub mod costs;
 mod dry_run;
 mod exec;
 pub mod gas;
@@ -152,7 +154,7 @@ pub mod pallet {
         type CostTableVersion: Get<u32>;
         /// `ref_time` charged per unit of engine gas: the figure the cost table's
         /// measurement recommends for the engine the validators run
-        /// ([`crate::weights::RECOMMENDED_REF_TIME_PER_GAS`]). Consensus.
+        /// ([`crate::gas::RECOMMENDED_REF_TIME_PER_GAS`]). Consensus.
         #[pallet::constant]
         type RefTimePerGas: Get<u64>;
     }
@@ -349,6 +351,8 @@ pub mod pallet {
         TerminatedWhileReentrant,
         /// `terminate` named the contract itself as the beneficiary.
         BeneficiaryIsSelf,
+        /// The salt is longer than `abi::SALT_LEN` bytes.
+        SaltTooLong,
     }
 
     impl<T: Config> From<ValidationError> for Error<T> {
@@ -389,6 +393,34 @@ pub mod pallet {
                 "CostTableVersion {} names no cost table pvm-core knows",
                 limits.cost_table
             );
+            // Memory made accessible is paid in engine gas (the table's page cost), before
+            // it is made accessible: the benchmarks' time per page, and all of the time of
+            // making the most memory accessible, must fit in it.
+            if let Some(table) = pvm_core::gas::CostTable::by_version(limits.cost_table) {
+                let page_charge = u64::from(table.page).saturating_mul(T::RefTimePerGas::get());
+                let pages = u32::try_from(limits.memory_per_instance / pvm_core::gas::PAGE_BYTES)
+                    .unwrap_or(u32::MAX);
+                for (what, weight) in [
+                    (
+                        "instantiation",
+                        T::WeightInfo::instantiate_memory as fn(u32) -> Weight,
+                    ),
+                    ("sbrk", T::WeightInfo::sbrk),
+                ] {
+                    let per_page = weight(1).saturating_sub(weight(0)).ref_time();
+                    let all = weight(pages).ref_time();
+                    assert!(
+                        table.page == 0
+                            || (per_page <= page_charge
+                                && all <= page_charge.saturating_mul(pages.into())),
+                        "memory made accessible by {what} takes {per_page} ps per page and \
+                         {all} ps for {pages} pages, more than the {page_charge} ps per page its \
+                         gas pays (cost table {}, RefTimePerGas {})",
+                        limits.cost_table,
+                        T::RefTimePerGas::get()
+                    );
+                }
+            }
             assert!(
                 limits.max_instances >= 1,
                 "MaxCallDepth must allow one frame"
@@ -468,7 +500,7 @@ pub mod pallet {
         #[pallet::call_index(2)]
         #[pallet::weight(
             T::WeightInfo::upload_code(code.len() as u32)
-                .saturating_add(T::WeightInfo::instantiate())
+                .saturating_add(T::WeightInfo::instantiate(data.len() as u32))
                 .saturating_add(*weight_limit)
         )]
         pub fn instantiate_with_code(
@@ -482,8 +514,8 @@ pub mod pallet {
         ) -> DispatchResultWithPostInfo {
             let origin = ensure_signed(origin)?;
             let code_len = code.len() as u32;
-            let base =
-                T::WeightInfo::upload_code(code_len).saturating_add(T::WeightInfo::instantiate());
+            let base = T::WeightInfo::upload_code(code_len)
+                .saturating_add(T::WeightInfo::instantiate(data.len() as u32));
             let code_hash = H256(sp_io::hashing::blake2_256(&code));
             let mut deposit_left = storage_deposit_limit;
             if !CodeInfoOf::<T>::contains_key(code_hash) {
@@ -509,7 +541,7 @@ pub mod pallet {
         /// The origin pays the new account's existential deposit and the deposit for the
         /// contract and its storage; `storage_deposit_limit` bounds both together.
         #[pallet::call_index(3)]
-        #[pallet::weight(T::WeightInfo::instantiate().saturating_add(*weight_limit))]
+        #[pallet::weight(T::WeightInfo::instantiate(data.len() as u32).saturating_add(*weight_limit))]
         pub fn instantiate(
             origin: OriginFor<T>,
             #[pallet::compact] value: BalanceOf<T>,
@@ -520,6 +552,7 @@ pub mod pallet {
             salt: Vec<u8>,
         ) -> DispatchResultWithPostInfo {
             let origin = ensure_signed(origin)?;
+            let base = T::WeightInfo::instantiate(data.len() as u32);
             let result = exec::instantiate::<T>(
                 origin,
                 code_hash,
@@ -529,15 +562,12 @@ pub mod pallet {
                 data,
                 salt,
             );
-            into_post_dispatch::<T>(
-                T::WeightInfo::instantiate(),
-                result.map_outcome(|outcome| outcome.reverted),
-            )
+            into_post_dispatch::<T>(base, result.map_outcome(|outcome| outcome.reverted))
         }
 
         /// Calls a contract's `call` export with `data`, sending `value`.
         #[pallet::call_index(4)]
-        #[pallet::weight(T::WeightInfo::call().saturating_add(*weight_limit))]
+        #[pallet::weight(T::WeightInfo::call(data.len() as u32).saturating_add(*weight_limit))]
         pub fn call(
             origin: OriginFor<T>,
             dest: T::AccountId,
@@ -547,6 +577,7 @@ pub mod pallet {
             data: Vec<u8>,
         ) -> DispatchResultWithPostInfo {
             let origin = ensure_signed(origin)?;
+            let base = T::WeightInfo::call(data.len() as u32);
             let result = exec::call::<T>(
                 origin,
                 dest,
@@ -555,10 +586,7 @@ pub mod pallet {
                 storage_deposit_limit,
                 data,
             );
-            into_post_dispatch::<T>(
-                T::WeightInfo::call(),
-                result.map_outcome(|outcome| outcome.reverted),
-            )
+            into_post_dispatch::<T>(base, result.map_outcome(|outcome| outcome.reverted))
         }
     }
 

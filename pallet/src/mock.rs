@@ -54,10 +54,10 @@ impl pallet_pvm::Config for Test {
     type MaxBasicBlockLen = ConstU32<1024>;
     type MemoryPerInstance = ConstU64<{ 16 << 20 }>;
     type MaxCallDepth = ConstU32<8>;
-    type CostTableVersion = ConstU32<{ crate::weights::DEFAULT_COST_TABLE_VERSION }>;
+    type CostTableVersion = ConstU32<{ crate::gas::DEFAULT_COST_TABLE_VERSION }>;
     type DepositPerByte = DepositPerByte;
     type DepositPerItem = DepositPerItem;
-    type RefTimePerGas = ConstU64<{ crate::weights::RECOMMENDED_REF_TIME_PER_GAS.in_runtime }>;
+    type RefTimePerGas = ConstU64<{ crate::gas::RECOMMENDED_REF_TIME_PER_GAS.in_runtime }>;
 }
 
 /// Genesis with nothing in it; tests fund their own accounts.

@@ -10,19 +10,16 @@
 mod contracts;
 
 use crate::abi::{self, Syscall};
+use crate::costs::RuntimeCost;
 use crate::exec::{engine_error, out_of_gas, Frame, Stack};
 use crate::pallet::{
     BalanceOf, Config, ContractStorage, Error, Event, Pallet, StorageKey, StorageValue,
 };
-use crate::weights::WeightInfo;
 use alloc::{vec, vec::Vec};
-use frame_support::{
-    traits::{
-        fungible::{Inspect, Mutate},
-        tokens::Preservation,
-        Time,
-    },
-    weights::Weight,
+use frame_support::traits::{
+    fungible::{Inspect, Mutate},
+    tokens::Preservation,
+    Time,
 };
 use pvm_host_functions::{Engine, InstanceId};
 use sp_core::H256;
@@ -53,33 +50,32 @@ struct Context<'a, T: Config> {
 }
 
 impl<T: Config> Context<'_, T> {
-    fn charge(&mut self, weight: Weight) -> Result<(), DispatchError> {
-        self.stack.gas.charge(weight).map_err(out_of_gas::<T>)
+    /// Charges `cost` before the work it pays for.
+    fn charge(&mut self, cost: RuntimeCost) -> Result<(), DispatchError> {
+        self.stack
+            .gas
+            .charge(cost.weight::<T::WeightInfo>())
+            .map_err(out_of_gas::<T>)
     }
 
-    /// Runs `work`, which reads one of the contract's stored values (all of it enters the
-    /// proof, whatever the syscall returns of it): charges reading a value of the largest
-    /// length before, and gives back the difference to the length `found_len` reports
-    /// after (`None`: no value).
-    fn read_stored_value<R>(
+    /// Runs `work` after charging `bound`, the cost of its worst case, and gives back the
+    /// difference to the cost `actual` reports once the work is done.
+    fn charge_bounded<R>(
         &mut self,
-        work: impl FnOnce(&mut Self) -> R,
-        found_len: impl FnOnce(&R) -> Option<u32>,
+        bound: RuntimeCost,
+        work: impl FnOnce(&mut Self) -> Result<R, DispatchError>,
+        actual: impl FnOnce(&R) -> RuntimeCost,
     ) -> Result<R, DispatchError> {
-        let worst = T::WeightInfo::storage_read(abi::MAX_VALUE_LEN);
-        self.charge(worst)?;
-        let result = work(self);
-        let actual = T::WeightInfo::storage_read(found_len(&result).unwrap_or(0));
-        self.stack.gas.refund(worst.saturating_sub(actual));
+        self.charge(bound)?;
+        let result = work(self)?;
+        let refund = bound.adjust::<T::WeightInfo>(actual(&result));
+        self.stack.gas.refund(refund);
         Ok(result)
     }
 
-    /// Reads `len` guest bytes at `ptr`, refusing lengths over `limit` before allocating.
-    fn read(&mut self, ptr: u32, len: u32, limit: u32) -> Result<Vec<u8>, DispatchError> {
-        if len > limit {
-            return Err(Error::<T>::SyscallLengthTooLarge.into());
-        }
-        self.charge(T::WeightInfo::copy(len))?;
+    /// Reads `len` guest bytes at `ptr`; `len` was checked against its limit
+    /// ([`within`]) and paid for.
+    fn read(&mut self, ptr: u32, len: u32) -> Result<Vec<u8>, DispatchError> {
         let mut buffer = vec![0; len as usize];
         self.stack
             .engine
@@ -90,7 +86,6 @@ impl<T: Config> Context<'_, T> {
 
     fn read_array<const N: usize>(&mut self, ptr: u32) -> Result<[u8; N], DispatchError> {
         let mut buffer = [0; N];
-        self.charge(T::WeightInfo::copy(N as u32))?;
         self.stack
             .engine
             .read_memory(self.instance, ptr, &mut buffer)
@@ -99,15 +94,16 @@ impl<T: Config> Context<'_, T> {
     }
 
     fn write(&mut self, ptr: u32, data: &[u8]) -> Result<(), DispatchError> {
-        self.charge(T::WeightInfo::copy(data.len() as u32))?;
         self.stack
             .engine
             .write_memory(self.instance, ptr, data)
             .map_err(engine_error::<T>)
     }
 
+    /// Reads a storage key of `len` bytes (checked against [`abi::MAX_KEY_LEN`] by the
+    /// caller, before charging).
     fn key(&mut self, ptr: u32, len: u32) -> Result<StorageKey, DispatchError> {
-        let key = self.read(ptr, len, abi::MAX_KEY_LEN)?;
+        let key = self.read(ptr, len)?;
         Ok(key.try_into().expect("length checked against MAX_KEY_LEN"))
     }
 
@@ -143,11 +139,21 @@ fn len_or_not_found(len: Option<u32>) -> u64 {
     u64::from(len.unwrap_or(abi::KEY_NOT_FOUND))
 }
 
+/// `len` if it is at most `limit`; a length over its limit ends the frame before anything
+/// is charged for it or allocated.
+fn within<T: Config>(len: u32, limit: u32) -> Result<u32, DispatchError> {
+    if len > limit {
+        return Err(Error::<T>::SyscallLengthTooLarge.into());
+    }
+    Ok(len)
+}
+
 fn balance_bytes<T: Config>(balance: BalanceOf<T>) -> [u8; 16] {
     UniqueSaturatedInto::<u128>::unique_saturated_into(balance).to_le_bytes()
 }
 
-/// Serves the syscall `symbol` with the guest's `args`.
+/// Serves the syscall `symbol` with the guest's `args`. Every arm charges its
+/// [`RuntimeCost`] before its work (the ABI table names it).
 pub(crate) fn dispatch<T: Config>(
     stack: &mut Stack<T>,
     frame: &mut Frame<T>,
@@ -163,28 +169,39 @@ pub(crate) fn dispatch<T: Config>(
         frame,
         instance,
     };
-    cx.charge(T::WeightInfo::syscall())?;
+    cx.charge(RuntimeCost::RoundTrip)?;
     // Validation admitted only known symbols; an unknown one means the engine and the
     // stored code disagree, which the contract cannot cause.
     let syscall = Syscall::from_symbol(symbol).ok_or(Error::<T>::EngineFailure)?;
     let resume = |value: u64| Ok(Flow::Resume(value));
+    // Writes `bytes` to the guest at `ptr` after charging `cost`; resumes with 0.
+    let put = |cx: &mut Context<'_, T>, cost, ptr, bytes: &[u8]| {
+        cx.charge(cost)?;
+        cx.write(ptr, bytes)?;
+        resume(0)
+    };
     match syscall {
-        Syscall::CallDataSize => resume(cx.frame.call_data.len() as u64),
+        Syscall::CallDataSize => {
+            cx.charge(RuntimeCost::CallDataSize)?;
+            resume(cx.frame.call_data.len() as u64)
+        }
         Syscall::CallDataCopy => {
             let (out_ptr, out_len, offset) = (a0, a1, a2);
-            let data = &cx.frame.call_data;
-            let start = (offset as usize).min(data.len());
-            let count = (out_len as usize).min(data.len() - start);
-            let chunk = data[start..start + count].to_vec();
+            let len = cx.frame.call_data.len();
+            let start = (offset as usize).min(len);
+            let count = (out_len as usize).min(len - start);
+            cx.charge(RuntimeCost::CallDataCopy(count as u32))?;
+            let chunk = cx.frame.call_data[start..start + count].to_vec();
             cx.write(out_ptr, &chunk)?;
             resume(count as u64)
         }
         Syscall::ReturnData => {
-            let (flags, ptr, len) = (a0, a1, a2);
+            let (flags, ptr, len) = (a0, a1, within::<T>(a2, abi::MAX_OUTPUT_LEN)?);
             if flags & !abi::FLAG_REVERT != 0 {
                 return Err(Error::<T>::InvalidSyscallFlags.into());
             }
-            let output = cx.read(ptr, len, abi::MAX_OUTPUT_LEN)?;
+            cx.charge(RuntimeCost::ReturnData(len))?;
+            let output = cx.read(ptr, len)?;
             Ok(Flow::Return {
                 reverted: flags & abi::FLAG_REVERT != 0,
                 output,
@@ -192,10 +209,15 @@ pub(crate) fn dispatch<T: Config>(
         }
         Syscall::GetStorage => {
             let (key_ptr, key_len, out_ptr, out_cap) = (a0, a1, a2, a3);
-            let key = cx.key(key_ptr, key_len)?;
-            let value = cx.read_stored_value(
-                |cx| ContractStorage::<T>::get(&cx.frame.contract, &key),
-                |value| value.as_ref().map(|v| v.len() as u32),
+            let key_len = within::<T>(key_len, abi::MAX_KEY_LEN)?;
+            // All of the value enters the proof, whatever is copied of it.
+            let value = cx.charge_bounded(
+                RuntimeCost::GetStorage(abi::MAX_VALUE_LEN),
+                |cx| {
+                    let key = cx.key(key_ptr, key_len)?;
+                    Ok(ContractStorage::<T>::get(&cx.frame.contract, &key))
+                },
+                |value| RuntimeCost::GetStorage(value.as_ref().map_or(0, |v| v.len() as u32)),
             )?;
             match value {
                 None => resume(abi::KEY_NOT_FOUND.into()),
@@ -207,54 +229,80 @@ pub(crate) fn dispatch<T: Config>(
             }
         }
         Syscall::SetStorage => {
-            let (key_ptr, key_len, value_ptr, value_len) = (a0, a1, a2, a3);
-            let key = cx.key(key_ptr, key_len)?;
-            let value = cx.read(value_ptr, value_len, abi::MAX_VALUE_LEN)?;
-            cx.charge(T::WeightInfo::storage_write(value_len))?;
+            let (key_ptr, value_ptr) = (a0, a2);
+            let key_len = within::<T>(a1, abi::MAX_KEY_LEN)?;
+            let new = within::<T>(a3, abi::MAX_VALUE_LEN)?;
             // Replacing reads the old value (its length keeps the deposit accounting).
-            let previous = cx.read_stored_value(|cx| cx.replace(key, Some(value)), |len| *len)?;
+            let bound = RuntimeCost::SetStorage {
+                new,
+                old: abi::MAX_VALUE_LEN,
+            };
+            let previous = cx.charge_bounded(
+                bound,
+                |cx| {
+                    let key = cx.key(key_ptr, key_len)?;
+                    let value = cx.read(value_ptr, new)?;
+                    Ok(cx.replace(key, Some(value)))
+                },
+                |previous| RuntimeCost::SetStorage {
+                    new,
+                    old: previous.unwrap_or(0),
+                },
+            )?;
             resume(len_or_not_found(previous))
         }
         Syscall::ClearStorage => {
-            let key = cx.key(a0, a1)?;
-            cx.charge(T::WeightInfo::storage_write(0))?;
-            let previous = cx.read_stored_value(|cx| cx.replace(key, None), |len| *len)?;
+            let key_len = within::<T>(a1, abi::MAX_KEY_LEN)?;
+            let previous = cx.charge_bounded(
+                RuntimeCost::ClearStorage(abi::MAX_VALUE_LEN),
+                |cx| {
+                    let key = cx.key(a0, key_len)?;
+                    Ok(cx.replace(key, None))
+                },
+                |previous| RuntimeCost::ClearStorage(previous.unwrap_or(0)),
+            )?;
             resume(len_or_not_found(previous))
         }
         Syscall::ContainsStorage => {
-            let key = cx.key(a0, a1)?;
+            let key_len = within::<T>(a1, abi::MAX_KEY_LEN)?;
             // Only the length comes back, but the whole value enters the proof.
-            let len = cx.read_stored_value(
-                |cx| ContractStorage::<T>::decode_len(&cx.frame.contract, &key),
-                |len| len.map(|len| len as u32),
+            let len = cx.charge_bounded(
+                RuntimeCost::ContainsStorage(abi::MAX_VALUE_LEN),
+                |cx| {
+                    let key = cx.key(a0, key_len)?;
+                    Ok(ContractStorage::<T>::decode_len(&cx.frame.contract, &key)
+                        .map(|len| len as u32))
+                },
+                |len| RuntimeCost::ContainsStorage(len.unwrap_or(0)),
             )?;
-            resume(len_or_not_found(len.map(|len| len as u32)))
+            resume(len_or_not_found(len))
         }
         Syscall::Caller => {
             let caller: [u8; 32] = cx.frame.caller.clone().into();
-            cx.write(a0, &caller)?;
-            resume(0)
+            put(&mut cx, RuntimeCost::Caller, a0, &caller)
         }
         Syscall::Address => {
             let address: [u8; 32] = cx.frame.contract.clone().into();
-            cx.write(a0, &address)?;
-            resume(0)
+            put(&mut cx, RuntimeCost::Address, a0, &address)
+        }
+        Syscall::Origin => {
+            let origin: [u8; 32] = cx.stack.origin.clone().into();
+            put(&mut cx, RuntimeCost::Origin, a0, &origin)
         }
         Syscall::ValueTransferred => {
             let value = balance_bytes::<T>(cx.frame.value);
-            cx.write(a0, &value)?;
-            resume(0)
+            put(&mut cx, RuntimeCost::ValueTransferred, a0, &value)
         }
         Syscall::Balance => {
-            cx.charge(T::WeightInfo::storage_read(0))?;
+            cx.charge(RuntimeCost::Balance)?;
             let balance = balance_bytes::<T>(T::Currency::balance(&cx.frame.contract));
             cx.write(a0, &balance)?;
             resume(0)
         }
         Syscall::Transfer => {
+            cx.charge(RuntimeCost::Transfer)?;
             let dest = AccountId32::new(cx.read_array::<32>(a0)?);
             let value = u128::from_le_bytes(cx.read_array::<16>(a1)?);
-            cx.charge(T::WeightInfo::transfer())?;
             let amount = BalanceOf::<T>::unique_saturated_from(value);
             let fits = UniqueSaturatedInto::<u128>::unique_saturated_into(amount) == value;
             let done = fits
@@ -263,18 +311,24 @@ pub(crate) fn dispatch<T: Config>(
             resume(if done { 0 } else { abi::TRANSFER_FAILED.into() })
         }
         Syscall::BlockNumber => {
+            cx.charge(RuntimeCost::BlockNumber)?;
             resume(frame_system::Pallet::<T>::block_number().unique_saturated_into())
         }
-        Syscall::Now => resume(T::Time::now().unique_saturated_into()),
-        Syscall::GasLeft => resume(cx.stack.gas.gas_left()),
+        Syscall::Now => {
+            cx.charge(RuntimeCost::Now)?;
+            resume(T::Time::now().unique_saturated_into())
+        }
+        Syscall::GasLeft => {
+            cx.charge(RuntimeCost::GasLeft)?;
+            resume(cx.stack.gas.gas_left())
+        }
         Syscall::DepositEvent => {
-            let (topics_ptr, topics_count, data_ptr, data_len) = (a0, a1, a2, a3);
-            if topics_count > abi::MAX_EVENT_TOPICS {
-                return Err(Error::<T>::SyscallLengthTooLarge.into());
-            }
-            let topics = cx.read(topics_ptr, topics_count * 32, abi::MAX_EVENT_TOPICS * 32)?;
-            let data = cx.read(data_ptr, data_len, abi::MAX_EVENT_DATA_LEN)?;
-            cx.charge(T::WeightInfo::deposit_event(topics_count, data_len))?;
+            let (topics_ptr, data_ptr) = (a0, a2);
+            let topics = within::<T>(a1, abi::MAX_EVENT_TOPICS)?;
+            let len = within::<T>(a3, abi::MAX_EVENT_DATA_LEN)?;
+            cx.charge(RuntimeCost::DepositEvent { topics, len })?;
+            let topics = cx.read(topics_ptr, topics * 32)?;
+            let data = cx.read(data_ptr, len)?;
             let topics = topics
                 .chunks_exact(32)
                 .map(H256::from_slice)
@@ -286,22 +340,22 @@ pub(crate) fn dispatch<T: Config>(
             });
             resume(0)
         }
-        Syscall::Origin => {
-            let origin: [u8; 32] = cx.stack.origin.clone().into();
-            cx.write(a0, &origin)?;
-            resume(0)
-        }
         Syscall::Call => contracts::call(&mut cx, args.map(|arg| arg as u32)),
         Syscall::Instantiate => contracts::instantiate(&mut cx, args.map(|arg| arg as u32)),
         Syscall::Terminate => contracts::terminate(&mut cx, a0),
         Syscall::HashBlake2_256 | Syscall::HashKeccak256 => {
-            let (input_ptr, input_len, out_ptr) = (a0, a1, a2);
-            let input = cx.read(input_ptr, input_len, abi::MAX_HASH_INPUT_LEN)?;
-            let hash = if syscall == Syscall::HashBlake2_256 {
-                cx.charge(T::WeightInfo::hash_blake2_256(input_len))?;
+            let (input_ptr, out_ptr) = (a0, a2);
+            let len = within::<T>(a1, abi::MAX_HASH_INPUT_LEN)?;
+            let blake2 = syscall == Syscall::HashBlake2_256;
+            cx.charge(if blake2 {
+                RuntimeCost::HashBlake2_256(len)
+            } else {
+                RuntimeCost::HashKeccak256(len)
+            })?;
+            let input = cx.read(input_ptr, len)?;
+            let hash = if blake2 {
                 sp_io::hashing::blake2_256(&input)
             } else {
-                cx.charge(T::WeightInfo::hash_keccak_256(input_len))?;
                 sp_io::hashing::keccak_256(&input)
             };
             cx.write(out_ptr, &hash)?;

@@ -89,12 +89,11 @@ impl pallet_pvm::Config for Runtime {
     type MaxBasicBlockLen = ConstU32<1024>;
     type MemoryPerInstance = ConstU64<{ 16 << 20 }>;
     type MaxCallDepth = ConstU32<8>;
-    type CostTableVersion = ConstU32<{ pallet_pvm::weights::DEFAULT_COST_TABLE_VERSION }>;
+    type CostTableVersion = ConstU32<{ pallet_pvm::gas::DEFAULT_COST_TABLE_VERSION }>;
     type DepositPerByte = DepositPerByte;
     type DepositPerItem = DepositPerItem;
     // The mock engine is pvm-core natively, on the interpreter.
-    type RefTimePerGas =
-        ConstU64<{ pallet_pvm::weights::RECOMMENDED_REF_TIME_PER_GAS.interpreter }>;
+    type RefTimePerGas = ConstU64<{ pallet_pvm::gas::RECOMMENDED_REF_TIME_PER_GAS.interpreter }>;
 }
 
 /// Event records, as the dry-run API returns them.

@@ -231,7 +231,7 @@ impl pallet_pvm::Config for Runtime {
     type MaxBasicBlockLen = ConstU32<1024>;
     type MemoryPerInstance = ConstU64<{ 16 << 20 }>;
     type MaxCallDepth = ConstU32<8>;
-    type CostTableVersion = ConstU32<{ pallet_pvm::weights::DEFAULT_COST_TABLE_VERSION }>;
+    type CostTableVersion = ConstU32<{ pallet_pvm::gas::DEFAULT_COST_TABLE_VERSION }>;
     type DepositPerByte = DepositPerByte;
     type DepositPerItem = DepositPerItem;
     type RefTimePerGas = ConstU64<REF_TIME_PER_GAS>;
@@ -242,9 +242,9 @@ impl pallet_pvm::Config for Runtime {
 /// which must not change weight), and both variants of this runtime charge the same weight
 /// for the same call (`tests/tests/executor.rs` holds them to identical transcripts), so
 /// both take the slowest engine's figure; a runtime that only ever runs one engine takes
-/// that engine's (`pallet_pvm::weights::RECOMMENDED_REF_TIME_PER_GAS`).
+/// that engine's (`pallet_pvm::gas::RECOMMENDED_REF_TIME_PER_GAS`).
 const REF_TIME_PER_GAS: u64 = {
-    let ps = pallet_pvm::weights::RECOMMENDED_REF_TIME_PER_GAS;
+    let ps = pallet_pvm::gas::RECOMMENDED_REF_TIME_PER_GAS;
     let mut max = ps.interpreter;
     if ps.jit > max {
         max = ps.jit;

@@ -307,8 +307,9 @@ fn hasher_in_guest_and_by_syscall() {
             blake.result.unwrap().output,
             iterate(100, b"seed", sp_io::hashing::blake2_256)
         );
-        // Hashing in the guest is the compute-heavy path.
-        assert!(keccak.weight_consumed.ref_time() > 5 * blake.weight_consumed.ref_time());
+        // Hashing in the guest is the compute-heavy path: many more instructions run
+        // (the syscall path pays its round trips and the hash in weight instead).
+        assert!(keccak.gas_consumed > 5 * blake.gas_consumed);
     });
 }
 

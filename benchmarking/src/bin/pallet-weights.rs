@@ -16,7 +16,7 @@
 //!
 //! ```text
 //! cargo run --release -p pvm-benchmarking --features pallet-weights --bin pallet-weights -- \
-//!     [--steps 10] [--repeat 5] [--backend interpreter|jit] [--benchmark NAME]...
+//!     [--steps 10] [--repeat 5] [--backend interpreter|jit|all] [--benchmark NAME]...
 //!     [--runtime FILE] [--output FILE] [--json FILE]
 //! ```
 
@@ -41,13 +41,15 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 const USAGE: &str = "\
-usage: pallet-weights [--steps N] [--repeat N] [--backend interpreter|jit] [--benchmark NAME]...
+usage: pallet-weights [--steps N] [--repeat N] [--backend interpreter|jit|all] [--benchmark NAME]...
                       [--runtime FILE] [--output FILE] [--json FILE]
 
 Runs pallet-pvm's benchmarks inside the wasm runtime, as a node executes it, and writes the
 weights (default: print them). --steps: points per component (at least 2, default 10);
 --repeat: timed runs per point (default 5); --backend: the engine the node runs contracts
-on (default interpreter); --benchmark: only these (the output then lacks the others);
+on (default all: each term is the larger of the interpreter's and the JIT's, so the
+weights hold whichever engine a node chooses); --benchmark: only these (the output then
+lacks the others);
 --runtime: a runtime's wasm (built with runtime-benchmarks and pallet-pvm's benchmarks in
 its Benchmark API; default: pvm-runtime's, built by this binary's feature); --json: also
 write every measured point (frame-benchmarking's BenchmarkBatchSplitResults).
@@ -64,7 +66,7 @@ type HostFunctions = (
 struct Args {
     steps: u32,
     repeat: u32,
-    backend: pvm_core::BackendKind,
+    backends: Vec<pvm_core::BackendKind>,
     only: Vec<String>,
     runtime: Option<PathBuf>,
     output: Option<PathBuf>,
@@ -75,7 +77,10 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
     let mut args = Args {
         steps: 10,
         repeat: 5,
-        backend: pvm_core::BackendKind::Interpreter,
+        backends: vec![
+            pvm_core::BackendKind::Interpreter,
+            pvm_core::BackendKind::Jit,
+        ],
         only: Vec::new(),
         runtime: None,
         output: None,
@@ -88,10 +93,14 @@ fn parse_args(raw: &[String]) -> Result<Option<Args>> {
             "--steps" => args.steps = flags.number(flag)?,
             "--repeat" => args.repeat = flags.number(flag)?,
             "--backend" => {
-                args.backend = match flags.value(flag)? {
-                    "interpreter" => pvm_core::BackendKind::Interpreter,
-                    "jit" => pvm_core::BackendKind::Jit,
-                    other => bail!("--backend: {other:?} is not interpreter or jit"),
+                args.backends = match flags.value(flag)? {
+                    "interpreter" => vec![pvm_core::BackendKind::Interpreter],
+                    "jit" => vec![pvm_core::BackendKind::Jit],
+                    "all" => vec![
+                        pvm_core::BackendKind::Interpreter,
+                        pvm_core::BackendKind::Jit,
+                    ],
+                    other => bail!("--backend: {other:?} is not interpreter, jit or all"),
                 }
             }
             "--benchmark" => args.only.push(flags.value(flag)?.to_string()),
@@ -116,11 +125,10 @@ struct Bench {
     executor: WasmExecutor<HostFunctions>,
     tracking: BenchmarkingState<BlakeTwo256>,
     untracked: BenchmarkingState<BlakeTwo256>,
-    backend: pvm_core::BackendKind,
 }
 
 impl Bench {
-    fn new(backend: pvm_core::BackendKind, runtime: Option<&PathBuf>) -> Result<Bench> {
+    fn new(runtime: Option<&PathBuf>) -> Result<Bench> {
         let code = match runtime {
             Some(path) => {
                 let bytes =
@@ -152,13 +160,18 @@ impl Bench {
             executor,
             tracking,
             untracked,
-            backend,
         })
     }
 
     /// Calls the runtime's `method` with `data` over `state`, with the extensions a node's
-    /// block execution has (a fresh engine among them).
-    fn call<R: Decode>(&self, tracked: bool, method: &str, data: &[u8]) -> Result<R> {
+    /// block execution has (a fresh engine running contracts on `backend` among them).
+    fn call<R: Decode>(
+        &self,
+        backend: pvm_core::BackendKind,
+        tracked: bool,
+        method: &str,
+        data: &[u8],
+    ) -> Result<R> {
         let state = if tracked {
             &self.tracking
         } else {
@@ -169,7 +182,7 @@ impl Bench {
         if let Some(recorder) = state.recorder() {
             extensions.register(ProofSizeExt::new(recorder));
         }
-        let engine = PvmExtension::with_backend(self.backend, NodeLimits::default())
+        let engine = PvmExtension::with_backend(backend, NodeLimits::default())
             .context("the engine for the benchmarks")?;
         extensions.register(engine);
         let fetcher = WrappedRuntimeCode(self.code.as_slice().into());
@@ -194,9 +207,10 @@ impl Bench {
         R::decode(&mut &output[..]).with_context(|| format!("{method}: undecodable result"))
     }
 
-    /// One dispatch of `benchmark` at `components`, `repeats` times.
+    /// One dispatch of `benchmark` at `components` on `backend`, `repeats` times.
     fn dispatch(
         &self,
+        backend: pvm_core::BackendKind,
         tracked: bool,
         benchmark: &str,
         components: &[(BenchmarkParameter, u32)],
@@ -213,7 +227,7 @@ impl Bench {
         )
             .encode();
         let batches: Result<Vec<BenchmarkBatch>, String> =
-            self.call(tracked, "Benchmark_dispatch_benchmark", &params)?;
+            self.call(backend, tracked, "Benchmark_dispatch_benchmark", &params)?;
         let batches = batches.map_err(|error| anyhow::anyhow!("{benchmark}: {error}"))?;
         Ok(batches
             .into_iter()
@@ -314,28 +328,222 @@ struct Model {
     points: usize,
 }
 
+/// Fits `name`'s models. Time and proof size take frame-benchmarking's `Analysis::max`
+/// (per term the larger of least squares and the median slopes: a weight is charged before
+/// the work, so it must not sit below the points it was fitted to), and time the larger
+/// term of the engines' fits; reads and writes are counts, fitted by least squares.
 fn fit(
     name: &str,
     components: &[(BenchmarkParameter, u32, u32)],
-    time: &Vec<BenchmarkResult>,
+    time_by_engine: &[Vec<BenchmarkResult>],
     db: &Vec<BenchmarkResult>,
 ) -> Result<Model> {
     let analysis = |results, selector| {
         Analysis::min_squares_iqr(results, selector).with_context(|| format!("fitting {name}"))
     };
+    let mut times = time_by_engine.iter().map(|results| {
+        Analysis::max(results, BenchmarkSelector::ExtrinsicTime)
+            .with_context(|| format!("fitting {name}'s time"))
+    });
+    let mut time = times.next().context("no engine")??;
+    for other in times {
+        time = envelope(time, &other?);
+    }
+    // A fit may still pass below a point: a bend the linear model smooths over, or an
+    // engine with two speeds (the JIT's sandbox round trip is fast while both processes
+    // spin and several times slower once they sleep on the futex). Each slope is raised
+    // to the steepest chord from a component's lowest point (less the points' spread),
+    // then the base until every point (its median time, on every engine; its proof size)
+    // is covered.
+    for results in time_by_engine {
+        let medians: Vec<Measured> = group_by_point(results)
+            .into_iter()
+            .map(|point| {
+                let mut times: Vec<u128> = point.iter().map(|r| r.extrinsic_time * 1_000).collect();
+                times.sort_unstable();
+                let quartile = |q: usize| times[(times.len() - 1) * q / 4];
+                Measured {
+                    components: point[0].components.clone(),
+                    value: quartile(2),
+                    spread: quartile(3) - quartile(1),
+                }
+            })
+            .collect();
+        cover_all(&mut time, &medians, name, "time");
+    }
+    let mut proof = Analysis::max(db, BenchmarkSelector::ProofSize)
+        .with_context(|| format!("fitting {name}'s proof size"))?;
+    let largest: Vec<Measured> = group_by_point(db)
+        .into_iter()
+        .map(|point| Measured {
+            components: point[0].components.clone(),
+            value: point
+                .iter()
+                .map(|r| u128::from(r.proof_size))
+                .max()
+                .unwrap_or(0),
+            spread: 0,
+        })
+        .collect();
+    cover_all(&mut proof, &largest, name, "proof size");
     Ok(Model {
         name: name.to_string(),
         components: components.to_vec(),
-        time: analysis(time, BenchmarkSelector::ExtrinsicTime)?,
+        time,
         reads: analysis(db, BenchmarkSelector::Reads)?,
         writes: analysis(db, BenchmarkSelector::Writes)?,
-        proof: Analysis::max(db, BenchmarkSelector::ProofSize)
-            .with_context(|| format!("fitting {name}'s proof size"))?,
-        points: time.len(),
+        proof,
+        points: time_by_engine.iter().map(Vec::len).sum(),
     })
 }
 
+/// The most entries a storage map is assumed to hold when its type does not bound it
+/// (frame-omni-bencher's default `--worst-case-map-values`).
+const WORST_CASE_MAP_VALUES: u32 = 1_000_000;
+
+/// The proof a read needs beyond what the benchmark's small trie recorded: on a chain, a
+/// map of [`WORST_CASE_MAP_VALUES`] entries (or its bound) is `log16` of them deep, and
+/// every level adds 15 sibling hashes of 33 bytes to the proof. frame-benchmarking-cli
+/// adds the same for `pov_mode = Measured`. Whitelisted keys (the block's own, always in
+/// the proof) add nothing.
+fn with_trie_depth(
+    mut result: BenchmarkResult,
+    storage_info: &[frame_support::traits::StorageInfo],
+) -> BenchmarkResult {
+    let overhead: u32 = result
+        .keys
+        .iter()
+        .filter(|(_, reads, _, whitelisted)| *reads > 0 && !*whitelisted)
+        .map(|(key, reads, _, _)| {
+            let prefix = &key[..key.len().min(32)];
+            let max_values = storage_info
+                .iter()
+                .find(|info| info.prefix == prefix)
+                .and_then(|info| info.max_values)
+                .unwrap_or(WORST_CASE_MAP_VALUES);
+            // log16, rounded up, at least one level for any item (as frame-benchmarking-cli).
+            let depth = match max_values {
+                0 => 0,
+                n => (u32::BITS - (n - 1).leading_zeros()).div_ceil(4).max(1),
+            };
+            depth * 15 * 33 * reads
+        })
+        .sum();
+    result.proof_size = result.proof_size.saturating_add(overhead);
+    result
+}
+
+/// `results` in runs of equal components (the order they were measured in).
+fn group_by_point(results: &[BenchmarkResult]) -> Vec<&[BenchmarkResult]> {
+    results
+        .chunk_by(|a, b| a.components == b.components)
+        .collect()
+}
+
+/// The fit's value at `components`.
+fn predict(analysis: &Analysis, components: &[(BenchmarkParameter, u32)]) -> u128 {
+    components
+        .iter()
+        .fold(analysis.base, |sum, (parameter, value)| {
+            sum + slope_of(analysis, &parameter.to_string()) * u128::from(*value)
+        })
+}
+
+/// One point's measurement: its median (or largest) value and the spread of its runs
+/// (interquartile range; 0 for a single figure).
+struct Measured {
+    components: Vec<(BenchmarkParameter, u32)>,
+    value: u128,
+    spread: u128,
+}
+
+/// Raises the fit so that it is at least the measured value at every point: each slope to
+/// the steepest chord from the lowest point of its component (among points where the
+/// other components are the same), less what the two points' spread could account for,
+/// then the base.
+fn cover_all(analysis: &mut Analysis, points: &[Measured], name: &str, what: &str) {
+    for (index, parameter) in analysis.names.clone().iter().enumerate() {
+        let value_of = |components: &[(BenchmarkParameter, u32)]| {
+            components
+                .iter()
+                .find(|(other, _)| other.to_string() == *parameter)
+                .map_or(0, |(_, value)| *value)
+        };
+        let others = |components: &[(BenchmarkParameter, u32)]| {
+            components
+                .iter()
+                .filter(|(other, _)| other.to_string() != *parameter)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let mut steepest = 0u128;
+        for point in points {
+            let lowest = points
+                .iter()
+                .filter(|low| others(&low.components) == others(&point.components))
+                .min_by_key(|low| value_of(&low.components));
+            if let Some(low) = lowest {
+                let run = u128::from(value_of(&point.components) - value_of(&low.components));
+                let rise = point
+                    .value
+                    .saturating_sub(low.value)
+                    .saturating_sub(point.spread + low.spread);
+                if let Some(slope) = rise.checked_div(run) {
+                    steepest = steepest.max(slope);
+                }
+            }
+        }
+        if steepest > analysis.slopes[index] {
+            eprintln!(
+                "\n{name}: {what} per {parameter} raised from {} to {steepest}",
+                analysis.slopes[index]
+            );
+            analysis.slopes[index] = steepest;
+        }
+    }
+    for point in points {
+        let predicted = predict(analysis, &point.components);
+        if predicted < point.value {
+            analysis.base += point.value - predicted;
+        }
+    }
+}
+
+/// The larger of two fits over the same components, term by term.
+fn envelope(mut a: Analysis, b: &Analysis) -> Analysis {
+    a.base = a.base.max(b.base);
+    a.minimum = a.minimum.max(b.minimum);
+    for (name, slope) in a.names.clone().iter().zip(a.slopes.iter_mut()) {
+        *slope = (*slope).max(slope_of(b, name));
+    }
+    a
+}
+
+/// Prints the runtime's warnings and errors (a benchmark's panic message among them) to
+/// stderr.
+struct RuntimeLog;
+
+impl log::Log for RuntimeLog {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        metadata.level() <= log::Level::Warn
+    }
+
+    fn log(&self, record: &log::Record) {
+        if self.enabled(record.metadata()) {
+            eprintln!(
+                "\n{} {}: {}",
+                record.level(),
+                record.target(),
+                record.args()
+            );
+        }
+    }
+
+    fn flush(&self) {}
+}
+
 fn main() -> Result<()> {
+    let _ = log::set_logger(&RuntimeLog).map(|()| log::set_max_level(log::LevelFilter::Warn));
     let raw: Vec<String> = std::env::args().skip(1).collect();
     let Some(args) = parse_args(&raw)? else {
         print!("{USAGE}");
@@ -344,9 +552,15 @@ fn main() -> Result<()> {
     if cfg!(debug_assertions) {
         eprintln!("warning: debug build; the weights would be meaningless, use --release");
     }
-    let bench = Bench::new(args.backend, args.runtime.as_ref())?;
-    let (lists, _storage): (Vec<BenchmarkList>, Vec<frame_support::traits::StorageInfo>) =
-        bench.call(false, "Benchmark_benchmark_metadata", &false.encode())?;
+    let bench = Bench::new(args.runtime.as_ref())?;
+    let first = args.backends[0];
+    let (lists, storage_info): (Vec<BenchmarkList>, Vec<frame_support::traits::StorageInfo>) =
+        bench.call(
+            first,
+            false,
+            "Benchmark_benchmark_metadata",
+            &false.encode(),
+        )?;
     let mut selected = Vec::new();
     for list in lists.iter().filter(|list| list.pallet == b"pallet_pvm") {
         for benchmark in &list.benchmarks {
@@ -367,26 +581,43 @@ fn main() -> Result<()> {
     let mut models = Vec::new();
     let mut raw_results = Vec::new();
     for (name, components) in &selected {
-        let mut time_results = Vec::new();
+        // Times per engine (the engines interleaved point by point, so a busy spell of
+        // the machine falls on both); database accesses and proof sizes do not depend
+        // on the engine.
+        let mut time_results = vec![Vec::new(); args.backends.len()];
         let mut db_results = Vec::new();
         for (index, point) in points(components, args.steps).iter().enumerate() {
             progress(done, total, name, started);
             if index == 0 {
-                // The benchmark's own checks, once (their cost is not measured).
-                bench.dispatch(false, name, point, true, 1)?;
+                // The benchmark's own checks, once per engine (their cost is not measured).
+                for &backend in &args.backends {
+                    bench.dispatch(backend, false, name, point, true, 1)?;
+                }
             }
-            db_results.extend(bench.dispatch(true, name, point, false, 1)?);
-            time_results.extend(bench.dispatch(false, name, point, false, args.repeat)?);
+            let tracked = bench.dispatch(first, true, name, point, false, 1)?;
+            db_results.extend(
+                tracked
+                    .into_iter()
+                    .map(|result| with_trie_depth(result, &storage_info)),
+            );
+            for (results, &backend) in time_results.iter_mut().zip(&args.backends) {
+                results.extend(bench.dispatch(backend, false, name, point, false, args.repeat)?);
+            }
             done += 1;
         }
         models.push(fit(name, components, &time_results, &db_results)?);
-        raw_results.push(frame_benchmarking::BenchmarkBatchSplitResults {
-            pallet: b"pallet_pvm".to_vec(),
-            instance: b"Pvm".to_vec(),
-            benchmark: name.as_bytes().to_vec(),
-            time_results,
-            db_results,
-        });
+        for (results, backend) in time_results.into_iter().zip(&args.backends) {
+            raw_results.push((
+                format!("{backend:?}").to_lowercase(),
+                frame_benchmarking::BenchmarkBatchSplitResults {
+                    pallet: b"pallet_pvm".to_vec(),
+                    instance: b"Pvm".to_vec(),
+                    benchmark: name.as_bytes().to_vec(),
+                    time_results: results,
+                    db_results: db_results.clone(),
+                },
+            ));
+        }
     }
     progress(done, total, "done", started);
     eprintln!();
@@ -441,11 +672,11 @@ fn weights_file(models: &[Model], args: &Args, raw: &[String]) -> String {
     );
     let _ = writeln!(
         out,
-        "//! DATE: {}, STEPS: `{}`, REPEAT: `{}`, ENGINE: `{:?}`",
+        "//! DATE: {}, STEPS: `{}`, REPEAT: `{}`, ENGINES: `{:?}` (each term the largest)",
         utc_date_time(std::time::SystemTime::now()),
         args.steps,
         args.repeat,
-        args.backend
+        args.backends
     );
     let _ = writeln!(out, "//! HOSTNAME: `{host}`, CPU: `{cpu}`");
     let _ = writeln!(

@@ -17,7 +17,7 @@ pub struct CostsArgs {
 
 /// The table the pallet uses by default.
 pub fn default_table() -> Result<CostTable> {
-    CostTable::by_version(pallet_pvm::weights::DEFAULT_COST_TABLE_VERSION)
+    CostTable::by_version(pallet_pvm::gas::DEFAULT_COST_TABLE_VERSION)
         .context("the pallet's default cost table is not in this build")
 }
 

@@ -3,24 +3,18 @@
 //! weight before anything runs; the callee's own weight and deposit then come out of the
 //! limits it is given, which are carved out of the caller's ([`crate::exec`]).
 
-use super::{Context, Flow};
+use super::{within, Context, Flow};
 use crate::abi::{self, CallParams, CallStatus};
+use crate::costs::RuntimeCost;
 use crate::exec::{call_status, Limits};
-use crate::pallet::{BalanceOf, Config, ContractInfo, Error};
-use crate::weights::WeightInfo;
+use crate::pallet::{BalanceOf, Config, Error};
 use alloc::vec::Vec;
-use codec::MaxEncodedLen;
 use frame_support::weights::Weight;
 use sp_core::H256;
 use sp_runtime::{
     traits::{UniqueSaturatedFrom, UniqueSaturatedInto},
     AccountId32, DispatchError,
 };
-
-/// The address preimage `instantiate` hashes is shorter than this.
-const ADDRESS_PREIMAGE_LEN: u32 = 128;
-/// A `StorageDepositTransferred` event is shorter than this.
-const DEPOSIT_EVENT_LEN: u32 = 128;
 
 /// `value` as a balance, if it is one.
 fn to_balance<T: Config>(value: u128) -> Option<BalanceOf<T>> {
@@ -33,25 +27,6 @@ fn limits<T: Config>(params: &CallParams) -> Limits<T> {
         weight: Weight::from_parts(params.ref_time_limit, params.proof_size_limit),
         deposit: BalanceOf::<T>::unique_saturated_from(params.deposit_limit),
     }
-}
-
-/// What a call out of a frame costs the caller beyond the call itself: sending value, and
-/// for a call that allows re-entry, settling the caller's deposit (a hold moved, its info
-/// written, an event) and reading its info back after.
-fn caller_side_weight<T: Config>(params: &CallParams) -> Weight {
-    let mut weight = Weight::zero();
-    if params.value != 0 {
-        weight = weight.saturating_add(T::WeightInfo::transfer());
-    }
-    if params.allows_reentry() {
-        let info_len = ContractInfo::<T>::max_encoded_len() as u32;
-        weight = weight
-            .saturating_add(T::WeightInfo::transfer())
-            .saturating_add(T::WeightInfo::storage_write(info_len))
-            .saturating_add(T::WeightInfo::deposit_event(0, DEPOSIT_EVENT_LEN))
-            .saturating_add(T::WeightInfo::storage_read(info_len));
-    }
-    weight
 }
 
 impl<T: Config> Context<'_, T> {
@@ -67,11 +42,26 @@ pub(super) fn call<T: Config>(
     cx: &mut Context<'_, T>,
     [callee_ptr, params_ptr, input_ptr, input_len, output_ptr, output_len_ptr]: [u32; 6],
 ) -> Result<Flow, DispatchError> {
-    let callee = AccountId32::new(cx.read_array::<32>(callee_ptr)?);
-    let params = cx.params(params_ptr)?;
-    let input = cx.read(input_ptr, input_len, abi::MAX_CALL_DATA_LEN)?;
-    let output_cap = u32::from_le_bytes(cx.read_array::<4>(output_len_ptr)?);
-    cx.charge(T::WeightInfo::call().saturating_add(caller_side_weight::<T>(&params)))?;
+    let input_len = within::<T>(input_len, abi::MAX_CALL_DATA_LEN)?;
+    let (callee, params, input, output_cap) = cx.charge_bounded(
+        RuntimeCost::Call {
+            value: true,
+            reentry: true,
+            input_len,
+        },
+        |cx| {
+            let callee = AccountId32::new(cx.read_array::<32>(callee_ptr)?);
+            let params = cx.params(params_ptr)?;
+            let input = cx.read(input_ptr, input_len)?;
+            let output_cap = u32::from_le_bytes(cx.read_array::<4>(output_len_ptr)?);
+            Ok((callee, params, input, output_cap))
+        },
+        |(_, params, _, _)| RuntimeCost::Call {
+            value: params.value != 0,
+            reentry: params.allows_reentry(),
+            input_len,
+        },
+    )?;
     let (status, output) = match to_balance::<T>(params.value) {
         None => (CallStatus::TransferFailed, Vec::new()),
         Some(value) => {
@@ -91,6 +81,7 @@ pub(super) fn call<T: Config>(
         }
     };
     let copied = output.len().min(output_cap as usize);
+    cx.charge(RuntimeCost::CopyToGuest(copied as u32))?;
     cx.write(output_ptr, &output[..copied])?;
     cx.write(output_len_ptr, &(output.len() as u32).to_le_bytes())?;
     Ok(Flow::Resume(status.code().into()))
@@ -101,14 +92,25 @@ pub(super) fn instantiate<T: Config>(
     cx: &mut Context<'_, T>,
     [code_hash_ptr, params_ptr, input_ptr, input_len, salt_ptr, address_ptr]: [u32; 6],
 ) -> Result<Flow, DispatchError> {
-    let code_hash = H256(cx.read_array::<32>(code_hash_ptr)?);
-    let params = cx.params(params_ptr)?;
-    let input = cx.read(input_ptr, input_len, abi::MAX_CALL_DATA_LEN)?;
-    let salt = cx.read_array::<{ abi::SALT_LEN }>(salt_ptr)?;
-    cx.charge(
-        T::WeightInfo::instantiate()
-            .saturating_add(T::WeightInfo::hash_blake2_256(ADDRESS_PREIMAGE_LEN))
-            .saturating_add(caller_side_weight::<T>(&params)),
+    let input_len = within::<T>(input_len, abi::MAX_CALL_DATA_LEN)?;
+    let (code_hash, params, input, salt) = cx.charge_bounded(
+        RuntimeCost::Instantiate {
+            value: true,
+            reentry: true,
+            input_len,
+        },
+        |cx| {
+            let code_hash = H256(cx.read_array::<32>(code_hash_ptr)?);
+            let params = cx.params(params_ptr)?;
+            let input = cx.read(input_ptr, input_len)?;
+            let salt = cx.read_array::<{ abi::SALT_LEN }>(salt_ptr)?;
+            Ok((code_hash, params, input, salt))
+        },
+        |(_, params, _, _)| RuntimeCost::Instantiate {
+            value: params.value != 0,
+            reentry: params.allows_reentry(),
+            input_len,
+        },
     )?;
     let Some(value) = to_balance::<T>(params.value) else {
         return Ok(Flow::Resume(CallStatus::TransferFailed.code().into()));
@@ -135,9 +137,9 @@ pub(super) fn terminate<T: Config>(
     cx: &mut Context<'_, T>,
     beneficiary_ptr: u32,
 ) -> Result<Flow, DispatchError> {
+    // Every storage item is deleted: the count is known before.
+    cx.charge(RuntimeCost::Terminate(cx.frame.info.storage_items))?;
     let beneficiary = AccountId32::new(cx.read_array::<32>(beneficiary_ptr)?);
-    let (items, bytes) = (cx.frame.info.storage_items, cx.frame.info.storage_bytes);
-    cx.charge(T::WeightInfo::terminate(items, bytes))?;
     cx.stack.terminate(cx.frame, &beneficiary)?;
     Ok(Flow::Terminated)
 }

@@ -131,7 +131,7 @@ impl CostTable {
     /// The table measured in the interpreters' shape (`benchmarking`'s `gas-model`): each
     /// opcode's worst case on the native interpreter and on the interpreter inside the wasm
     /// runtime, memory priced by the working set accessible memory allows. Version 2: the
-    /// pallet's default (`pallet_pvm::weights::DEFAULT_COST_TABLE_VERSION`).
+    /// pallet's default (`pallet_pvm::gas::DEFAULT_COST_TABLE_VERSION`).
     pub fn interpreter() -> CostTable {
         CostTable::from_generated(2, &v2::TABLE)
     }
