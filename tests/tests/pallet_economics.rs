@@ -254,3 +254,85 @@ fn extrinsics_one_unit_short_of_their_limit_change_nothing() {
         assert!(call(required).is_ok());
     });
 }
+
+/// The committed weights cover every point their generation measured (`pallet-weights
+/// --json`, committed beside them): each point's median time on each engine, and its
+/// proof size. A weight edited by hand, or generated from other measurements, that falls
+/// below one fails here.
+#[test]
+fn the_weights_cover_every_measured_point() {
+    use pallet_pvm::weights::WeightInfo;
+    use std::collections::BTreeMap;
+    type W = ();
+    macro_rules! generated {
+        ($name:expr, $components:expr; $($function:ident($($arg:ident),*)),* $(,)?) => {
+            match $name {
+                $(stringify!($function) => {
+                    #[allow(unused_mut, unused_variables)]
+                    let mut values = $components.iter().copied();
+                    $(let $arg = values.next().expect("a component per argument");)*
+                    Some(<W as WeightInfo>::$function($($arg),*))
+                })*
+                _ => None,
+            }
+        };
+    }
+    let weight_of = |name: &str, components: &[u32]| -> Weight {
+        generated!(name, components;
+            upload_code(c), remove_code(), instantiate(i), call(i), load_code(c),
+            instantiate_memory(p), sbrk(p), syscall_call_data_size(), syscall_call_data_copy(n),
+            syscall_return_data(n), syscall_caller(), syscall_address(), syscall_origin(),
+            syscall_value_transferred(), syscall_block_number(), syscall_now(),
+            syscall_gas_left(), syscall_get_storage(n), syscall_set_storage(n, o),
+            syscall_clear_storage(o), syscall_contains_storage(o), syscall_deposit_event(t, n),
+            syscall_hash_blake2_256(n), syscall_hash_keccak_256(n), syscall_transfer(),
+            syscall_balance(), syscall_call(t, r, i), syscall_instantiate(t, r, i),
+            syscall_terminate(n), syscall_round_trip(r),
+        )
+        .unwrap_or_else(|| panic!("{name} was measured but has no weight function"))
+    };
+    let measured: serde_json::Value =
+        serde_json::from_str(include_str!("../../benchmarking/weights/weights.json")).unwrap();
+    let components = |result: &serde_json::Value| -> Vec<u32> {
+        result["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|pair| pair[1].as_u64().unwrap() as u32)
+            .collect()
+    };
+    let mut benchmarks = 0;
+    for run in measured.as_array().unwrap() {
+        let (engine, batch) = (&run[0], &run[1]);
+        let name = batch["benchmark"].as_str().unwrap();
+        benchmarks += 1;
+        let mut times: BTreeMap<Vec<u32>, Vec<u64>> = BTreeMap::new();
+        for result in batch["time_results"].as_array().unwrap() {
+            let nanoseconds = result["extrinsic_time"].as_u64().unwrap();
+            times
+                .entry(components(result))
+                .or_default()
+                .push(nanoseconds);
+        }
+        for (point, mut runs) in times {
+            runs.sort_unstable();
+            let median = runs[(runs.len() - 1) / 2] * 1_000;
+            let weight = weight_of(name, &point).ref_time();
+            assert!(
+                weight >= median,
+                "{name}{point:?} on {engine}: {weight} ps charged, {median} ps measured"
+            );
+        }
+        for result in batch["db_results"].as_array().unwrap() {
+            let point = components(result);
+            let proof = result["proof_size"].as_u64().unwrap();
+            let weight = weight_of(name, &point).proof_size();
+            assert!(
+                weight >= proof,
+                "{name}{point:?}: proof size {weight} charged, {proof} measured"
+            );
+        }
+    }
+    // Every benchmark, on both engines.
+    assert_eq!(benchmarks, 2 * 30);
+}
