@@ -392,8 +392,13 @@ fn lock_down() {
 
 /// How long to spin for the next command before sleeping, in time-stamp counter ticks:
 /// adapted between these bounds (about 1 and 90 microseconds at 2 GHz). A command that
-/// arrives while spinning (an `ecalli` answered quickly) doubles it; one that finds the
-/// worker asleep halves it, so a worker whose host takes its time stops burning a core.
+/// arrives while spinning (an `ecalli` answered quickly) doubles it. One that finds the
+/// worker asleep but came within the largest budget (a host that answers an `ecalli` in a
+/// few microseconds, more than the budget had fallen to) sets it to twice that wait:
+/// halving it then would keep the worker asleep at every `ecalli` after any idle spell,
+/// paying a futex wake-up (several microseconds) per syscall for good. Only a command
+/// that comes later than that halves it, so a worker whose host takes its time stops
+/// burning a core.
 const MIN_SPIN_TICKS: u64 = 2_000;
 const MAX_SPIN_TICKS: u64 = 200_000;
 static SPIN_TICKS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(MAX_SPIN_TICKS);
@@ -428,12 +433,15 @@ fn wait_for_command(control: &Signals) {
     loop {
         let state = control.state.load(Ordering::Acquire);
         if state == STATE_BUSY || state == STATE_BUSY_HOST_SLEEPING {
+            let waited = timestamp().wrapping_sub(start);
             let budget = if spinning {
-                (budget * 2).min(MAX_SPIN_TICKS)
+                budget * 2
+            } else if waited <= MAX_SPIN_TICKS {
+                waited.saturating_mul(2)
             } else {
-                (budget / 2).max(MIN_SPIN_TICKS)
+                budget / 2
             };
-            SPIN_TICKS.store(budget, Ordering::Relaxed);
+            SPIN_TICKS.store(budget.clamp(MIN_SPIN_TICKS, MAX_SPIN_TICKS), Ordering::Relaxed);
             return;
         }
         if spinning && timestamp().wrapping_sub(start) < budget {
