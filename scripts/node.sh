@@ -26,6 +26,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
 fi
 export OPENSSL_NO_VENDOR=1
+# The runtime's wasm is built with the root workspace's Cargo.lock (as CI builds it), which
+# substrate-wasm-builder finds from the target directory only when that is inside the tree.
+export WASM_BUILD_WORKSPACE_HINT="$PWD"
 
 # One target directory with the root workspace: the runtime and pvm crates are shared.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"

@@ -8,8 +8,13 @@ scripts/setup.sh
 # Property tests explore new inputs locally; in CI they replay one fixed seed so a red run
 # always reproduces.
 export PROPTEST_RNG_SEED="${PROPTEST_RNG_SEED:-20261122}"
+# The runtime's wasm is built with this workspace's Cargo.lock, which substrate-wasm-builder
+# finds from the target directory only when that is inside the tree.
+export WASM_BUILD_WORKSPACE_HINT="$PWD"
 
 cargo fmt --all -- --check
+# The dev node is its own workspace and not built here (README "Dev node"), but kept formatted.
+cargo fmt --manifest-path node/Cargo.toml -- --check
 # The checks need no runtime wasm; the release test build below builds it (both variants)
 # and the executor tests run it.
 SKIP_WASM_BUILD=1 cargo clippy --workspace --all-targets -q -- -D warnings

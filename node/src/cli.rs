@@ -8,19 +8,24 @@ pub enum Sealing {
     Instant,
     /// A block every so many milliseconds, empty or not (and finalized at once).
     Interval(u64),
+    /// A block only when asked over RPC (`engine_createBlock`): a test or a benchmark
+    /// fills the pool first, then seals one block with as much of it as fits.
+    Manual,
 }
 
 impl std::str::FromStr for Sealing {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s == "instant" {
-            return Ok(Sealing::Instant);
+        match s {
+            "instant" => return Ok(Sealing::Instant),
+            "manual" => return Ok(Sealing::Manual),
+            _ => {}
         }
         match s.strip_prefix("interval-").map(str::parse::<u64>) {
             Some(Ok(ms)) if ms > 0 => Ok(Sealing::Interval(ms)),
             _ => Err(format!(
-                "`{s}`: expected `instant` or `interval-<milliseconds>` (e.g. interval-6000)"
+                "`{s}`: expected `instant`, `manual` or `interval-<milliseconds>` (e.g. interval-6000)"
             )),
         }
     }
@@ -60,17 +65,18 @@ pub struct Cli {
     #[command(subcommand)]
     pub subcommand: Option<Subcommand>,
 
-    /// How blocks are sealed: `instant` (a block per transaction) or
-    /// `interval-<milliseconds>` (a block every interval).
+    /// How blocks are sealed: `instant` (a block per transaction),
+    /// `interval-<milliseconds>` (a block every interval) or `manual` (a block when
+    /// `engine_createBlock` is called; also callable with `interval-*`).
     #[arg(long, default_value = "instant")]
     pub sealing: Sealing,
 
     /// Which runtime the development chain runs (`--dev` or `--chain dev`).
-    #[arg(long, value_enum, default_value = "native-engine")]
+    #[arg(long, value_enum, default_value = "native-engine", global = true)]
     pub runtime: RuntimeVariant,
 
     /// The native pvm engine's backend.
-    #[arg(long, value_enum, default_value = "interpreter")]
+    #[arg(long, value_enum, default_value = "interpreter", global = true)]
     pub pvm_backend: PvmBackend,
 
     /// Substrate's node arguments.
@@ -78,7 +84,7 @@ pub struct Cli {
     pub run: sc_cli::RunCmd,
 }
 
-/// Subcommands: Substrate's chain maintenance.
+/// Subcommands: Substrate's chain maintenance, and the block benchmark.
 #[derive(Debug, clap::Subcommand)]
 pub enum Subcommand {
     /// Key management.
@@ -105,4 +111,8 @@ pub enum Subcommand {
 
     /// Revert the chain to a previous state.
     Revert(sc_cli::RevertCmd),
+
+    /// Execute blocks of the database again, as import does, and compare their time with
+    /// the weight the runtime charged for them.
+    BenchmarkBlock(crate::benchmark_block::BenchmarkBlockCmd),
 }

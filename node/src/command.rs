@@ -132,6 +132,17 @@ pub fn run() -> sc_cli::Result<()> {
                 Ok((cmd.run(client, backend, None), task_manager))
             })
         }
+        Some(Subcommand::BenchmarkBlock(cmd)) => {
+            let runner = cli.create_runner(cmd)?;
+            runner.async_run(|config| {
+                let PartialComponents {
+                    client,
+                    task_manager,
+                    ..
+                } = service::new_partial(&config, pvm)?;
+                Ok((async move { cmd.run(client) }, task_manager))
+            })
+        }
         None => {
             let runner = cli.create_runner(&cli.run)?;
             let sealing = cli.sealing;

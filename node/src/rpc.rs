@@ -1,9 +1,12 @@
-//! The node's own RPC methods beside Substrate's: account nonces (`system_accountNextIndex`)
-//! and fee queries (`payment_queryInfo`, `payment_queryFeeDetails`).
+//! The node's own RPC methods beside Substrate's: account nonces (`system_accountNextIndex`),
+//! fee queries (`payment_queryInfo`, `payment_queryFeeDetails`) and, unless blocks are
+//! sealed instantly, `engine_createBlock` and `engine_finalizeBlock`.
 
 use crate::service::Block;
+use futures::channel::mpsc;
 use jsonrpsee::RpcModule;
-use pvm_runtime::{AccountId, Balance, Nonce};
+use pvm_runtime::{AccountId, Balance, Hash, Nonce};
+use sc_consensus_manual_seal::EngineCommand;
 use sc_transaction_pool_api::TransactionPool;
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::{Error as BlockChainError, HeaderBackend, HeaderMetadata};
@@ -15,6 +18,8 @@ pub struct FullDeps<C, P> {
     pub client: Arc<C>,
     /// The transaction pool.
     pub pool: Arc<P>,
+    /// Where `engine_createBlock` sends its commands; `None` with instant sealing.
+    pub seal_commands: Option<mpsc::Sender<EngineCommand<Hash>>>,
 }
 
 /// The node's RPC methods.
@@ -34,11 +39,19 @@ where
     P: TransactionPool + 'static,
 {
     use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
+    use sc_consensus_manual_seal::rpc::{ManualSeal, ManualSealApiServer};
     use substrate_frame_rpc_system::{System, SystemApiServer};
 
-    let FullDeps { client, pool } = deps;
+    let FullDeps {
+        client,
+        pool,
+        seal_commands,
+    } = deps;
     let mut module = RpcModule::new(());
     module.merge(System::new(client.clone(), pool).into_rpc())?;
     module.merge(TransactionPayment::new(client).into_rpc())?;
+    if let Some(commands) = seal_commands {
+        module.merge(ManualSeal::new(commands).into_rpc())?;
+    }
     Ok(module)
 }

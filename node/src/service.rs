@@ -178,13 +178,24 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
             gap_sync_body_policy: None,
         })?;
 
+    // Sealing commands: from the interval timer and from `engine_createBlock` (RPC). With
+    // instant sealing the pool's imports seal blocks and the RPC method is not offered.
+    let (seal_commands, seal_command_stream) = match sealing {
+        Sealing::Instant => (None, None),
+        Sealing::Interval(_) | Sealing::Manual => {
+            let (sink, stream) = futures::channel::mpsc::channel(1024);
+            (Some(sink), Some(stream))
+        }
+    };
     let rpc_builder = {
         let client = client.clone();
         let pool = transaction_pool.clone();
+        let seal_commands = seal_commands.clone();
         Box::new(move |_| {
             let deps = crate::rpc::FullDeps {
                 client: client.clone(),
                 pool: pool.clone(),
+                seal_commands: seal_commands.clone(),
             };
             crate::rpc::create_full(deps).map_err(Into::into)
         })
@@ -216,38 +227,27 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
     let create_inherent_data_providers =
         |_, ()| async move { Ok(sp_timestamp::InherentDataProvider::from_system_time()) };
 
-    let authorship = match sealing {
-        Sealing::Instant => sc_consensus_manual_seal::run_instant_seal_and_finalize(
-            sc_consensus_manual_seal::InstantSealParams {
-                block_import: client.clone(),
-                env: proposer,
-                client,
-                pool: transaction_pool,
-                select_chain,
-                consensus_data_provider: None,
-                create_inherent_data_providers,
-            },
-        )
-        .boxed(),
-        Sealing::Interval(ms) => {
-            let (mut sink, commands) = futures::channel::mpsc::channel(1024);
-            task_manager
-                .spawn_handle()
-                .spawn("seal-interval", None, async move {
-                    loop {
-                        futures_timer::Delay::new(std::time::Duration::from_millis(ms)).await;
-                        let command = sc_consensus_manual_seal::EngineCommand::SealNewBlock {
-                            create_empty: true,
-                            finalize: true,
-                            parent_hash: None,
-                            sender: None,
-                        };
-                        // A full channel means sealing lags behind: skip this tick.
-                        if sink.try_send(command).is_err() && sink.is_closed() {
-                            break;
+    let authorship = match (seal_commands, seal_command_stream) {
+        (Some(mut sink), Some(commands)) => {
+            if let Sealing::Interval(ms) = sealing {
+                task_manager
+                    .spawn_handle()
+                    .spawn("seal-interval", None, async move {
+                        loop {
+                            futures_timer::Delay::new(std::time::Duration::from_millis(ms)).await;
+                            let command = sc_consensus_manual_seal::EngineCommand::SealNewBlock {
+                                create_empty: true,
+                                finalize: true,
+                                parent_hash: None,
+                                sender: None,
+                            };
+                            // A full channel means sealing lags behind: skip this tick.
+                            if sink.try_send(command).is_err() && sink.is_closed() {
+                                break;
+                            }
                         }
-                    }
-                });
+                    });
+            }
             sc_consensus_manual_seal::run_manual_seal(sc_consensus_manual_seal::ManualSealParams {
                 block_import: client.clone(),
                 env: proposer,
@@ -260,6 +260,18 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
             })
             .boxed()
         }
+        _ => sc_consensus_manual_seal::run_instant_seal_and_finalize(
+            sc_consensus_manual_seal::InstantSealParams {
+                block_import: client.clone(),
+                env: proposer,
+                client,
+                pool: transaction_pool,
+                select_chain,
+                consensus_data_provider: None,
+                create_inherent_data_providers,
+            },
+        )
+        .boxed(),
     };
     task_manager
         .spawn_essential_handle()
