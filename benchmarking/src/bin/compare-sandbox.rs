@@ -12,8 +12,8 @@ use pvm_benchmarking::compare::args::Flags;
 use pvm_benchmarking::compare::report::{self, Environment};
 use pvm_benchmarking::compare::run::{measure, RunConfig, WorkloadResult};
 use pvm_benchmarking::compare::sandbox::{
-    mean_memory, our_loop, polkavm_loop, Instantiate, Interleaved, OurModule, PolkavmModule,
-    ProcessMemory, RoundTrips,
+    mean_memory, our_loop, polkavm_loop, CacheLineFloor, Instantiate, Interleaved, OurModule,
+    PolkavmModule, ProcessMemory, RoundTrips,
 };
 use pvm_benchmarking::compare::stats::{self, format_duration};
 use pvm_benchmarking::compare::vm::{Ours, Polkavm};
@@ -194,6 +194,9 @@ fn main() -> Result<()> {
 
     // 1. The ecalli round trip.
     eprintln!("ecalli round trip ({} calls per sample) ...", args.calls);
+    // The floor's echo thread first: a thread inherits its creator's CPU affinity, and
+    // polkavm pins the calling thread when its engine starts.
+    let floor = CacheLineFloor::new();
     let mut loops: Vec<(String, Box<dyn RoundTrips>)> = vec![
         (
             "pvm-core JIT, Linux sandbox".into(),
@@ -215,6 +218,10 @@ fn main() -> Result<()> {
             "polkavm interpreter (reference)".into(),
             Box::new(polkavm_loop(&polkavm_interpreter())?),
         ),
+        (
+            "two threads bouncing one cache line between the cores (the floor, reference)".into(),
+            Box::new(floor),
+        ),
     ];
     // Warm up (first runs fault in pages, the spin budgets settle).
     for (_, contender) in &mut loops {
@@ -235,6 +242,8 @@ fn main() -> Result<()> {
         .collect();
     drop(loops);
     let ecalli_ratio = stats::ratio(round_trips[0].median, round_trips[1].median);
+    let floor = round_trips.last().context("the floor row")?;
+    let floor_ratio = stats::ratio(floor.median, round_trips[1].median);
     eprintln!(
         "    ours {} / polkavm {} = {ecalli_ratio:.2}",
         format_duration(round_trips[0].median),
@@ -320,7 +329,8 @@ fn main() -> Result<()> {
     let memory_md = memory_table(ours_default, ours_lean, theirs);
 
     let summary = format!(
-        "**ecalli round trip: {ecalli_ratio:.2}x polkavm's (goal <= {GOAL_ECALLI}: {}); \
+        "**ecalli round trip: {ecalli_ratio:.2}x polkavm's (goal <= {GOAL_ECALLI}: {}; one \
+         cache line each way between the cores, the floor under both, is {floor_ratio:.2}x); \
          compute exec: geometric mean {exec_ratio:.3}x over {} workloads (goal <= {GOAL_EXEC}: {}); \
          instantiate on a warm pool: {instantiate_ratio:.2}x (goal <= {GOAL_INSTANTIATE}: {}).**\n",
         verdict(ecalli_ratio, GOAL_ECALLI),
@@ -354,8 +364,10 @@ fn main() -> Result<()> {
              cached workers, threads pinned to cores), synchronous gas metering and the naive \
              cost model on both. Every measurement alternates between the contenders sample by \
              sample. Round trip: a guest loop of {} `ecalli`s per sample (the host reads an \
-             argument register and writes a result each time), time per call, {} samples. \
-             Exec: the compute guests as in `compare-jit`, {} runs each on fresh instances. \
+             argument register and writes a result each time), time per call, {} samples; \
+             the floor row bounces one cache line between two threads of this process as \
+             many times per sample (the hypervisor places this VM's two vCPUs near or far \
+             apart, and the floor moves with it). Exec: the compute guests as in `compare-jit`, {} runs each on fresh instances. \
              Instantiate: `Module::instantiate` of the compute guest (code, ro and rw data, \
              stack) on a warm pool, {} samples, with and without the drop that gives the worker \
              back. Memory: `/proc/<pid>/smaps_rollup` of an idle worker whose instance ran \

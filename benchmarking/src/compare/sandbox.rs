@@ -9,6 +9,9 @@
 
 use super::stats;
 use anyhow::{anyhow, bail, Context, Result};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// A guest that makes `a0` host calls (`ecalli 0`, import `noop`) in a loop, then returns.
@@ -57,6 +60,97 @@ impl RoundTrips for OurLoop {
             bail!("pvm-core: {seen} host calls, expected {calls}");
         }
         Ok(elapsed / u32::try_from(calls.max(1)).unwrap_or(u32::MAX))
+    }
+}
+
+/// A counter alone on its cache lines (the adjacent-line prefetcher pairs lines).
+#[repr(align(128))]
+struct Line(AtomicU64);
+
+/// Two threads of this process bouncing one cache line, a round trip per "call": the
+/// sender writes the next number and spins until the echo thread, spinning on the line
+/// on another CPU, writes it back plus one. Any sandbox whose host answers an `ecalli`
+/// moves at least one line each way between the two cores, so this is the floor under
+/// every Linux-sandbox row of the same run (a reference row). The echo thread sleeps on a
+/// channel between samples, so it takes no CPU from the other contenders.
+pub struct CacheLineFloor {
+    line: Arc<Line>,
+    samples: Option<mpsc::Sender<(u64, u64)>>,
+    echo: Option<JoinHandle<()>>,
+}
+
+/// Spins (a bare load loop: the fastest way to see the line change) until `line` holds
+/// `value`; yields now and then in case the other thread shares this CPU.
+#[inline(always)]
+fn wait_for(line: &Line, value: u64) {
+    let mut turns = 0u32;
+    while line.0.load(Ordering::Acquire) != value {
+        turns = turns.wrapping_add(1);
+        if turns.is_multiple_of(1 << 20) {
+            std::thread::yield_now();
+        }
+    }
+}
+
+impl CacheLineFloor {
+    /// Starts the echo thread.
+    pub fn new() -> CacheLineFloor {
+        let line = Arc::new(Line(AtomicU64::new(0)));
+        let (samples, requests) = mpsc::channel::<(u64, u64)>();
+        let other = Arc::clone(&line);
+        let echo = std::thread::spawn(move || {
+            while let Ok((base, calls)) = requests.recv() {
+                // Here: the sender starts its clock when it sees this.
+                other.0.store(base + 1, Ordering::Release);
+                let mut expected = base + 2;
+                for _ in 0..calls {
+                    wait_for(&other, expected);
+                    other.0.store(expected + 1, Ordering::Release);
+                    expected += 2;
+                }
+            }
+        });
+        CacheLineFloor {
+            line,
+            samples: Some(samples),
+            echo: Some(echo),
+        }
+    }
+}
+
+impl Default for CacheLineFloor {
+    fn default() -> Self {
+        CacheLineFloor::new()
+    }
+}
+
+impl RoundTrips for CacheLineFloor {
+    fn round_trips(&mut self, calls: u64) -> Result<Duration> {
+        let base = self.line.0.load(Ordering::Acquire);
+        self.samples
+            .as_ref()
+            .context("the echo thread is stopped")?
+            .send((base, calls))
+            .map_err(|_| anyhow!("the echo thread ended"))?;
+        wait_for(&self.line, base + 1);
+        let start = Instant::now();
+        let mut value = base + 2;
+        for _ in 0..calls {
+            self.line.0.store(value, Ordering::Release);
+            wait_for(&self.line, value + 1);
+            value += 2;
+        }
+        Ok(start.elapsed() / u32::try_from(calls.max(1)).unwrap_or(u32::MAX))
+    }
+}
+
+impl Drop for CacheLineFloor {
+    fn drop(&mut self) {
+        // Closing the channel ends the echo thread.
+        self.samples = None;
+        if let Some(echo) = self.echo.take() {
+            let _ = echo.join();
+        }
     }
 }
 
