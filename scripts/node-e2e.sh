@@ -5,10 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NODE_BUILD_ONLY=1 scripts/node.sh
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-# As scripts/node.sh built it: the system OpenSSL, not a vendored one.
-export OPENSSL_NO_VENDOR=1
-# The runtime's wasm is built with the root workspace's Cargo.lock (as CI builds it), which
-# substrate-wasm-builder finds from the target directory only when that is inside the tree.
-export WASM_BUILD_WORKSPACE_HINT="$PWD"
+source scripts/node-env.sh
 cargo test --release --locked --manifest-path node/Cargo.toml --test e2e -- --nocapture "$@"
