@@ -180,13 +180,8 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 
     // Sealing commands: from the interval timer and from `engine_createBlock` (RPC). With
     // instant sealing the pool's imports seal blocks and the RPC method is not offered.
-    let (seal_commands, seal_command_stream) = match sealing {
-        Sealing::Instant => (None, None),
-        Sealing::Interval(_) | Sealing::Manual => {
-            let (sink, stream) = futures::channel::mpsc::channel(1024);
-            (Some(sink), Some(stream))
-        }
-    };
+    let seal_channel = (sealing != Sealing::Instant).then(|| futures::channel::mpsc::channel(1024));
+    let seal_commands = seal_channel.as_ref().map(|(sink, _)| sink.clone());
     let rpc_builder = {
         let client = client.clone();
         let pool = transaction_pool.clone();
@@ -227,8 +222,8 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
     let create_inherent_data_providers =
         |_, ()| async move { Ok(sp_timestamp::InherentDataProvider::from_system_time()) };
 
-    let authorship = match (seal_commands, seal_command_stream) {
-        (Some(mut sink), Some(commands)) => {
+    let authorship = match seal_channel {
+        Some((mut sink, commands)) => {
             if let Sealing::Interval(ms) = sealing {
                 task_manager
                     .spawn_handle()
@@ -260,7 +255,7 @@ pub fn new_full<Network: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
             })
             .boxed()
         }
-        _ => sc_consensus_manual_seal::run_instant_seal_and_finalize(
+        None => sc_consensus_manual_seal::run_instant_seal_and_finalize(
             sc_consensus_manual_seal::InstantSealParams {
                 block_import: client.clone(),
                 env: proposer,
