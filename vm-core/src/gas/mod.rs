@@ -186,6 +186,17 @@ impl CostTable {
         self.costs[opcode.index()]
     }
 
+    /// The most one instruction (or an invalid one) costs: a block of `n` instructions
+    /// costs at most `n` times this.
+    pub fn max_instruction_cost(&self) -> u32 {
+        self.costs
+            .iter()
+            .copied()
+            .max()
+            .unwrap_or(0)
+            .max(self.invalid)
+    }
+
     /// The surcharge per load or store of an instance with `accessible` bytes of
     /// accessible memory.
     pub fn access_cost(&self, accessible: u64) -> u32 {
@@ -207,6 +218,36 @@ impl CostTable {
         bytes
             .div_ceil(PAGE_BYTES)
             .saturating_mul(u64::from(self.page))
+    }
+}
+
+/// What entering one basic block charges, summed instruction by instruction
+/// ([`BlockCharge::add`]): the one place that says what an instruction adds to its block,
+/// for every backend.
+#[derive(Copy, Clone, Default, PartialEq, Eq, Debug)]
+pub struct BlockCharge {
+    /// The block's instruction costs (saturating: a block that costs `u32::MAX` never
+    /// runs, whatever its true sum).
+    pub cost: u32,
+    /// The block's loads and stores, each paying the instance's memory-access surcharge
+    /// ([`CostTable::access_cost`]) on entry.
+    pub accesses: u32,
+}
+
+impl BlockCharge {
+    /// Adds one instruction under `table`: `None` for an invalid instruction or the
+    /// implicit trap after the code.
+    #[inline(always)]
+    pub fn add(&mut self, table: &CostTable, opcode: Option<Opcode>) {
+        match opcode {
+            Some(opcode) => {
+                self.cost = self.cost.saturating_add(table.cost(opcode));
+                if opcode.accesses_memory() {
+                    self.accesses += 1;
+                }
+            }
+            None => self.cost = self.cost.saturating_add(table.invalid),
+        }
     }
 }
 
@@ -284,6 +325,33 @@ mod tests {
                 assert_eq!(table.access_cost(u64::MAX), last.access);
             }
         }
+    }
+
+    #[test]
+    fn a_block_charge_sums_costs_and_counts_accesses() {
+        let table = CostTable::jit();
+        let mut charge = BlockCharge::default();
+        charge.add(&table, Some(Opcode::LoadIndirectU64));
+        charge.add(&table, Some(Opcode::Add64));
+        charge.add(&table, Some(Opcode::StoreU8));
+        charge.add(&table, None);
+        let expected = table.cost(Opcode::LoadIndirectU64)
+            + table.cost(Opcode::Add64)
+            + table.cost(Opcode::StoreU8)
+            + table.invalid;
+        assert_eq!(
+            charge,
+            BlockCharge {
+                cost: expected,
+                accesses: 2
+            }
+        );
+        assert!(table.max_instruction_cost() >= table.invalid);
+        let mut dear = table.clone();
+        dear.costs[Opcode::Add64.index()] = u32::MAX;
+        charge.add(&dear, Some(Opcode::Add64));
+        assert_eq!(charge.cost, u32::MAX, "saturates");
+        assert_eq!(dear.max_instruction_cost(), u32::MAX);
     }
 
     #[test]

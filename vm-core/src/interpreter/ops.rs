@@ -9,7 +9,7 @@
 //! 16 bytes.
 
 use crate::cast::{low_u32_of_usize, low_u8, usize_from_u32};
-use crate::gas::CostTable;
+use crate::gas::{BlockCharge, CostTable};
 use crate::isa::{Args, DecodedInstruction, Flow, InstructionSet, InstructionStream, Opcode, Reg};
 use crate::program::CodeSection;
 use alloc::vec::Vec;
@@ -365,22 +365,19 @@ pub(crate) fn compile(
     let mut fusable = false;
     // (fused op, its second half, that half's pc)
     let mut copies: Vec<(usize, Op, u32)> = Vec::new();
+    // The open block's charge, stored in its first op's slot when the next block starts.
+    let mut charge = BlockCharge::default();
     for (index, decoded) in instructions.iter().enumerate() {
         if stream.block_starts[index] {
+            if index > 0 {
+                store_charge(&mut out, block_start_slot, charge, count_accesses);
+            }
+            charge = BlockCharge::default();
             fusable = false;
             block_start_slot = out.ops.len();
             out.blocks.push((decoded.pc, op_number(out.ops.len())));
         }
-        let cost = decoded
-            .instruction
-            .map_or(costs.invalid, |i| costs.cost(i.opcode));
-        if count_accesses
-            && decoded
-                .instruction
-                .is_some_and(|i| i.opcode.accesses_memory())
-        {
-            add_cost(&mut out.block_accesses, block_start_slot, 1);
-        }
+        charge.add(costs, decoded.instruction.map(|i| i.opcode));
         let mut op = lower(decoded);
         if polkavm_branch_rules && decoded.flow() == Flow::Branch {
             // As in PolkaVM, a conditional branch (or `fallthrough`) whose target starts no
@@ -401,7 +398,6 @@ pub(crate) fn compile(
         }
         if op == Op::Nop && !keep_nops {
             // Charged with its block, whose first op is a later instruction's.
-            add_cost(&mut out.block_costs, block_start_slot, cost);
             continue;
         }
         let last = out.ops.len().wrapping_sub(1);
@@ -426,7 +422,9 @@ pub(crate) fn compile(
                 fusable = !keep_nops;
             }
         }
-        add_cost(&mut out.block_costs, block_start_slot, cost);
+    }
+    if !instructions.is_empty() {
+        store_charge(&mut out, block_start_slot, charge, count_accesses);
     }
 
     // The copies of fused second halves that may need the slow path, each followed by a
@@ -581,11 +579,18 @@ fn push(out: &mut CompiledCode, op: Op, pc: u32) {
     }
 }
 
-fn add_cost(block_costs: &mut Vec<u32>, slot: usize, cost: u32) {
-    if block_costs.len() <= slot {
-        block_costs.resize(slot + 1, 0);
+/// Stores a block's charge in the slot of its first op (made if the op is not pushed yet).
+fn store_charge(out: &mut CompiledCode, slot: usize, charge: BlockCharge, count_accesses: bool) {
+    if out.block_costs.len() <= slot {
+        out.block_costs.resize(slot + 1, 0);
     }
-    block_costs[slot] = block_costs[slot].saturating_add(cost);
+    out.block_costs[slot] = charge.cost;
+    if count_accesses {
+        if out.block_accesses.len() <= slot {
+            out.block_accesses.resize(slot + 1, 0);
+        }
+        out.block_accesses[slot] = charge.accesses;
+    }
 }
 
 /// The slots of a control-transfer op: its static target (a pc until resolved, then an

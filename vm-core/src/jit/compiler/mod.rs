@@ -26,7 +26,7 @@ mod runtime;
 
 use super::abi::host;
 use super::x64::{Assembler, EncodeError, Label, Mem, Reg as HostReg};
-use crate::gas::CostTable;
+use crate::gas::{BlockCharge, CostTable};
 use crate::isa::{
     decode_args, Args, Decoder, Flow, InstructionSet, Opcode, RawInstruction, Reg, MACRO_BLOCK_SIZE,
 };
@@ -177,11 +177,9 @@ pub(super) struct Compiler<'a> {
     block_accesses: Vec<u32>,
     /// Every block's cost and loads and stores, summed before the pass, where a cost
     /// might not fit a stub's immediate (see `compile_all`).
-    precomputed_costs: Option<Vec<(u32, u32)>>,
-    /// The open block's cost so far.
-    cost: u32,
-    /// The open block's loads and stores so far.
-    accesses: u32,
+    precomputed_costs: Option<Vec<BlockCharge>>,
+    /// The open block's charge so far.
+    charge: BlockCharge,
     /// Where the open block's stub takes its cost, to patch when it ends.
     cost_at: Option<gas::CostSlot>,
     /// Whether the last instruction ended its block, so the next one starts one. Set by
@@ -341,8 +339,7 @@ pub fn compile_in(
         block_costs: Vec::with_capacity(estimate / 4 + 8),
         block_accesses: Vec::new(),
         precomputed_costs: None,
-        cost: 0,
-        accesses: 0,
+        charge: BlockCharge::default(),
         cost_at: None,
         ends_block: true,
         falls_through: true,
@@ -393,14 +390,7 @@ impl Compiler<'_> {
         // stub's immediate is patched when the block ends. Where a block's cost might not
         // fit the immediate (only with enormous per-opcode costs), the costs are summed in
         // a pass of their own first.
-        let max_cost = options
-            .costs
-            .costs
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(0)
-            .max(options.costs.invalid);
+        let max_cost = options.costs.max_instruction_cost();
         compiler.precomputed_costs = (options.gas_metering
             && u64::from(max_cost) * (code_len as u64 + 1) > i32::MAX as u64)
             .then(|| block_costs(code, options));
@@ -471,12 +461,7 @@ impl Compiler<'_> {
 fn emit<const OP: usize>(compiler: &mut Compiler<'_>, code: &[u8], raw: RawInstruction) {
     let opcode = Opcode::ALL[OP];
     let flow = opcode.flow();
-    compiler.cost = compiler
-        .cost
-        .saturating_add(compiler.options.costs.costs[OP]);
-    if opcode.accesses_memory() {
-        compiler.accesses += 1;
-    }
+    compiler.charge.add(compiler.options.costs, Some(opcode));
     compiler.ends_block = flow.ends_block();
     compiler.falls_through = flow.can_fall_through();
     let next_pc = raw.pc + raw.length;
@@ -493,7 +478,7 @@ fn emit<const OP: usize>(compiler: &mut Compiler<'_>, code: &[u8], raw: RawInstr
 
 /// Emits an invalid instruction (an opcode index of no opcode): a trap that ends its block.
 fn emit_invalid(compiler: &mut Compiler<'_>, _code: &[u8], raw: RawInstruction) {
-    compiler.cost = compiler.cost.saturating_add(compiler.options.costs.invalid);
+    compiler.charge.add(compiler.options.costs, None);
     compiler.ends_block = true;
     compiler.falls_through = false;
     compiler.trap_here(raw.pc);
@@ -536,23 +521,19 @@ fn compiler_estimate(code: &CodeSection, isa: InstructionSet) -> usize {
 
 /// Every block's cost and loads and stores, in order (saturating), for the rare cost
 /// tables whose block costs may not fit a stub's 32-bit immediate.
-fn block_costs(code: &CodeSection, options: &CompileOptions<'_>) -> Vec<(u32, u32)> {
-    let mut costs: Vec<(u32, u32)> = Vec::new();
+fn block_costs(code: &CodeSection, options: &CompileOptions<'_>) -> Vec<BlockCharge> {
+    let mut charges: Vec<BlockCharge> = Vec::new();
     let mut decoder = Decoder::new(options.isa, &code.code, &code.bitmask);
-    // Costs need only the opcodes: no operand is decoded.
+    // Charges need only the opcodes: no operand is decoded.
     while let Some(raw) = decoder.next_raw() {
         if decoder.starts_block() {
-            costs.push((0, 0));
+            charges.push(BlockCharge::default());
         }
-        let opcode = raw.opcode();
-        let cost = opcode.map_or(options.costs.invalid, |opcode| options.costs.cost(opcode));
-        let access = u32::from(opcode.is_some_and(Opcode::accesses_memory));
-        if let Some((last, accesses)) = costs.last_mut() {
-            *last = last.saturating_add(cost);
-            *accesses += access;
+        if let Some(charge) = charges.last_mut() {
+            charge.add(options.costs, raw.opcode());
         }
     }
-    costs
+    charges
 }
 
 impl Compiler<'_> {
@@ -649,15 +630,14 @@ impl Compiler<'_> {
         self.asm.bind(label);
         let block = self.blocks.len();
         self.blocks.push((pc, self.asm.offset() as u32));
-        self.cost = 0;
-        self.accesses = 0;
+        self.charge = BlockCharge::default();
         self.cost_at = None;
         self.ends_block = false;
         if self.options.gas_metering {
             match &self.precomputed_costs {
-                Some(costs) => {
-                    let (cost, accesses) = costs[block];
-                    self.gas_stub(cost, accesses);
+                Some(charges) => {
+                    let charge = charges[block];
+                    self.gas_stub(charge.cost, charge.accesses);
                 }
                 None => self.cost_at = Some(self.patchable_gas_stub()),
             }
@@ -669,11 +649,14 @@ impl Compiler<'_> {
     #[inline]
     fn close_block(&mut self) {
         if let Some(slot) = self.cost_at {
-            debug_assert!(self.cost <= i32::MAX as u32, "checked before the pass");
-            self.patch_cost(slot, self.cost, self.accesses);
+            debug_assert!(
+                self.charge.cost <= i32::MAX as u32,
+                "checked before the pass"
+            );
+            self.patch_cost(slot, self.charge.cost, self.charge.accesses);
         }
-        self.block_costs.push(self.cost);
-        self.block_accesses.push(self.accesses);
+        self.block_costs.push(self.charge.cost);
+        self.block_accesses.push(self.charge.accesses);
     }
 
     /// A context field as a memory operand.
