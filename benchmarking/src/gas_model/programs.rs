@@ -178,7 +178,19 @@ fn loads_and_stores(opcode: Opcode) -> Vec<Gadget> {
         Format::ImmImm => format!("{name} {{base}}, 5\n"),
         _ => return Vec::new(),
     };
-    vec![simple(format!("{name}/l1"), opcode, setup, body, vec![])]
+    let mut out = vec![simple(format!("{name}/l1"), opcode, setup, body, vec![])];
+    if name.starts_with("load_indirect") {
+        // The same loads from one unchanging base: independent, so their rate, not their
+        // latency (what real code's loads from a stack or array pointer cost).
+        out.push(simple(
+            format!("{name}/l1-independent"),
+            opcode,
+            setup,
+            format!("{name} a1, s0, 8\n"),
+            vec![],
+        ));
+    }
+    out
 }
 
 /// A branch whose direction is random (the LCG's top bit), or always not taken.
