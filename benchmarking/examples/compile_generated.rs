@@ -1,5 +1,6 @@
 //! Compiles one generated program with the JIT, for profiling compile time:
-//! `cargo run --release -p pvm-benchmarking --example compile_generated -- [bytes|blob path] [runs] [ours|polkavm|stages|decoder]`,
+//! `cargo run --release -p pvm-benchmarking --example compile_generated -- [bytes|blob path] [runs] [ours|interpreter|polkavm|stages|decoder]`
+//! (`ours` is the JIT, `interpreter` our interpreter's up-front compilation),
 //! e.g. under `valgrind --tool=callgrind --toggle-collect='*Module::new*'` (ours) or
 //! `--toggle-collect='*polkavm*Module*new*'` (polkavm's recompiler, for the same count).
 
@@ -38,6 +39,11 @@ fn main() -> anyhow::Result<()> {
             &blob,
             runs,
         )?,
+        "interpreter" => time_compiles(
+            &Ours::with_backend(true, pvm_core::BackendKind::Interpreter)?,
+            &blob,
+            runs,
+        )?,
         "polkavm" => time_compiles(
             &Polkavm::with_backend(true, polkavm::BackendKind::Compiler)?,
             &blob,
@@ -45,7 +51,9 @@ fn main() -> anyhow::Result<()> {
         )?,
         "stages" => return stages(&blob, runs),
         "decoder" => return decoder_only(&blob, runs),
-        other => anyhow::bail!("unknown mode {other:?}: ours, polkavm, stages or decoder"),
+        other => {
+            anyhow::bail!("unknown mode {other:?}: ours, interpreter, polkavm, stages or decoder")
+        }
     };
     let median = times[times.len() / 2];
     println!(

@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::gas::CostTable;
 use crate::instance::Instance;
 use crate::interpreter::{compile, CompiledCode, GuestMemory};
-use crate::isa::{decode_code, InstructionSet};
+use crate::isa::InstructionSet;
 use crate::memory::{AccessMap, PageMapping};
 use crate::program::{Export, MemoryMap, MemoryMapSizes, ProgramBlob};
 use alloc::sync::Arc;
@@ -175,12 +175,10 @@ impl Module {
             BackendKind::Interpreter => None,
         };
         let code = if backend == BackendKind::Jit {
-            // The JIT decodes as it compiles; only the interpreter needs the whole stream.
+            // The JIT keeps no interpreter code.
             CompiledCode::default()
         } else {
-            let stream = decode_code(blob.isa, &blob.code.code, &blob.code.bitmask);
             compile(
-                &stream,
                 &blob.code,
                 &config.cost_table,
                 config.step_tracing,

@@ -10,7 +10,7 @@
 
 use crate::cast::{low_u32_of_usize, low_u8, usize_from_u32};
 use crate::gas::{BlockCharge, CostTable};
-use crate::isa::{Args, DecodedInstruction, Flow, InstructionSet, InstructionStream, Opcode, Reg};
+use crate::isa::{Args, DecodedInstruction, Decoder, Flow, InstructionSet, Opcode, Reg};
 use crate::program::CodeSection;
 use alloc::vec::Vec;
 
@@ -342,54 +342,81 @@ fn r(reg: Reg) -> R {
 /// `isa` selects the branch-validity rules: PolkaVM's for its instruction sets, the
 /// Graypaper's for raw JAM code.
 pub(crate) fn compile(
-    stream: &InstructionStream,
     code: &CodeSection,
     costs: &CostTable,
     keep_nops: bool,
     isa: InstructionSet,
 ) -> CompiledCode {
-    let instructions = &stream.instructions;
     let polkavm_branch_rules = isa != InstructionSet::Graypaper;
+    let code_len = code.code.len();
     let mut out = CompiledCode {
         table: costs.clone(),
         ..CompiledCode::default()
     };
-    out.ops.reserve(instructions.len() + instructions.len() / 8);
     let count_accesses = costs.has_access_costs();
+    // Where valid branch targets are (a block starts there, not the implicit trap's), one
+    // bit per code offset, from a pass that locates instructions without decoding their
+    // operands; the pass below decodes as it lays out ops, with no decoded copy of the
+    // code (building one and searching it took half of compiling).
+    let mut target_bits = alloc::vec![0u64; code_len / 64 + 1];
+    let mut instruction_count = 0usize;
+    let mut decoder = Decoder::new(isa, &code.code, &code.bitmask);
+    while let Some(raw) = decoder.next_raw() {
+        instruction_count += 1;
+        if decoder.starts_block() && raw.length != 0 {
+            let pc = usize_from_u32(raw.pc);
+            target_bits[pc / 64] |= 1 << (pc % 64);
+        }
+    }
+    out.ops.reserve(instruction_count + instruction_count / 8);
+    out.op_pcs
+        .reserve(instruction_count + instruction_count / 8);
+    out.block_costs
+        .reserve(instruction_count + instruction_count / 8);
+    let is_target = |pc: u32| {
+        let pc = usize_from_u32(pc);
+        target_bits
+            .get(pc / 64)
+            .is_some_and(|word| word & (1 << (pc % 64)) != 0)
+    };
 
     // First pass: lay out ops and sum each block's cost into its first op's slot. Every
     // block ends with an instruction that is never dropped, so every block has a first op.
     let mut block_start_slot = 0usize;
     let mut pending_branches: Vec<(usize, u32, u32)> = Vec::new();
+    // The ops that end a block by a branch or jump (the only ones with control slots).
+    let mut control_ops: Vec<usize> = Vec::new();
     // Whether the last op may absorb the next one into a superinstruction (see [`fuse`]).
     let mut fusable = false;
     // (fused op, its second half, that half's pc)
     let mut copies: Vec<(usize, Op, u32)> = Vec::new();
     // The open block's charge, stored in its first op's slot when the next block starts.
     let mut charge = BlockCharge::default();
-    for (index, decoded) in instructions.iter().enumerate() {
-        if stream.block_starts[index] {
-            if index > 0 {
+    let mut decoder = Decoder::new(isa, &code.code, &code.bitmask);
+    let mut first = true;
+    while let Some(decoded) = decoder.next() {
+        if decoder.starts_block() {
+            if !first {
                 store_charge(&mut out, block_start_slot, charge, count_accesses);
             }
+            first = false;
             charge = BlockCharge::default();
             fusable = false;
             block_start_slot = out.ops.len();
             out.blocks.push((decoded.pc, op_number(out.ops.len())));
         }
         charge.add(costs, decoded.instruction.map(|i| i.opcode));
-        let mut op = lower(decoded);
+        let mut op = lower(&decoded);
         if polkavm_branch_rules && decoded.flow() == Flow::Branch {
             // As in PolkaVM, a conditional branch (or `fallthrough`) whose target starts no
             // basic block, or whose fall-through is past the end of the code, traps where
             // it stands, taken or not. (The Graypaper, and the JAM vectors, trap only when
             // a bad branch is taken, and fall off the end into the implicit trap.)
-            let falls_off_end = instructions
-                .get(index + 1)
-                .is_none_or(|next| next.length == 0);
+            let falls_off_end =
+                usize_from_u32(decoded.pc) + usize_from_u32(decoded.length) >= code_len;
             let mut probe = op;
             let bad_target = match control_slots(&mut probe).0 {
-                Some(&mut target_pc) => stream.block_at(target_pc).is_none(),
+                Some(&mut target_pc) => !is_target(target_pc),
                 None => false,
             };
             if falls_off_end || bad_target {
@@ -401,29 +428,38 @@ pub(crate) fn compile(
             continue;
         }
         let last = out.ops.len().wrapping_sub(1);
+        // Only a block's last instruction transfers control, and a superinstruction ends
+        // with its second half: other ops have no target and no fall-through cost.
+        let transfers_control = decoded.flow() != Flow::Plain;
         match fusable.then(|| fuse(out.ops[last], op)).flatten() {
             Some((fused, needs_copy)) => {
                 out.ops[last] = fused;
                 if needs_copy {
                     copies.push((last, op, decoded.pc));
                 }
-                let mut probe = fused;
-                if let (Some(&mut target_pc), _) = control_slots(&mut probe) {
-                    pending_branches.push((last, target_pc, decoded.pc));
+                if transfers_control {
+                    control_ops.push(last);
+                    let mut probe = fused;
+                    if let (Some(&mut target_pc), _) = control_slots(&mut probe) {
+                        pending_branches.push((last, target_pc, decoded.pc));
+                    }
                 }
                 fusable = false;
             }
             None => {
-                let mut probe = op;
-                if let (Some(&mut target_pc), _) = control_slots(&mut probe) {
-                    pending_branches.push((out.ops.len(), target_pc, decoded.pc));
+                if transfers_control {
+                    control_ops.push(out.ops.len());
+                    let mut probe = op;
+                    if let (Some(&mut target_pc), _) = control_slots(&mut probe) {
+                        pending_branches.push((out.ops.len(), target_pc, decoded.pc));
+                    }
                 }
                 push(&mut out, op, decoded.pc);
                 fusable = !keep_nops;
             }
         }
     }
-    if !instructions.is_empty() {
+    if !first {
         store_charge(&mut out, block_start_slot, charge, count_accesses);
     }
 
@@ -444,11 +480,23 @@ pub(crate) fn compile(
 
     // Second pass: resolve jump targets. A jump to a bad target goes to a trap reporting
     // the jump's pc (after `load_imm_and_jump` has written its register, as in PolkaVM).
+    // Targets in pc order meet the blocks (laid out in pc order) in one walk.
+    pending_branches.sort_unstable_by_key(|&(_, target_pc, _)| target_pc);
+    let mut next_block = 0;
     for (op_index, target_pc, branch_pc) in pending_branches {
-        let target = match out
-            .block_op(target_pc)
-            .filter(|_| stream.block_at(target_pc).is_some())
+        while out
+            .blocks
+            .get(next_block)
+            .is_some_and(|&(pc, _)| pc < target_pc)
         {
+            next_block += 1;
+        }
+        let block_op = out
+            .blocks
+            .get(next_block)
+            .filter(|&&(pc, _)| pc == target_pc && is_target(pc))
+            .map(|&(_, op)| op);
+        let target = match block_op {
             Some(target) => target,
             None => {
                 let trap = op_number(out.ops.len());
@@ -462,7 +510,7 @@ pub(crate) fn compile(
     }
 
     // Ops that can fall into the next block carry that block's cost.
-    for index in 0..out.ops.len() {
+    for index in control_ops {
         let next_cost = out.block_costs.get(index + 1).copied().unwrap_or(0);
         if let (_, Some(fall_cost)) = control_slots(&mut out.ops[index]) {
             *fall_cost = next_cost;
@@ -470,9 +518,8 @@ pub(crate) fn compile(
     }
 
     let resolve = |pc: u32| {
-        stream
-            .block_at(pc)
-            .and_then(|_| out.block_op(pc))
+        out.block_op(pc)
+            .filter(|_| is_target(pc))
             .unwrap_or(INVALID_TARGET)
     };
     let table: Vec<u32> = code.jump_table.iter().map(|&pc| resolve(pc)).collect();
