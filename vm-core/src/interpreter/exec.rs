@@ -626,6 +626,47 @@ impl ExecState {
                         load!(d, base, x, 8, u64::from_le_bytes);
                         alu!(e, regs[r(t)].wrapping_add(sext(y)));
                     }
+                    Op::LoadU8AddImm64(d, base, x, e, t, y) => {
+                        load!(d, base, x, 1, |v: [u8; 1]| u64::from(v[0]));
+                        alu!(e, regs[r(t)].wrapping_add(sext(y)));
+                    }
+                    Op::StoreU8AddImm64(v, base, x, d, t, y) => {
+                        store!(low_u8(regs[r(v)]), base, x, u8::to_le_bytes);
+                        alu!(d, regs[r(t)].wrapping_add(sext(y)));
+                    }
+                    Op::AddImm64AddImm64(d, v, x, e, t, y) => {
+                        alu!(d, regs[r(v)].wrapping_add(sext(x)));
+                        alu!(e, regs[r(t)].wrapping_add(sext(y)));
+                    }
+                    Op::Add64SetLessThanUnsigned(d, a, b, e, f, g) => {
+                        alu!(d, regs[r(a)].wrapping_add(regs[r(b)]));
+                        alu!(e, u64::from(regs[r(f)] < regs[r(g)]));
+                    }
+                    Op::Add64Add64(d, a, b, e, f, g) => {
+                        alu!(d, regs[r(a)].wrapping_add(regs[r(b)]));
+                        alu!(e, regs[r(f)].wrapping_add(regs[r(g)]));
+                    }
+                    Op::XorXor(d, a, b, e, f, g) => {
+                        alu!(d, regs[r(a)] ^ regs[r(b)]);
+                        alu!(e, regs[r(f)] ^ regs[r(g)]);
+                    }
+                    Op::XorLoadU64(d, a, b, e, base, x, copy) => {
+                        alu!(d, regs[r(a)] ^ regs[r(b)]);
+                        let address = lo(regs[r(base)].wrapping_add(sext(x)));
+                        match fast.load::<8>(address) {
+                            Some(bytes) => regs[r(e)] = u64::from_le_bytes(bytes),
+                            None => {
+                                it = ops[usize_from_u32(copy)..].iter();
+                            }
+                        }
+                    }
+                    Op::XorStoreU64(d, a, b, v, base, x, copy) => {
+                        alu!(d, regs[r(a)] ^ regs[r(b)]);
+                        let address = lo(regs[r(base)].wrapping_add(sext(x)));
+                        if !fast.store(address, regs[r(v)].to_le_bytes()) {
+                            it = ops[usize_from_u32(copy)..].iter();
+                        }
+                    }
                     Op::ShiftLogicalLeft64Or(d, a, b, e, f, g) => {
                         alu!(d, regs[r(a)].wrapping_shl(lo(regs[r(b)])));
                         alu!(e, regs[r(f)] | regs[r(g)]);
@@ -815,6 +856,14 @@ impl ExecState {
             Op::LoadU64AddImm64(d, base, x, e, t, y) => {
                 load!(d, base, x, 8, u64::from_le_bytes);
                 regs[r(e)] = regs[r(t)].wrapping_add(sext(y));
+            }
+            Op::LoadU8AddImm64(d, base, x, e, t, y) => {
+                load!(d, base, x, 1, |v: [u8; 1]| u64::from(v[0]));
+                regs[r(e)] = regs[r(t)].wrapping_add(sext(y));
+            }
+            Op::StoreU8AddImm64(v, base, x, d, t, y) => {
+                store!(low_u8(regs[r(v)]), base, x, u8::to_le_bytes);
+                regs[r(d)] = regs[r(t)].wrapping_add(sext(y));
             }
             Op::StoreU64LoadImm(v, base, x, d, y) => {
                 store!(regs[r(v)], base, x, u64::to_le_bytes);

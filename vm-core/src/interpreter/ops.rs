@@ -278,6 +278,22 @@ pub(crate) enum Op {
     AddImm32LoadImmAndJump(R, R, u32, R, u32, u32),
     /// `store_u64 s, [base + offset]` then `load_imm d, imm`.
     StoreU64LoadImm(R, R, u32, R, u32),
+    /// `add_imm_64 d, s, imm` then `add_imm_64 e, t, imm`.
+    AddImm64AddImm64(R, R, u32, R, R, u32),
+    /// `add_64 d, a, b` then `set_less_than_unsigned e, f, g`.
+    Add64SetLessThanUnsigned(R, R, R, R, R, R),
+    /// `add_64 d, a, b` then `add_64 e, f, g`.
+    Add64Add64(R, R, R, R, R, R),
+    /// `xor d, a, b` then `xor e, f, g`.
+    XorXor(R, R, R, R, R, R),
+    /// `load_u8 d, [base + offset]` then `add_imm_64 e, t, imm`.
+    LoadU8AddImm64(R, R, u32, R, R, u32),
+    /// `store_u8 s, [base + offset]` then `add_imm_64 d, t, imm`.
+    StoreU8AddImm64(R, R, u32, R, R, u32),
+    /// `xor d, a, b` then `load_u64 e, [base + offset]`, with the load's copy.
+    XorLoadU64(R, R, R, R, R, u32, u32),
+    /// `xor d, a, b` then `store_u64 s, [base + offset]`, with the store's copy.
+    XorStoreU64(R, R, R, R, R, u32, u32),
 }
 
 const _: () = assert!(core::mem::size_of::<Op>() <= 16);
@@ -471,6 +487,8 @@ pub(crate) fn compile(
         push(&mut out, Op::Continue(op_number(fused + 1)), pc);
         if let Op::Add64LoadU64(.., slot)
         | Op::Add64StoreU64(.., slot)
+        | Op::XorLoadU64(.., slot)
+        | Op::XorStoreU64(.., slot)
         | Op::RotateRightImm64StoreU64(.., slot)
         | Op::ShiftLogicalLeftImm64StoreU64(.., slot) = &mut out.ops[fused]
         {
@@ -584,6 +602,26 @@ fn fuse(first: Op, second: Op) -> Option<(Op, bool)> {
         )),
         (Op::LoadU64(d, base, x), Op::ShiftLogicalLeftImm64(e, t, y)) => {
             Some((Op::LoadU64ShiftLogicalLeftImm64(d, base, x, e, t, y), false))
+        }
+        (Op::AddImm64(d, v, x), Op::AddImm64(e, t, y)) => {
+            Some((Op::AddImm64AddImm64(d, v, x, e, t, y), false))
+        }
+        (Op::Add64(d, a, b), Op::SetLessThanUnsigned(e, f, g)) => {
+            Some((Op::Add64SetLessThanUnsigned(d, a, b, e, f, g), false))
+        }
+        (Op::Add64(d, a, b), Op::Add64(e, f, g)) => Some((Op::Add64Add64(d, a, b, e, f, g), false)),
+        (Op::Xor(d, a, b), Op::Xor(e, f, g)) => Some((Op::XorXor(d, a, b, e, f, g), false)),
+        (Op::LoadU8(d, base, x), Op::AddImm64(e, t, y)) => {
+            Some((Op::LoadU8AddImm64(d, base, x, e, t, y), false))
+        }
+        (Op::StoreU8(v, base, x), Op::AddImm64(d, t, y)) => {
+            Some((Op::StoreU8AddImm64(v, base, x, d, t, y), false))
+        }
+        (Op::Xor(d, a, b), Op::LoadU64(e, base, x)) => {
+            Some((Op::XorLoadU64(d, a, b, e, base, x, 0), true))
+        }
+        (Op::Xor(d, a, b), Op::StoreU64(v, base, x)) => {
+            Some((Op::XorStoreU64(d, a, b, v, base, x, 0), true))
         }
         (Op::AddImm64(d, v, x), Op::XorImm(e, t, y)) => {
             Some((Op::AddImm64XorImm(d, v, x, e, t, y), false))
