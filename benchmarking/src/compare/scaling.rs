@@ -24,19 +24,7 @@ pub fn generated_program(code_bytes: usize) -> Result<(Vec<u8>, usize)> {
 }
 
 fn assemble_blocks(blocks: usize) -> Result<(Vec<u8>, usize)> {
-    let mut source = String::with_capacity(blocks * 200 + 128);
-    source += ".isa revive_v1\n.stack_size 4096\n.rw_data_size 4096\npub @main:\n";
-    for i in 0..blocks {
-        source += &format!(
-            "@b{i}:\n add_imm_64 a0, a0, {}\n xor a1, a1, a0\n load_indirect_u32 a2, sp, -8\n \
-             store_indirect_u32 a2, sp, -16\n shift_logical_left_imm_64 a3, a0, 3\n \
-             mul_64 a4, a3, a1\n branch_less_unsigned_imm a0, {}, @b{}\n",
-            i % 97 + 1,
-            i % 1000,
-            i + 1
-        );
-    }
-    source += &format!("@b{blocks}:\n jump_indirect ra, 0\n");
+    let source = pvm_core::asm::chained_blocks_source(blocks, &["main"]);
     let blob = pvm_core::asm::assemble(&source).map_err(|e| anyhow!("generator: {e}"))?;
     let size = blob.code.code.len();
     let bytes = blob

@@ -33,3 +33,31 @@ mod disassemble;
 
 pub use assemble::{assemble, AsmError};
 pub use disassemble::disassemble;
+
+use alloc::string::String;
+
+/// The source of a ReviveV1 program of `blocks` chained basic blocks (ALU work, a stack
+/// load and store, a conditional branch each), then a return, exporting each of `exports`
+/// at its start: code whose size grows linearly with `blocks`, for measuring what depends
+/// on code size (compilation, code loading) at any size.
+pub fn chained_blocks_source(blocks: usize, exports: &[&str]) -> String {
+    use core::fmt::Write;
+    let mut source = String::with_capacity(blocks * 200 + 128);
+    source += ".isa revive_v1\n.stack_size 4096\n.rw_data_size 4096\n";
+    for export in exports {
+        let _ = writeln!(source, "pub @{export}:");
+    }
+    for i in 0..blocks {
+        let _ = write!(
+            source,
+            "@b{i}:\n add_imm_64 a0, a0, {}\n xor a1, a1, a0\n load_indirect_u32 a2, sp, -8\n \
+             store_indirect_u32 a2, sp, -16\n shift_logical_left_imm_64 a3, a0, 3\n \
+             mul_64 a4, a3, a1\n branch_less_unsigned_imm a0, {}, @b{}\n",
+            i % 97 + 1,
+            i % 1000,
+            i + 1
+        );
+    }
+    let _ = writeln!(source, "@b{blocks}:\n jump_indirect ra, 0");
+    source
+}
