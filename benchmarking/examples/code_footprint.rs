@@ -5,7 +5,7 @@
 //! charged for executed instructions only, so the padding is free to the guest.
 //!
 //! `cargo run --release -p pvm-benchmarking --example code_footprint [-- TARGETS PADDING...]`
-use pvm_benchmarking::gas_model::programs::{dynamic_jumps, Gadget};
+use pvm_benchmarking::gas_model::programs::{dynamic_jumps, jump_table_setup, Gadget};
 use pvm_benchmarking::gas_model::{
     assemble_padded, gas_per_unit, rw_base, time_gadget, EngineKind, Runners,
 };
@@ -14,28 +14,7 @@ use std::time::Duration;
 
 fn spread(targets: u32, padding: u32) -> Gadget {
     let mut gadget = dynamic_jumps(targets);
-    let mut setup = String::new();
-    for i in 0..targets {
-        setup.push_str(&format!(
-            "load_imm t0, @dj{i}\nstore_indirect_u64 t0, s0, {}\n",
-            i * 8
-        ));
-        if i % 16 == 15 {
-            setup.push_str("fallthrough\n");
-        }
-    }
-    setup.push_str("jump @djend\n");
-    for i in 0..targets {
-        setup.push_str(&format!("@dj{i}:\njump_indirect t2, 0\n"));
-        for _ in 0..padding {
-            setup.push_str("add_imm_64 a0, a0, 1\n");
-        }
-        if padding > 0 {
-            setup.push_str("trap\n");
-        }
-    }
-    setup.push_str("@djend:\n");
-    gadget.setup = setup;
+    gadget.setup = jump_table_setup(targets, padding);
     gadget.name = format!("jump_indirect/spread/{targets}x{padding}");
     gadget
 }

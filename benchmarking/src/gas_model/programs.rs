@@ -299,8 +299,9 @@ fn touch_every_page(heap: u64) -> String {
 }
 
 /// The setup of a table of `targets` jump addresses at `s0` and the target blocks, each
-/// jumping back through `t2`.
-pub fn jump_table_setup(targets: u32) -> String {
+/// jumping back through `t2` and followed by `padding` instructions that never run (which
+/// spread the targets over the code).
+pub fn jump_table_setup(targets: u32, padding: u32) -> String {
     let mut setup = String::new();
     for i in 0..targets {
         setup.push_str(&format!(
@@ -315,6 +316,12 @@ pub fn jump_table_setup(targets: u32) -> String {
     setup.push_str("jump @djend\n");
     for i in 0..targets {
         setup.push_str(&format!("@dj{i}:\njump_indirect t2, 0\n"));
+        for _ in 0..padding {
+            setup.push_str("add_imm_64 a0, a0, 1\n");
+        }
+        if padding > 0 {
+            setup.push_str("trap\n");
+        }
     }
     setup.push_str("@djend:\n");
     setup
@@ -322,7 +329,7 @@ pub fn jump_table_setup(targets: u32) -> String {
 
 /// A dynamic jump to a random one of `targets` blocks (each jumping back).
 pub fn dynamic_jumps(targets: u32) -> Gadget {
-    let setup = jump_table_setup(targets);
+    let setup = jump_table_setup(targets, 0);
     let body = format!(
         "{LCG}shift_logical_right_imm_64 t0, a4, {shift}\nshift_logical_left_imm_64 t0, t0, 3\nadd_64 t0, t0, s0\nload_indirect_u64 t1, t0, 0\nload_imm t2, @dr{{n}}\njump_indirect t1, 0\n@dr{{n}}:\n",
         shift = 64 - targets.trailing_zeros()

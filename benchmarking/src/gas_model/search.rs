@@ -175,7 +175,7 @@ impl Genome {
         setup.push_str(&format!(
             "move_reg sp, s0\nadd_imm_64 s0, s0, {cycle_bytes}\n"
         ));
-        setup.push_str(&super::programs::jump_table_setup(1024));
+        setup.push_str(&super::programs::jump_table_setup(1024, 0));
         Gadget {
             name: name.to_string(),
             opcode: None,
