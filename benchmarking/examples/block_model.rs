@@ -11,7 +11,8 @@
 //! model with the path and the throughputs added, and every instruction at its slower
 //! figure. *Miss units / accesses*: what charging memory misses per block (the longest
 //! chain of loads, or accesses over the argument's memory-level parallelism, default 4)
-//! leaves of one miss per access.
+//! leaves of one miss per access. *Dynamic + tiers* adds those miss units at v3's surcharge
+//! for the memory the call ended with (its tier).
 //!
 //! `cargo run --release -p pvm-benchmarking --example block_model [-- MLP]` (set `TOP=1`
 //! for each call's dearest blocks).
@@ -271,6 +272,7 @@ fn main() {
     let mlp: u32 = std::env::args().nth(1).map_or(4, |s| s.parse().unwrap());
     let mut ratios = Vec::new();
     let mut static_ratios = Vec::new();
+    let mut tier_ratios = Vec::new();
     for program in CORPUS {
         let blob = ProgramBlob::parse(program.latest64.bytes).unwrap();
         let stream = decode_code(blob.isa, &blob.code.code, &blob.code.bitmask);
@@ -322,6 +324,11 @@ fn main() {
                     other => panic!("{other:?}"),
                 }
             }
+            // The memory the call ended with sets its tier (v3's surcharge per miss, which
+            // carries v3's memory margin).
+            let jit_table = CostTable::jit();
+            let ps = jit_table.ref_time_ps_per_gas.expect("measured").jit as f64;
+            let miss_ns = f64::from(jit_table.access_cost(inst.accessible_bytes())) * ps / 1000.0;
             let mut max_model = 0.0;
             let mut dyn_model = 0.0;
             let mut sum_model = 0.0;
@@ -379,6 +386,8 @@ fn main() {
             }
             let r = dyn_model / best;
             static_ratios.push(max_model / best);
+            let with_tiers = (dyn_model + misses_depth as f64 * miss_ns) / best;
+            tier_ratios.push(with_tiers);
             top.sort_by(|a, b| b.0.total_cmp(&a.0));
             if std::env::var("TOP").is_ok() {
                 println!(
@@ -401,7 +410,7 @@ fn main() {
             }
             ratios.push(r);
             println!(
-                "{:<8} {:<14} measured {:>8.0} us  static {:.2}  dynamic {:.2}  sum {:.2}  additive {:.2}  mispredicts {:.2}  miss units / accesses {:.2}",
+                "{:<8} {:<14} measured {:>8.0} us  static {:.2}  dynamic {:.2}  sum {:.2}  additive {:.2}  mispredicts {:.2}  miss units / accesses {:.2}  dynamic + tiers {:.2} ({} KiB, {:.1} ns per miss)",
                 program.name,
                 call.export,
                 best / 1e3,
@@ -411,14 +420,19 @@ fn main() {
                 additive / best,
                 branch_pen / best,
                 misses_depth as f64 / misses_access as f64,
+                with_tiers,
+                inst.accessible_bytes() >> 10,
+                miss_ns,
             );
         }
     }
     ratios.sort_by(f64::total_cmp);
     static_ratios.sort_by(f64::total_cmp);
+    tier_ratios.sort_by(f64::total_cmp);
     println!(
-        "median model / measured: static {:.2}, dynamic {:.2}",
+        "median model / measured: static {:.2}, dynamic {:.2}, dynamic with v3's tier per miss unit {:.2}",
         static_ratios[static_ratios.len() / 2],
-        ratios[ratios.len() / 2]
+        ratios[ratios.len() / 2],
+        tier_ratios[tier_ratios.len() / 2]
     );
 }
