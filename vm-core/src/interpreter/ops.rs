@@ -657,11 +657,9 @@ fn fuse(first: Op, second: Op) -> Option<(Op, bool)> {
 fn push(out: &mut CompiledCode, op: Op, pc: u32) {
     out.ops.push(op);
     out.op_pcs.push(pc);
-    // A dropped `unlikely` may already have opened this op's cost slot.
-    out.block_costs.resize(out.ops.len(), 0);
-    if !out.block_accesses.is_empty() {
-        out.block_accesses.resize(out.ops.len(), 0);
-    }
+    // Filled by `store_charge` when the op's block closes (accesses are sized then, and
+    // to the ops' length at the end).
+    out.block_costs.push(0);
 }
 
 /// Stores a block's charge in the slot of its first op (made if the op is not pushed yet).
