@@ -157,6 +157,10 @@ impl EngineSurface for EngineSession {
             gas_metering: true,
             memory: MemoryLayout::Standard,
             cost_table,
+            // Up front: the pallet's `load_code` weight is benchmarked by compiling a
+            // module here, and must cover the most compiling a call can cause. Compiled
+            // lazily, a call would compile during execution, where no weight measures it.
+            lazy_compilation: false,
             ..ModuleConfig::default()
         };
         let module = Module::new(&self.engine, &config, code).map_err(|error| match error {

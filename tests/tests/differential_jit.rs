@@ -5,6 +5,10 @@
 //! program counters, the heap size and the ro-data, rw-data+heap and stack memory; in the
 //! messages "pvm-core" is the interpreter and "polkavm" stands for the JIT.
 //!
+//! The same programs also compare the interpreter as it runs by default, compiling blocks
+//! when execution reaches them, with the interpreter compiling the whole code up front
+//! (`*_up_front` tests; "polkavm" stands for the up-front one there).
+//!
 //! Environment (as `differential_random`):
 //!
 //! * `PVM_DIFF_PROGRAMS` — random programs per run, split over the three instruction sets
@@ -38,6 +42,15 @@ const MAX_INTERRUPTS: u64 = 64;
 
 type Pair = Differential<PvmCoreVm, PvmCoreVm>;
 
+/// What the lazily compiling interpreter (the reference) is compared with.
+#[derive(Copy, Clone, Debug)]
+enum Against {
+    /// The JIT, its code in this sandbox.
+    Jit(SandboxKind),
+    /// The interpreter compiling the whole code when the module is created.
+    UpFront,
+}
+
 /// The sandbox `PVM_DIFF_SANDBOX` names (the Linux one by default).
 fn sandbox_from_env() -> SandboxKind {
     match std::env::var("PVM_DIFF_SANDBOX") {
@@ -47,26 +60,37 @@ fn sandbox_from_env() -> SandboxKind {
     }
 }
 
-/// The interpreter and the JIT (its code in `sandbox`) on the same bytes; `None` if
-/// pvm-core rejects them (on both backends alike: parsing and validation are shared).
-fn pair_in(bytes: &[u8], sandbox: SandboxKind, table: &CostTable) -> Result<Option<Pair>, String> {
+/// The interpreter and what it is `against` on the same bytes; `None` if pvm-core rejects
+/// them (on both alike: parsing and validation are shared).
+fn pair_in(bytes: &[u8], against: Against, table: &CostTable) -> Result<Option<Pair>, String> {
     let config = ModuleConfig {
         cost_table: table.clone(),
         ..ModuleConfig::default()
     };
     let interpreter = PvmCoreVm::with_backend(bytes, BackendKind::Interpreter, &config);
-    let engine = Config {
-        backend: BackendKind::Jit,
-        sandbox: SandboxConfig {
-            kind: sandbox,
-            ..SandboxConfig::default()
-        },
-        ..Config::default()
+    let other = match against {
+        Against::Jit(sandbox) => {
+            let engine = Config {
+                backend: BackendKind::Jit,
+                sandbox: SandboxConfig {
+                    kind: sandbox,
+                    ..SandboxConfig::default()
+                },
+                ..Config::default()
+            };
+            PvmCoreVm::with_engine(bytes, &engine, &config)
+        }
+        Against::UpFront => {
+            let config = ModuleConfig {
+                lazy_compilation: false,
+                ..config.clone()
+            };
+            PvmCoreVm::with_backend(bytes, BackendKind::Interpreter, &config)
+        }
     };
-    let jit = PvmCoreVm::with_engine(bytes, &engine, &config);
-    match (interpreter, jit) {
+    match (interpreter, other) {
         (Ok(a), Ok(b)) => {
-            if BackendKind::jit_supported() {
+            if BackendKind::jit_supported() && matches!(against, Against::Jit(_)) {
                 assert_eq!(b.instance.module().backend(), BackendKind::Jit);
             }
             let layout = a.layout();
@@ -81,8 +105,9 @@ fn pair_in(bytes: &[u8], sandbox: SandboxKind, table: &CostTable) -> Result<Opti
     }
 }
 
-fn pair(bytes: &[u8], table: &CostTable) -> Result<Option<Pair>, String> {
-    pair_in(bytes, sandbox_from_env(), table)
+/// The JIT in the sandbox `PVM_DIFF_SANDBOX` names.
+fn jit_from_env() -> Against {
+    Against::Jit(sandbox_from_env())
 }
 
 /// The cost table program `index` runs with: every table in turn, so both backends are
@@ -100,8 +125,9 @@ fn run_program<H: Host + Default + Clone>(
     program: &Program,
     host: H,
     table: &CostTable,
+    against: Against,
 ) -> Result<&'static str, String> {
-    let Some(mut vms) = pair(bytes, table)? else {
+    let Some(mut vms) = pair_in(bytes, against, table)? else {
         return Ok("rejected");
     };
     let main = vms
@@ -145,7 +171,7 @@ fn mixing_host() -> MixingHost {
     }
 }
 
-fn fuzz(isa_index: u64, isa: InstructionSet, mutated: bool) {
+fn fuzz(isa_index: u64, isa: InstructionSet, mutated: bool, against: Against) {
     // The JIT's other memory-access form (what a host without `fsgsbase` runs); the
     // generated code differs, the results may not.
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
@@ -170,7 +196,7 @@ fn fuzz(isa_index: u64, isa: InstructionSet, mutated: bool) {
         if mutated {
             bytes = mutate(&mut rng, &bytes);
         }
-        match run_program(&bytes, &program, mixing_host(), &table_for(index)) {
+        match run_program(&bytes, &program, mixing_host(), &table_for(index), against) {
             Ok(end) => *outcomes.entry(end).or_default() += 1,
             Err(divergence) => {
                 failures.push(format!(
@@ -195,7 +221,7 @@ fn fuzz(isa_index: u64, isa: InstructionSet, mutated: bool) {
     );
     assert!(
         failures.is_empty(),
-        "{} divergence(s) between the interpreter (\"pvm-core\") and the JIT (\"polkavm\"):\n\n{}",
+        "{} divergence(s) between the interpreter (\"pvm-core\") and {against:?} (\"polkavm\"):\n\n{}",
         failures.len(),
         failures.join("\n\n")
     );
@@ -203,30 +229,43 @@ fn fuzz(isa_index: u64, isa: InstructionSet, mutated: bool) {
 
 #[test]
 fn random_programs_revive_v1() {
-    fuzz(0, InstructionSet::ReviveV1, false);
+    fuzz(0, InstructionSet::ReviveV1, false, jit_from_env());
 }
 
 #[test]
 fn random_programs_jam_v1() {
-    fuzz(1, InstructionSet::JamV1, false);
+    fuzz(1, InstructionSet::JamV1, false, jit_from_env());
 }
 
 #[test]
 fn random_programs_latest64() {
-    fuzz(2, InstructionSet::Latest64, false);
+    fuzz(2, InstructionSet::Latest64, false, jit_from_env());
 }
+
+const ISAS: [InstructionSet; 3] = [
+    InstructionSet::ReviveV1,
+    InstructionSet::JamV1,
+    InstructionSet::Latest64,
+];
 
 #[test]
 fn mutated_programs() {
-    for (index, isa) in [
-        InstructionSet::ReviveV1,
-        InstructionSet::JamV1,
-        InstructionSet::Latest64,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        fuzz(index as u64, isa, true);
+    for (index, isa) in ISAS.into_iter().enumerate() {
+        fuzz(index as u64, isa, true, jit_from_env());
+    }
+}
+
+#[test]
+fn random_programs_up_front() {
+    for (index, isa) in ISAS.into_iter().enumerate() {
+        fuzz(index as u64, isa, false, Against::UpFront);
+    }
+}
+
+#[test]
+fn mutated_programs_up_front() {
+    for (index, isa) in ISAS.into_iter().enumerate() {
+        fuzz(index as u64, isa, true, Against::UpFront);
     }
 }
 
@@ -251,12 +290,19 @@ fn guest_arguments(export: &str) -> &'static [u64] {
 #[test]
 fn every_guest_export_matches_the_interpreter() {
     for sandbox in SandboxKind::ALL {
-        every_guest_export_matches_the_interpreter_in(sandbox);
+        every_guest_export_matches_the_interpreter_in(Against::Jit(sandbox));
     }
 }
 
-fn every_guest_export_matches_the_interpreter_in(sandbox: SandboxKind) {
-    let pair = |bytes: &[u8], table: &CostTable| pair_in(bytes, sandbox, table);
+/// The same calls on the interpreter compiling up front (with gas running out in the
+/// middle of blocks compiled late, and resumed).
+#[test]
+fn every_guest_export_matches_up_front_compilation() {
+    every_guest_export_matches_the_interpreter_in(Against::UpFront);
+}
+
+fn every_guest_export_matches_the_interpreter_in(against: Against) {
+    let pair = |bytes: &[u8], table: &CostTable| pair_in(bytes, against, table);
     let mut calls = 0;
     for (name, bytes) in pvm_contracts_examples::ALL {
         let exports: Vec<(String, u32)> = pair(bytes, &CostTable::naive())

@@ -78,10 +78,12 @@ fn fresh_exec_state(module: &Module, memory: GuestMemory) -> ExecState {
         next_op: 0,
         entry_pending: false,
         resume_pc: 0,
+        jump_address: 0,
         exit_op: 0,
         stepped: false,
         access_cost: 0,
         memory,
+        code: module.lazy_code().map(Box::new),
     };
     state.refresh_access_cost(&module.0.code);
     state
@@ -93,20 +95,37 @@ mod interp {
     use super::*;
     use crate::interpreter::CompiledCode;
 
-    /// Runs the interpreter; returns the interrupt and its pc.
+    /// Runs the interpreter; returns the interrupt and its pc. Lazily compiled code
+    /// compiles blocks as the loop reaches them, between its runs.
     pub(super) fn run(module: &Module, state: &mut ExecState) -> (Interrupt, u32) {
         let config = &module.0.config;
-        let code = &module.0.code;
-        let mem = config.gas_metering && code.table.has_access_costs();
-        let exit = match (config.gas_metering, config.step_tracing, mem) {
-            (true, false, false) => state.run::<true, false, false>(code),
-            (true, false, true) => state.run::<true, false, true>(code),
-            (false, false, _) => state.run::<false, false, false>(code),
-            (true, true, false) => state.run::<true, true, false>(code),
-            (true, true, true) => state.run::<true, true, true>(code),
-            (false, true, _) => state.run::<false, true, false>(code),
+        let mut lazy = state.code.take();
+        let mem = config.gas_metering && module.0.code.table.has_access_costs();
+        let (blob_code, isa) = (&module.0.blob.code, module.0.blob.isa);
+        let exit = loop {
+            let code = lazy.as_deref().map_or(&module.0.code, |lazy| &lazy.code);
+            let exit = match (config.gas_metering, config.step_tracing, mem) {
+                (true, false, false) => state.run::<true, false, false>(code),
+                (true, false, true) => state.run::<true, false, true>(code),
+                (false, false, _) => state.run::<false, false, false>(code),
+                (true, true, false) => state.run::<true, true, false>(code),
+                (true, true, true) => state.run::<true, true, true>(code),
+                (false, true, _) => state.run::<false, true, false>(code),
+            };
+            // Lazily compiled code traps where it meets code not compiled yet.
+            let (Exit::Trap, Some(lazy)) = (exit, lazy.as_deref_mut()) else {
+                break exit;
+            };
+            let Some(op) = lazy.resolve_trap(blob_code, isa, state.exit_op, state.jump_address)
+            else {
+                break exit;
+            };
+            state.next_op = op;
+            state.entry_pending = true;
         };
+        let code = lazy.as_deref().map_or(&module.0.code, |lazy| &lazy.code);
         let pc = op_pc(code, state, state.exit_op);
+        state.code = lazy;
         let interrupt = match exit {
             Exit::Finished => Interrupt::Finished,
             Exit::Trap => Interrupt::Trap,
@@ -116,6 +135,14 @@ mod interp {
             Exit::Step => Interrupt::Step,
         };
         (interrupt, pc)
+    }
+
+    /// The code the interpreter runs: the instance's own when compiled lazily.
+    fn code<'a>(module: &'a Module, state: &'a ExecState) -> &'a CompiledCode {
+        state
+            .code
+            .as_deref()
+            .map_or(&module.0.code, |lazy| &lazy.code)
     }
 
     /// The pc an op stands for: a block's own pc when the op is a block entry still to be
@@ -130,13 +157,18 @@ mod interp {
         if after_ecalli {
             return state.resume_pc;
         }
-        op_pc(&module.0.code, state, state.next_op)
+        op_pc(code(module, state), state, state.next_op)
     }
 
-    /// Points the interpreter at the block at `pc`; `false` if none starts there.
+    /// Points the interpreter at the block at `pc` (compiling it first, lazily); `false`
+    /// if none starts there.
     pub(super) fn set_next_pc(module: &Module, state: &mut ExecState, pc: u32) -> bool {
         state.stepped = false;
-        match module.0.code.block_op(pc) {
+        let op = match state.code.as_deref_mut() {
+            Some(lazy) => lazy.compile_block(&module.0.blob.code, module.0.blob.isa, pc, false),
+            None => module.0.code.block_op(pc),
+        };
+        match op {
             Some(op) => {
                 state.next_op = op;
                 state.entry_pending = true;

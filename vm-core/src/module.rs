@@ -4,7 +4,7 @@ use crate::engine::{BackendKind, Engine};
 use crate::error::Error;
 use crate::gas::CostTable;
 use crate::instance::Instance;
-use crate::interpreter::{compile, CompiledCode, GuestMemory};
+use crate::interpreter::{compile, BlockStarts, CompiledCode, GuestMemory, LazyCode};
 use crate::isa::InstructionSet;
 use crate::memory::{AccessMap, PageMapping};
 use crate::program::{Export, MemoryMap, MemoryMapSizes, ProgramBlob};
@@ -36,6 +36,11 @@ pub struct ModuleConfig {
     pub cost_table: CostTable,
     /// Memory layout.
     pub memory: MemoryLayout,
+    /// The interpreter compiles a block when execution first reaches it (each instance
+    /// for itself), instead of the whole code when the module is created: a call that
+    /// runs a little of a large program compiles only that little. Results and gas are
+    /// the same either way. (Step tracing always compiles up front; the JIT always does.)
+    pub lazy_compilation: bool,
 }
 
 impl Default for ModuleConfig {
@@ -47,6 +52,7 @@ impl Default for ModuleConfig {
             aux_data_size: 0,
             cost_table: CostTable::naive(),
             memory: MemoryLayout::Standard,
+            lazy_compilation: true,
         }
     }
 }
@@ -58,8 +64,13 @@ pub(crate) struct ModuleInner {
     /// The layout's accessible regions and heap, without a memory limit: instances apply
     /// the engine's.
     pub(crate) access_map: AccessMap,
-    /// The interpreter's code (empty when only the JIT runs this module).
+    /// The interpreter's code compiled up front (empty when only the JIT runs this module,
+    /// or when the interpreter compiles lazily; its cost table is always set).
     pub(crate) code: CompiledCode,
+    /// Where blocks start (as far as located up front), when the interpreter compiles
+    /// lazily: each instance's code starts empty and compiles blocks as execution reaches
+    /// them.
+    pub(crate) lazy_starts: Option<BlockStarts>,
     pub(crate) memory_limit: u64,
     /// The backend instances run on.
     pub(crate) backend: BackendKind,
@@ -174,16 +185,20 @@ impl Module {
             }
             BackendKind::Interpreter => None,
         };
-        let code = if backend == BackendKind::Jit {
-            // The JIT keeps no interpreter code.
-            CompiledCode::default()
+        let lazy = config.lazy_compilation && !config.step_tracing;
+        let (code, lazy_starts) = if backend == BackendKind::Jit || lazy {
+            // The JIT keeps no interpreter code; a lazy interpreter only the block starts.
+            let starts = (backend != BackendKind::Jit)
+                .then(|| BlockStarts::new(&blob.code, blob.isa, false));
+            (CompiledCode::empty(&config.cost_table), starts)
         } else {
-            compile(
+            let code = compile(
                 &blob.code,
                 &config.cost_table,
                 config.step_tracing,
                 blob.isa,
-            )
+            );
+            (code, None)
         };
         Ok(Module(Arc::new(ModuleInner {
             blob,
@@ -191,6 +206,7 @@ impl Module {
             memory_map,
             access_map,
             code,
+            lazy_starts,
             memory_limit: engine.config().memory_limit,
             backend,
             #[cfg(jit_sandbox)]
@@ -336,7 +352,24 @@ impl Module {
         if let Some(jit) = &self.0.jit {
             return jit.program().block_offset(pc).is_some();
         }
-        self.0.code.block_op(pc).is_some()
+        match &self.0.lazy_starts {
+            // (Locating one macro block, for Latest64: a host asks rarely.)
+            Some(starts) => starts
+                .clone()
+                .is_block_start(&self.0.blob.code, self.0.blob.isa, pc),
+            None => self.0.code.block_op(pc).is_some(),
+        }
+    }
+
+    /// Empty interpreter code for a new instance to compile into as it runs, when this
+    /// module's interpreter compiles lazily.
+    pub(crate) fn lazy_code(&self) -> Option<LazyCode> {
+        let starts = self.0.lazy_starts.as_ref()?;
+        Some(LazyCode::new(
+            &self.0.blob.code,
+            &self.0.config.cost_table,
+            starts,
+        ))
     }
 }
 

@@ -10,7 +10,9 @@
 
 use crate::cast::{low_u32_of_usize, low_u8, usize_from_u32};
 use crate::gas::{BlockCharge, CostTable};
-use crate::isa::{Args, DecodedInstruction, Decoder, Flow, InstructionSet, Opcode, Reg};
+use crate::isa::{
+    Args, DecodedInstruction, Decoder, Flow, InstructionSet, Opcode, Reg, MACRO_BLOCK_SIZE,
+};
 use crate::program::CodeSection;
 use alloc::vec::Vec;
 
@@ -224,7 +226,8 @@ pub(crate) enum Op {
     ZeroExtend16(R, R),
     ReverseByte(R, R),
 
-    /// Goes on at an op without charging gas: ends the copy of a fused op's second half.
+    /// Goes on at an op without charging gas: ends the copy of a fused op's second half,
+    /// or a lazily compiled run of blocks that falls into a block compiled before.
     Continue(u32),
     /// Superinstructions: two adjacent ops of one block in one dispatch (see [`fuse`]).
     /// `add_64 d, a, b` then `load_u64 e, [base + offset]`; the last field is the op
@@ -304,11 +307,241 @@ pub(crate) const ZERO_REG: R = Slot::Zero;
 /// Marks a jump-table entry or branch whose target is not a basic-block start.
 pub(crate) const INVALID_TARGET: u32 = u32::MAX;
 
-/// A module's code in interpreter form.
+/// Marks a jump-table entry that lazily compiled code has not resolved yet: a jump through
+/// it traps as through a bad one, and the trap is taken back once the target's block is
+/// compiled (see [`LazyCode::resolve_trap`]).
+pub(crate) const UNCOMPILED_TARGET: u32 = u32::MAX - 1;
+
+/// Where basic blocks start, from passes that locate instructions without decoding their
+/// operands: what deciding whether a branch or jump target is valid needs, before the code
+/// around the target is compiled. Code with a bitmask is located whole, up front; Latest64
+/// code one macro block at a time, when a question first falls in it (each macro block
+/// decodes on its own), so a call that runs a little of a large program locates little.
+#[derive(Clone, Debug)]
+pub(crate) struct BlockStarts {
+    /// One bit per code offset: a block starts there (the implicit trap's aside).
+    bits: Vec<u64>,
+    /// Latest64: one bit per macro block, set once it is located (`None`: all is).
+    located: Option<Vec<u64>>,
+    /// The implicit trap after the code starts a block of its own (the last instruction
+    /// ends a block and may fall through): a host may start there, no branch may. Known
+    /// once the last macro block is located.
+    implicit_trap_block: bool,
+    /// Instructions located (for sizing code compiled up front).
+    instruction_count: usize,
+}
+
+impl BlockStarts {
+    /// The block starts of `code`: all located when `up_front` or the code has a bitmask,
+    /// otherwise none yet.
+    pub(crate) fn new(code: &CodeSection, isa: InstructionSet, up_front: bool) -> BlockStarts {
+        let code_len = code.code.len();
+        let macro_blocks = code_len / usize_from_u32(MACRO_BLOCK_SIZE) + 1;
+        let mut starts = BlockStarts {
+            bits: alloc::vec![0u64; code_len / 64 + 1],
+            located: (!up_front && !isa.has_bitmask())
+                .then(|| alloc::vec![0u64; macro_blocks / 64 + 1]),
+            implicit_trap_block: false,
+            instruction_count: 0,
+        };
+        if starts.located.is_none() {
+            starts.locate(Decoder::new(isa, &code.code, &code.bitmask), u32::MAX);
+        }
+        starts
+    }
+
+    /// Marks the block starts `decoder` yields up to (not including) `end`.
+    fn locate(&mut self, mut decoder: Decoder<'_>, end: u32) {
+        while let Some(raw) = decoder.next_raw() {
+            if raw.pc >= end {
+                break;
+            }
+            self.instruction_count += 1;
+            if decoder.starts_block() {
+                if raw.length == 0 {
+                    self.implicit_trap_block = true;
+                } else {
+                    let pc = usize_from_u32(raw.pc);
+                    self.bits[pc / 64] |= 1 << (pc % 64);
+                }
+            }
+        }
+    }
+
+    /// Locates the macro block holding `pc` (the last one for the end of the code), if
+    /// that is still to do.
+    #[inline]
+    fn ensure_located(&mut self, code: &CodeSection, isa: InstructionSet, pc: u32) {
+        let Some(located) = &mut self.located else {
+            return;
+        };
+        let code_len = low_u32_of_usize(code.code.len());
+        let macro_block = pc.min(code_len.saturating_sub(1)) / MACRO_BLOCK_SIZE;
+        let (word, bit) = (usize_from_u32(macro_block / 64), macro_block % 64);
+        let Some(flags) = located.get_mut(word) else {
+            return;
+        };
+        if *flags & (1 << bit) != 0 {
+            return;
+        }
+        *flags |= 1 << bit;
+        let start = macro_block * MACRO_BLOCK_SIZE;
+        let decoder = Decoder::at(isa, &code.code, &code.bitmask, start);
+        self.locate(decoder, start.saturating_add(MACRO_BLOCK_SIZE));
+    }
+
+    /// Whether a branch or jump may target `pc`: a block starts there.
+    #[inline]
+    pub(crate) fn is_target(&mut self, code: &CodeSection, isa: InstructionSet, pc: u32) -> bool {
+        self.ensure_located(code, isa, pc);
+        let pc = usize_from_u32(pc);
+        self.bits
+            .get(pc / 64)
+            .is_some_and(|word| word & (1 << (pc % 64)) != 0)
+    }
+
+    /// Whether a host may start execution at `pc`: a block starts there, the implicit
+    /// trap's included.
+    pub(crate) fn is_block_start(
+        &mut self,
+        code: &CodeSection,
+        isa: InstructionSet,
+        pc: u32,
+    ) -> bool {
+        self.is_target(code, isa, pc)
+            || (usize_from_u32(pc) == code.code.len() && {
+                self.ensure_located(code, isa, pc);
+                self.implicit_trap_block
+            })
+    }
+}
+
+/// Code one instance compiles as it runs: blocks are compiled when execution first
+/// reaches them, each run of blocks from there up to one that cannot fall through (see
+/// [`compile_block`](Self::compile_block)). Charges and results are exactly those of code
+/// compiled up front.
+#[derive(Clone, Debug)]
+pub(crate) struct LazyCode {
+    /// The ops compiled so far.
+    pub code: CompiledCode,
+    starts: BlockStarts,
+}
+
+impl LazyCode {
+    /// Nothing compiled yet; `starts` as the module located them.
+    pub(crate) fn new(code: &CodeSection, costs: &CostTable, starts: &BlockStarts) -> Self {
+        LazyCode {
+            code: CompiledCode {
+                table: costs.clone(),
+                // Checked when first jumped through.
+                jump_table: alloc::vec![UNCOMPILED_TARGET; code.jump_table.len()],
+                lazy: Some(LazyBlocks {
+                    pc_ops: alloc::vec![0; code.code.len() + 1],
+                    stubs: Vec::new(),
+                    links: Vec::new(),
+                }),
+                ..CompiledCode::default()
+            },
+            starts: starts.clone(),
+        }
+    }
+
+    /// The op the block at `pc` starts with, compiling it (and the blocks it falls into)
+    /// first if needed; `None` where no block starts. `jump`: for a jump (the implicit trap
+    /// after the code is no target), else for a host starting there.
+    pub(crate) fn compile_block(
+        &mut self,
+        code: &CodeSection,
+        isa: InstructionSet,
+        pc: u32,
+        jump: bool,
+    ) -> Option<u32> {
+        let valid = if jump {
+            self.starts.is_target(code, isa, pc)
+        } else {
+            self.starts.is_block_start(code, isa, pc)
+        };
+        if !valid {
+            return None;
+        }
+        if let Some(op) = self.code.block_op(pc) {
+            return Some(op);
+        }
+        lower(&mut self.code, code, &mut self.starts, false, isa, pc);
+        self.code.block_op(pc)
+    }
+
+    /// Where to go on after the loop trapped at op `at`, if the trap only stood for code
+    /// not compiled yet: a stub (a branch into a block to compile), or a dynamic jump (to
+    /// `jump_address`) through an unresolved jump-table entry. Compiles the block and
+    /// returns its first op, to enter (charging it); `None` for a real trap. Keeping
+    /// these cases out of the loop keeps its code as it was (an arm more cost 10%).
+    pub(crate) fn resolve_trap(
+        &mut self,
+        code: &CodeSection,
+        isa: InstructionSet,
+        at: u32,
+        jump_address: u32,
+    ) -> Option<u32> {
+        let lazy = self.code.lazy.as_ref()?;
+        let at_index = usize_from_u32(at);
+        match *self.code.ops.get(at_index)? {
+            Op::Trap => {
+                // A stub: a trap whose pc's block has it as its stub.
+                let pc = self.code.op_pcs[at_index];
+                let entry = *lazy.pc_ops.get(usize_from_u32(pc))?;
+                let stub = lazy.stubs.get(usize_from_u32(entry & !STUB))?;
+                if entry & STUB == 0 || stub.0 != at {
+                    return None;
+                }
+                self.compile_block(code, isa, pc, true)
+            }
+            Op::JumpIndirect(..) | Op::LoadImmAndJumpIndirect(..) => {
+                let index = usize_from_u32((jump_address / 2).wrapping_sub(1));
+                if !jump_address.is_multiple_of(2)
+                    || self.code.jump_table.get(index) != Some(&UNCOMPILED_TARGET)
+                {
+                    return None;
+                }
+                let pc = code.jump_table_entry(low_u32_of_usize(index))?;
+                let target = self.compile_block(code, isa, pc, true);
+                self.code.jump_table[index] = target.unwrap_or(INVALID_TARGET);
+                target
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What code compiled lazily keeps besides its ops.
+#[derive(Clone, Debug)]
+struct LazyBlocks {
+    /// Per code offset: 0, 1 + the op the block starting there begins with, or [`STUB`]
+    /// and the index in [`stubs`](Self::stubs) of its stub while it is not compiled. Sized
+    /// to the code plus one (the implicit trap); a fresh allocation of zeroes, so only the
+    /// pages of code that runs are ever touched.
+    pc_ops: Vec<u32>,
+    /// Stubs: `(op, head of its list in links)`. A stub is an [`Op::Trap`] at its block's
+    /// pc that charges nothing; branches into the block go there until it is compiled,
+    /// and the trap is taken back then (see [`LazyCode::resolve_trap`]).
+    stubs: Vec<(u32, u32)>,
+    /// The branches waiting at each stub, as lists threaded through this vector:
+    /// `(branch op, index of the next link or NO_LINK)`.
+    links: Vec<(u32, u32)>,
+}
+
+/// In [`LazyBlocks::pc_ops`]: the op is a stub.
+const STUB: u32 = 1 << 31;
+/// Ends a list of [`LazyBlocks::links`].
+const NO_LINK: u32 = u32::MAX;
+
+/// A module's code in interpreter form: compiled whole and up front (step tracing), or
+/// block by block as execution reaches it (one instance's copy; see
+/// [`LazyCode`]).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CompiledCode {
     pub ops: Vec<Op>,
-    /// The program counter of each op.
+    /// The program counter of each op (for a stub, its block's).
     pub op_pcs: Vec<u32>,
     /// The gas cost of the block an op starts, or 0 for ops that start no block.
     pub block_costs: Vec<u32>,
@@ -319,27 +552,45 @@ pub(crate) struct CompiledCode {
     /// The cost table the code was compiled with (for what is charged while running:
     /// `memset` bytes, pages made accessible, the memory-access surcharge).
     pub table: CostTable,
-    /// `(pc, op index of its first op)` for every basic block, sorted by pc.
+    /// `(pc, op index of its first op)` for every basic block compiled, in op order (and
+    /// in pc order too when compiled up front).
     pub blocks: Vec<(u32, u32)>,
-    /// Op index of each jump-table entry's block, or `INVALID_TARGET`.
+    /// Op index of each jump-table entry's block, [`INVALID_TARGET`], or (compiled lazily)
+    /// [`UNCOMPILED_TARGET`].
     pub jump_table: Vec<u32>,
+    /// Compiled lazily: where the blocks compiled so far and the stubs are.
+    lazy: Option<LazyBlocks>,
 }
 
 impl CompiledCode {
-    /// The op index of the block starting at `pc`.
+    /// No code, compiled with `costs` (what the JIT's modules and lazily compiling ones
+    /// keep: the table).
+    pub(crate) fn empty(costs: &CostTable) -> Self {
+        CompiledCode {
+            table: costs.clone(),
+            ..CompiledCode::default()
+        }
+    }
+
+    /// The op index of the block starting at `pc`, if it is compiled.
     pub fn block_op(&self, pc: u32) -> Option<u32> {
+        if let Some(lazy) = &self.lazy {
+            let entry = *lazy.pc_ops.get(usize_from_u32(pc))?;
+            return (entry != 0 && entry & STUB == 0).then(|| entry - 1);
+        }
         let index = self.blocks.binary_search_by_key(&pc, |b| b.0).ok()?;
         Some(self.blocks[index].1)
     }
 
-    /// The op index a dynamic jump to `address` lands on, or `None` for a bad target.
+    /// The op index a dynamic jump to `address` lands on, or `None` for a bad target (or,
+    /// compiled lazily, a target not resolved yet).
     #[inline]
     pub fn dynamic_target(&self, address: u32) -> Option<u32> {
         if address == 0 || !address.is_multiple_of(2) {
             return None;
         }
         let target = *self.jump_table.get(usize_from_u32(address / 2 - 1))?;
-        (target != INVALID_TARGET).then_some(target)
+        (target < UNCOMPILED_TARGET).then_some(target)
     }
 
     /// The pc of the basic block whose first op is `op`.
@@ -353,7 +604,7 @@ fn r(reg: Reg) -> R {
     Slot::from(reg)
 }
 
-/// Compiles a decoded instruction stream. `keep_nops` keeps `unlikely` as an op (step
+/// Compiles a whole code section up front. `keep_nops` keeps `unlikely` as an op (step
 /// tracing stops at every instruction); otherwise it is dropped, costing gas but no time.
 /// `isa` selects the branch-validity rules: PolkaVM's for its instruction sets, the
 /// Graypaper's for raw JAM code.
@@ -363,42 +614,48 @@ pub(crate) fn compile(
     keep_nops: bool,
     isa: InstructionSet,
 ) -> CompiledCode {
-    let polkavm_branch_rules = isa != InstructionSet::Graypaper;
-    let code_len = code.code.len();
+    let mut starts = BlockStarts::new(code, isa, true);
     let mut out = CompiledCode {
         table: costs.clone(),
         ..CompiledCode::default()
     };
-    let count_accesses = costs.has_access_costs();
-    // Where valid branch targets are (a block starts there, not the implicit trap's), one
-    // bit per code offset, from a pass that locates instructions without decoding their
-    // operands; the pass below decodes as it lays out ops, with no decoded copy of the
-    // code (building one and searching it took half of compiling).
-    let mut target_bits = alloc::vec![0u64; code_len / 64 + 1];
-    let mut instruction_count = 0usize;
-    let mut decoder = Decoder::new(isa, &code.code, &code.bitmask);
-    while let Some(raw) = decoder.next_raw() {
-        instruction_count += 1;
-        if decoder.starts_block() && raw.length != 0 {
-            let pc = usize_from_u32(raw.pc);
-            target_bits[pc / 64] |= 1 << (pc % 64);
-        }
-    }
-    out.ops.reserve(instruction_count + instruction_count / 8);
-    out.op_pcs
-        .reserve(instruction_count + instruction_count / 8);
-    out.block_costs
-        .reserve(instruction_count + instruction_count / 8);
-    let is_target = |pc: u32| {
-        let pc = usize_from_u32(pc);
-        target_bits
-            .get(pc / 64)
-            .is_some_and(|word| word & (1 << (pc % 64)) != 0)
+    let reserve = starts.instruction_count + starts.instruction_count / 8;
+    out.ops.reserve(reserve);
+    out.op_pcs.reserve(reserve);
+    out.block_costs.reserve(reserve);
+    lower(&mut out, code, &mut starts, keep_nops, isa, 0);
+    let mut resolve = |pc: u32| {
+        out.block_op(pc)
+            .filter(|_| starts.is_target(code, isa, pc))
+            .unwrap_or(INVALID_TARGET)
     };
+    let table: Vec<u32> = code.jump_table.iter().map(|&pc| resolve(pc)).collect();
+    out.jump_table = table;
+    out
+}
 
-    // First pass: lay out ops and sum each block's cost into its first op's slot. Every
-    // block ends with an instruction that is never dropped, so every block has a first op.
-    let mut block_start_slot = 0usize;
+/// Lowers instructions from the block at `start` into ops appended to `out`: up front,
+/// the whole code (`start` is 0); lazily, the run of blocks from `start` up to one that
+/// cannot fall through, or up to a block compiled before (which the run then continues
+/// into). Branch targets outside what is compiled get stubs, patched when their block is.
+fn lower(
+    out: &mut CompiledCode,
+    code: &CodeSection,
+    starts: &mut BlockStarts,
+    keep_nops: bool,
+    isa: InstructionSet,
+    start: u32,
+) {
+    let lazy = out.lazy.is_some();
+    let costs = out.table.clone();
+    let polkavm_branch_rules = isa != InstructionSet::Graypaper;
+    let code_len = code.code.len();
+    let count_accesses = costs.has_access_costs();
+    let first_new_block = out.blocks.len();
+
+    // Lay out ops and sum each block's cost into its first op's slot. Every block ends
+    // with an instruction that is never dropped, so every block has a first op.
+    let mut block_start_slot = out.ops.len();
     let mut pending_branches: Vec<(usize, u32, u32)> = Vec::new();
     // The ops that end a block by a branch or jump (the only ones with control slots).
     let mut control_ops: Vec<usize> = Vec::new();
@@ -408,21 +665,46 @@ pub(crate) fn compile(
     let mut copies: Vec<(usize, Op, u32)> = Vec::new();
     // The open block's charge, stored in its first op's slot when the next block starts.
     let mut charge = BlockCharge::default();
-    let mut decoder = Decoder::new(isa, &code.code, &code.bitmask);
+    // Stubs of blocks this run compiles: (stub op, the block's first op).
+    let mut compiled_stubs: Vec<(u32, u32)> = Vec::new();
+    let mut decoder = Decoder::at(isa, &code.code, &code.bitmask, start);
     let mut first = true;
     while let Some(decoded) = decoder.next() {
         if decoder.starts_block() {
             if !first {
-                store_charge(&mut out, block_start_slot, charge, count_accesses);
+                store_charge(out, block_start_slot, charge, count_accesses);
+            }
+            let block_op = op_number(out.ops.len());
+            if let Some(lazy_blocks) = &mut out.lazy {
+                let slot = &mut lazy_blocks.pc_ops[usize_from_u32(decoded.pc)];
+                if *slot != 0 && *slot & STUB == 0 {
+                    // Compiled by an earlier run: continue there, charging its cost
+                    // when falling in (the op carries it for the ops before).
+                    let existing = *slot - 1;
+                    push(out, Op::Continue(existing), decoded.pc);
+                    let at = usize_from_u32(block_op);
+                    out.block_costs[at] = out.block_costs[usize_from_u32(existing)];
+                    if count_accesses {
+                        let accesses = out.block_accesses[usize_from_u32(existing)];
+                        out.block_accesses.resize(at + 1, 0);
+                        out.block_accesses[at] = accesses;
+                    }
+                    first = true;
+                    break;
+                }
+                if *slot & STUB != 0 {
+                    compiled_stubs.push((*slot & !STUB, block_op));
+                }
+                *slot = block_op + 1;
             }
             first = false;
             charge = BlockCharge::default();
             fusable = false;
             block_start_slot = out.ops.len();
-            out.blocks.push((decoded.pc, op_number(out.ops.len())));
+            out.blocks.push((decoded.pc, block_op));
         }
-        charge.add(costs, decoded.instruction.map(|i| i.opcode));
-        let mut op = lower(&decoded);
+        charge.add(&costs, decoded.instruction.map(|i| i.opcode));
+        let mut op = lower_instruction(&decoded);
         if polkavm_branch_rules && decoded.flow() == Flow::Branch {
             // As in PolkaVM, a conditional branch (or `fallthrough`) whose target starts no
             // basic block, or whose fall-through is past the end of the code, traps where
@@ -432,13 +714,14 @@ pub(crate) fn compile(
                 usize_from_u32(decoded.pc) + usize_from_u32(decoded.length) >= code_len;
             let mut probe = op;
             let bad_target = match control_slots(&mut probe).0 {
-                Some(&mut target_pc) => !is_target(target_pc),
+                Some(&mut target_pc) => !starts.is_target(code, isa, target_pc),
                 None => false,
             };
             if falls_off_end || bad_target {
                 op = Op::Trap;
             }
         }
+        let ends_run = lazy && !decoded.flow().can_fall_through();
         if op == Op::Nop && !keep_nops {
             // Charged with its block, whose first op is a later instruction's.
             continue;
@@ -470,21 +753,24 @@ pub(crate) fn compile(
                         pending_branches.push((out.ops.len(), target_pc, decoded.pc));
                     }
                 }
-                push(&mut out, op, decoded.pc);
+                push(out, op, decoded.pc);
                 fusable = !keep_nops;
             }
         }
+        if ends_run {
+            break;
+        }
     }
     if !first {
-        store_charge(&mut out, block_start_slot, charge, count_accesses);
+        store_charge(out, block_start_slot, charge, count_accesses);
     }
 
     // The copies of fused second halves that may need the slow path, each followed by a
     // continue to the op after its pair.
     for (fused, second, pc) in copies {
         let copy = op_number(out.ops.len());
-        push(&mut out, second, pc);
-        push(&mut out, Op::Continue(op_number(fused + 1)), pc);
+        push(out, second, pc);
+        push(out, Op::Continue(op_number(fused + 1)), pc);
         if let Op::Add64LoadU64(.., slot)
         | Op::Add64StoreU64(.., slot)
         | Op::XorLoadU64(.., slot)
@@ -496,34 +782,49 @@ pub(crate) fn compile(
         }
     }
 
-    // Second pass: resolve jump targets. A jump to a bad target goes to a trap reporting
-    // the jump's pc (after `load_imm_and_jump` has written its register, as in PolkaVM).
-    // Targets in pc order meet the blocks (laid out in pc order) in one walk.
-    pending_branches.sort_unstable_by_key(|&(_, target_pc, _)| target_pc);
-    let mut next_block = 0;
-    for (op_index, target_pc, branch_pc) in pending_branches {
-        while out
-            .blocks
-            .get(next_block)
-            .is_some_and(|&(pc, _)| pc < target_pc)
-        {
-            next_block += 1;
-        }
-        let block_op = out
-            .blocks
-            .get(next_block)
-            .filter(|&&(pc, _)| pc == target_pc && is_target(pc))
-            .map(|&(_, op)| op);
-        let target = match block_op {
-            Some(target) => target,
-            None => {
+    // Resolve jump targets. A jump to a bad target goes to a trap reporting the jump's pc
+    // (after `load_imm_and_jump` has written its register, as in PolkaVM).
+    if lazy {
+        for (op_index, target_pc, branch_pc) in pending_branches {
+            let target = if starts.is_target(code, isa, target_pc) {
+                stub_or_block(out, op_number(op_index), target_pc)
+            } else {
                 let trap = op_number(out.ops.len());
-                push(&mut out, Op::Trap, branch_pc);
+                push(out, Op::Trap, branch_pc);
                 trap
+            };
+            if let (Some(slot), _) = control_slots(&mut out.ops[op_index]) {
+                *slot = target;
             }
-        };
-        if let (Some(slot), _) = control_slots(&mut out.ops[op_index]) {
-            *slot = target;
+        }
+    } else {
+        // Targets in pc order meet the blocks (laid out in pc order) in one walk.
+        pending_branches.sort_unstable_by_key(|&(_, target_pc, _)| target_pc);
+        let mut next_block = first_new_block;
+        for (op_index, target_pc, branch_pc) in pending_branches {
+            while out
+                .blocks
+                .get(next_block)
+                .is_some_and(|&(pc, _)| pc < target_pc)
+            {
+                next_block += 1;
+            }
+            let block_op = out
+                .blocks
+                .get(next_block)
+                .filter(|&&(pc, _)| pc == target_pc && starts.is_target(code, isa, pc))
+                .map(|&(_, op)| op);
+            let target = match block_op {
+                Some(target) => target,
+                None => {
+                    let trap = op_number(out.ops.len());
+                    push(out, Op::Trap, branch_pc);
+                    trap
+                }
+            };
+            if let (Some(slot), _) = control_slots(&mut out.ops[op_index]) {
+                *slot = target;
+            }
         }
     }
 
@@ -535,18 +836,56 @@ pub(crate) fn compile(
         }
     }
 
-    let resolve = |pc: u32| {
-        out.block_op(pc)
-            .filter(|_| is_target(pc))
-            .unwrap_or(INVALID_TARGET)
-    };
-    let table: Vec<u32> = code.jump_table.iter().map(|&pc| resolve(pc)).collect();
-    out.jump_table = table;
+    // Branches that waited at a stub for a block this run compiled go there directly; the
+    // stub itself (which charged nothing) becomes a jump there, which charges the block.
+    if let Some(lazy_blocks) = &mut out.lazy {
+        for (stub_index, block_op) in compiled_stubs {
+            let Some(&(stub, head)) = lazy_blocks.stubs.get(usize_from_u32(stub_index)) else {
+                continue;
+            };
+            let mut link = head;
+            while let Some(&(branch, next)) = lazy_blocks.links.get(usize_from_u32(link)) {
+                if let (Some(slot), _) = control_slots(&mut out.ops[usize_from_u32(branch)]) {
+                    *slot = block_op;
+                }
+                link = next;
+            }
+            out.ops[usize_from_u32(stub)] = Op::Jump(block_op);
+        }
+    }
     if count_accesses {
         // Indexed by op like `block_costs`, so one bounds check covers both.
         out.block_accesses.resize(out.ops.len(), 0);
     }
-    out
+}
+
+/// The op a branch at op `branch` to the valid block at `target_pc` goes to: the block's,
+/// if compiled, else its stub (made if needed), with the branch added to those waiting.
+fn stub_or_block(out: &mut CompiledCode, branch: u32, target_pc: u32) -> u32 {
+    let Some(lazy_blocks) = &mut out.lazy else {
+        return INVALID_TARGET;
+    };
+    let entry = lazy_blocks.pc_ops[usize_from_u32(target_pc)];
+    if entry != 0 && entry & STUB == 0 {
+        return entry - 1;
+    }
+    let stub_index = if entry == 0 {
+        let stub_index = op_number(lazy_blocks.stubs.len());
+        let stub = op_number(out.ops.len());
+        lazy_blocks.pc_ops[usize_from_u32(target_pc)] = stub_index | STUB;
+        lazy_blocks.stubs.push((stub, NO_LINK));
+        // Charges nothing: the block is charged when entered after compiling.
+        out.ops.push(Op::Trap);
+        out.op_pcs.push(target_pc);
+        out.block_costs.push(0);
+        stub_index
+    } else {
+        entry & !STUB
+    };
+    let stub = &mut lazy_blocks.stubs[usize_from_u32(stub_index)];
+    lazy_blocks.links.push((branch, stub.1));
+    stub.1 = op_number(lazy_blocks.links.len() - 1);
+    stub.0
 }
 
 /// The superinstruction for an adjacent pair of ops inside a block, if the pair is one of
@@ -709,7 +1048,7 @@ fn control_slots(op: &mut Op) -> (Option<&mut u32>, Option<&mut u32>) {
 }
 
 /// Maps one decoded instruction to its op; branch targets are still program counters.
-fn lower(decoded: &DecodedInstruction) -> Op {
+fn lower_instruction(decoded: &DecodedInstruction) -> Op {
     let Some(instruction) = decoded.instruction else {
         return Op::Trap;
     };

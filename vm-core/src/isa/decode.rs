@@ -370,6 +370,28 @@ impl<'a> Decoder<'a> {
         decoder
     }
 
+    /// A decoder at `pc`, which must be where a basic block starts in the sequence
+    /// [`new`](Decoder::new) gives (any other place decodes differently): from there the
+    /// sequence is the same, and its first instruction starts a block. For compiling
+    /// code block by block, as execution reaches it.
+    pub fn at(isa: InstructionSet, code: &'a [u8], bitmask: &'a [u8], pc: u32) -> Decoder<'a> {
+        let mut decoder = Decoder::new(isa, code, bitmask);
+        let pc = usize_from_u32(pc).min(code.len());
+        decoder.pending = None;
+        decoder.pc = pc;
+        if isa.has_bitmask() && pc < code.len() && !is_bit_set(bitmask, pc) {
+            // The start of an invalid stretch: the bytes after a too-long skip, or before
+            // the first instruction.
+            let next = next_set_bit(bitmask, code.len(), pc);
+            decoder.pending = Some(RawInstruction::invalid(
+                low_u32_of_usize(pc),
+                low_u32_of_usize(next - pc),
+            ));
+            decoder.pc = next;
+        }
+        decoder
+    }
+
     /// Whether the instruction returned last starts a basic block: the first one, one
     /// after a block-ending instruction, or (Latest64) one at a macro-block boundary.
     #[inline(always)]
