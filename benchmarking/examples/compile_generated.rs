@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
             runs,
         )?,
         "interpreter" => time_compiles(
-            &Ours::with_backend(true, pvm_core::BackendKind::Interpreter)?,
+            &Ours::with_backend(true, pvm_core::BackendKind::Interpreter)?.compiling_up_front(),
             &blob,
             runs,
         )?,

@@ -112,6 +112,13 @@ impl Ours {
         Ok(Ours { engine, config })
     }
 
+    /// The same, with the interpreter compiling each module whole when it is created
+    /// (instead of block by block as calls reach the code).
+    pub fn compiling_up_front(mut self) -> Ours {
+        self.config.lazy_compilation = false;
+        self
+    }
+
     /// The engine.
     pub fn engine(&self) -> &pvm_core::Engine {
         &self.engine

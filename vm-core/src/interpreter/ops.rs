@@ -345,19 +345,33 @@ impl BlockStarts {
             instruction_count: 0,
         };
         if starts.located.is_none() {
-            starts.locate(Decoder::new(isa, &code.code, &code.bitmask), u32::MAX);
+            starts.locate(Decoder::new(isa, &code.code, &code.bitmask), isa, u32::MAX);
         }
         starts
     }
 
-    /// Marks the block starts `decoder` yields up to (not including) `end`.
-    fn locate(&mut self, mut decoder: Decoder<'_>, end: u32) {
-        while let Some(raw) = decoder.next_raw() {
+    /// Marks the block starts `decoder` yields up to (not including) `end`; `decoder`
+    /// starts where a block does.
+    fn locate(&mut self, mut decoder: Decoder<'_>, isa: InstructionSet, end: u32) {
+        if isa.has_bitmask() {
+            self.locate_in::<true>(&mut decoder, end);
+        } else {
+            self.locate_in::<false>(&mut decoder, end);
+        }
+    }
+
+    /// [`locate`](Self::locate) for code known to have a bitmask (`BITMASK`) or not: the
+    /// decoder's bare instruction locator, tracking flow here (as `Decoder::next_raw`
+    /// does, without asking the instruction set at every instruction).
+    #[inline(always)]
+    fn locate_in<const BITMASK: bool>(&mut self, decoder: &mut Decoder<'_>, end: u32) {
+        let (mut previous_ends_block, mut falls_through) = (true, true);
+        while let Some(raw) = decoder.locate_next_in::<BITMASK>(falls_through) {
             if raw.pc >= end {
                 break;
             }
             self.instruction_count += 1;
-            if decoder.starts_block() {
+            if previous_ends_block || (!BITMASK && raw.pc % MACRO_BLOCK_SIZE == 0) {
                 if raw.length == 0 {
                     self.implicit_trap_block = true;
                 } else {
@@ -365,6 +379,9 @@ impl BlockStarts {
                     self.bits[pc / 64] |= 1 << (pc % 64);
                 }
             }
+            let flow = Opcode::flow_of_index(raw.opcode_index);
+            previous_ends_block = flow.ends_block();
+            falls_through = flow.can_fall_through();
         }
     }
 
@@ -387,7 +404,7 @@ impl BlockStarts {
         *flags |= 1 << bit;
         let start = macro_block * MACRO_BLOCK_SIZE;
         let decoder = Decoder::at(isa, &code.code, &code.bitmask, start);
-        self.locate(decoder, start.saturating_add(MACRO_BLOCK_SIZE));
+        self.locate(decoder, isa, start.saturating_add(MACRO_BLOCK_SIZE));
     }
 
     /// Whether a branch or jump may target `pc`: a block starts there.
@@ -436,7 +453,7 @@ impl LazyCode {
                 // Checked when first jumped through.
                 jump_table: alloc::vec![UNCOMPILED_TARGET; code.jump_table.len()],
                 lazy: Some(LazyBlocks {
-                    pc_ops: alloc::vec![0; code.code.len() + 1],
+                    pc_ops: PcMap::new(code.code.len() + 1),
                     stubs: Vec::new(),
                     links: Vec::new(),
                 }),
@@ -489,7 +506,7 @@ impl LazyCode {
             Op::Trap => {
                 // A stub: a trap whose pc's block has it as its stub.
                 let pc = self.code.op_pcs[at_index];
-                let entry = *lazy.pc_ops.get(usize_from_u32(pc))?;
+                let entry = lazy.pc_ops.get(pc);
                 let stub = lazy.stubs.get(usize_from_u32(entry & !STUB))?;
                 if entry & STUB == 0 || stub.0 != at {
                     return None;
@@ -517,10 +534,9 @@ impl LazyCode {
 #[derive(Clone, Debug)]
 struct LazyBlocks {
     /// Per code offset: 0, 1 + the op the block starting there begins with, or [`STUB`]
-    /// and the index in [`stubs`](Self::stubs) of its stub while it is not compiled. Sized
-    /// to the code plus one (the implicit trap); a fresh allocation of zeroes, so only the
-    /// pages of code that runs are ever touched.
-    pc_ops: Vec<u32>,
+    /// and the index in [`stubs`](Self::stubs) of its stub while it is not compiled (the
+    /// offset after the code is the implicit trap's).
+    pc_ops: PcMap,
     /// Stubs: `(op, head of its list in links)`. A stub is an [`Op::Trap`] at its block's
     /// pc that charges nothing; branches into the block go there until it is compiled,
     /// and the trap is taken back then (see [`LazyCode::resolve_trap`]).
@@ -528,6 +544,53 @@ struct LazyBlocks {
     /// The branches waiting at each stub, as lists threaded through this vector:
     /// `(branch op, index of the next link or NO_LINK)`.
     links: Vec<(u32, u32)>,
+}
+
+/// A `u32` per code offset, all 0 until written, stored by chunks of [`PcMap::CHUNK`]
+/// offsets made when first written: a cold call compiles a few kilobytes of code, and
+/// zeroing a word for every byte of a large blob cost a fifth of the call.
+#[derive(Clone, Debug)]
+struct PcMap {
+    /// Per chunk of offsets: 0, or 1 + where its words start in `words` / `CHUNK`.
+    chunks: Vec<u32>,
+    words: Vec<u32>,
+}
+
+impl PcMap {
+    const CHUNK: usize = 256;
+
+    /// Room for offsets `0..len`.
+    fn new(len: usize) -> PcMap {
+        PcMap {
+            chunks: alloc::vec![0; len.div_ceil(Self::CHUNK)],
+            words: Vec::new(),
+        }
+    }
+
+    /// The word at `offset` (0 past the end).
+    #[inline]
+    fn get(&self, offset: u32) -> u32 {
+        let offset = usize_from_u32(offset);
+        match self.chunks.get(offset / Self::CHUNK) {
+            Some(&chunk) if chunk != 0 => {
+                self.words[usize_from_u32(chunk - 1) * Self::CHUNK + offset % Self::CHUNK]
+            }
+            _ => 0,
+        }
+    }
+
+    /// The word at `offset`, to write (its chunk made if needed). `offset` must be below
+    /// the length given to [`new`](Self::new).
+    #[inline]
+    fn entry(&mut self, offset: u32) -> &mut u32 {
+        let offset = usize_from_u32(offset);
+        let chunk = &mut self.chunks[offset / Self::CHUNK];
+        if *chunk == 0 {
+            *chunk = low_u32_of_usize(self.words.len() / Self::CHUNK + 1);
+            self.words.resize(self.words.len() + Self::CHUNK, 0);
+        }
+        &mut self.words[usize_from_u32(*chunk - 1) * Self::CHUNK + offset % Self::CHUNK]
+    }
 }
 
 /// In [`LazyBlocks::pc_ops`]: the op is a stub.
@@ -575,7 +638,7 @@ impl CompiledCode {
     /// The op index of the block starting at `pc`, if it is compiled.
     pub fn block_op(&self, pc: u32) -> Option<u32> {
         if let Some(lazy) = &self.lazy {
-            let entry = *lazy.pc_ops.get(usize_from_u32(pc))?;
+            let entry = lazy.pc_ops.get(pc);
             return (entry != 0 && entry & STUB == 0).then(|| entry - 1);
         }
         let index = self.blocks.binary_search_by_key(&pc, |b| b.0).ok()?;
@@ -676,7 +739,7 @@ fn lower(
             }
             let block_op = op_number(out.ops.len());
             if let Some(lazy_blocks) = &mut out.lazy {
-                let slot = &mut lazy_blocks.pc_ops[usize_from_u32(decoded.pc)];
+                let slot = lazy_blocks.pc_ops.entry(decoded.pc);
                 if *slot != 0 && *slot & STUB == 0 {
                     // Compiled by an earlier run: continue there, charging its cost
                     // when falling in (the op carries it for the ops before).
@@ -865,14 +928,14 @@ fn stub_or_block(out: &mut CompiledCode, branch: u32, target_pc: u32) -> u32 {
     let Some(lazy_blocks) = &mut out.lazy else {
         return INVALID_TARGET;
     };
-    let entry = lazy_blocks.pc_ops[usize_from_u32(target_pc)];
+    let entry = lazy_blocks.pc_ops.get(target_pc);
     if entry != 0 && entry & STUB == 0 {
         return entry - 1;
     }
     let stub_index = if entry == 0 {
         let stub_index = op_number(lazy_blocks.stubs.len());
         let stub = op_number(out.ops.len());
-        lazy_blocks.pc_ops[usize_from_u32(target_pc)] = stub_index | STUB;
+        *lazy_blocks.pc_ops.entry(target_pc) = stub_index | STUB;
         lazy_blocks.stubs.push((stub, NO_LINK));
         // Charges nothing: the block is charged when entered after compiling.
         out.ops.push(Op::Trap);
@@ -1250,5 +1313,55 @@ fn reg_reg(opcode: Opcode, d: R, s: R) -> Op {
         O::ZeroExtend16 => Op::ZeroExtend16(d, s),
         O::ReverseByte => Op::ReverseByte(d, s),
         _ => unreachable!("{opcode:?} is not a reg-reg op"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asm::{assemble, chained_blocks_source};
+
+    /// Block starts located a macro block at a time, in any order, are those located up
+    /// front, at every offset (the implicit trap's too): on generated ReviveV1 code and on
+    /// a real Latest64 blob (the corpus's big-integer one, 62 macro blocks).
+    #[test]
+    fn block_starts_located_lazily_match_up_front() {
+        let revive = assemble(&chained_blocks_source(300, &["main"]))
+            .expect("the generated source assembles");
+        let latest = crate::ProgramBlob::parse(include_bytes!(
+            "../../../contracts-examples/blobs/corpus-bigint.latest64.polkavm"
+        ))
+        .expect("the corpus blob parses");
+        for blob in [revive, latest] {
+            let (code, isa) = (&blob.code, blob.isa);
+            let mut up_front = BlockStarts::new(code, isa, true);
+            let mut lazy = BlockStarts::new(code, isa, false);
+            let mut targets = 0;
+            for pc in (0..=low_u32_of_usize(code.code.len())).rev() {
+                let target = up_front.is_target(code, isa, pc);
+                targets += usize::from(target);
+                assert_eq!(lazy.is_target(code, isa, pc), target, "{isa}: pc {pc}");
+                assert_eq!(
+                    lazy.is_block_start(code, isa, pc),
+                    up_front.is_block_start(code, isa, pc),
+                    "{isa}: pc {pc}"
+                );
+            }
+            assert!(targets > 300, "{isa}: {targets} block starts");
+        }
+    }
+
+    #[test]
+    fn pc_map_reads_zero_until_written() {
+        let mut map = PcMap::new(1000);
+        assert_eq!(map.get(999), 0);
+        assert_eq!(map.get(5000), 0);
+        *map.entry(999) = 7;
+        *map.entry(3) = 9;
+        assert_eq!(
+            (map.get(999), map.get(3), map.get(998), map.get(4)),
+            (7, 9, 0, 0)
+        );
+        assert_eq!(map.words.len(), 2 * PcMap::CHUNK);
     }
 }
