@@ -321,14 +321,24 @@ pub(crate) const UNCOMPILED_TARGET: u32 = u32::MAX - 1;
 pub(crate) struct BlockStarts {
     /// One bit per code offset: a block starts there (the implicit trap's aside).
     bits: Vec<u64>,
-    /// Latest64: one bit per macro block, set once it is located (`None`: all is).
-    located: Option<Vec<u64>>,
+    /// Latest64: per macro block, how far it is located (`None`: all is). A macro block
+    /// is located only as far as a question has needed.
+    located: Option<Vec<Progress>>,
     /// The implicit trap after the code starts a block of its own (the last instruction
     /// ends a block and may fall through): a host may start there, no branch may. Known
-    /// once the last macro block is located.
+    /// once the end of the code is located.
     implicit_trap_block: bool,
     /// Instructions located (for sizing code compiled up front).
     instruction_count: usize,
+}
+
+/// How far a macro block is located: where the next instruction to locate starts, and the
+/// flow of the one before it.
+#[derive(Copy, Clone, Debug)]
+struct Progress {
+    next: u32,
+    previous_ends_block: bool,
+    falls_through: bool,
 }
 
 impl BlockStarts {
@@ -336,27 +346,48 @@ impl BlockStarts {
     /// otherwise none yet.
     pub(crate) fn new(code: &CodeSection, isa: InstructionSet, up_front: bool) -> BlockStarts {
         let code_len = code.code.len();
-        let macro_blocks = code_len / usize_from_u32(MACRO_BLOCK_SIZE) + 1;
+        let macro_blocks = low_u32_of_usize(code_len) / MACRO_BLOCK_SIZE + 1;
         let mut starts = BlockStarts {
             bits: alloc::vec![0u64; code_len / 64 + 1],
-            located: (!up_front && !isa.has_bitmask())
-                .then(|| alloc::vec![0u64; macro_blocks / 64 + 1]),
+            located: (!up_front && !isa.has_bitmask()).then(|| {
+                (0..macro_blocks)
+                    .map(|block| Progress {
+                        next: block * MACRO_BLOCK_SIZE,
+                        previous_ends_block: true,
+                        falls_through: true,
+                    })
+                    .collect()
+            }),
             implicit_trap_block: false,
             instruction_count: 0,
         };
         if starts.located.is_none() {
-            starts.locate(Decoder::new(isa, &code.code, &code.bitmask), isa, u32::MAX);
+            let start = Progress {
+                next: 0,
+                previous_ends_block: true,
+                falls_through: true,
+            };
+            let decoder = Decoder::new(isa, &code.code, &code.bitmask);
+            starts.locate(decoder, isa, start, u32::MAX, u32::MAX);
         }
         starts
     }
 
-    /// Marks the block starts `decoder` yields up to (not including) `end`; `decoder`
-    /// starts where a block does.
-    fn locate(&mut self, mut decoder: Decoder<'_>, isa: InstructionSet, end: u32) {
+    /// Marks the block starts `decoder` yields from `from` (where it stands) on, up to
+    /// (not including) `end`, and stops after `until`; returns how far it got (`next` is
+    /// `u32::MAX` once all is located).
+    fn locate(
+        &mut self,
+        mut decoder: Decoder<'_>,
+        isa: InstructionSet,
+        from: Progress,
+        end: u32,
+        until: u32,
+    ) -> Progress {
         if isa.has_bitmask() {
-            self.locate_in::<true>(&mut decoder, end);
+            self.locate_in::<true>(&mut decoder, from, end, until)
         } else {
-            self.locate_in::<false>(&mut decoder, end);
+            self.locate_in::<false>(&mut decoder, from, end, until)
         }
     }
 
@@ -364,14 +395,24 @@ impl BlockStarts {
     /// decoder's bare instruction locator, tracking flow here (as `Decoder::next_raw`
     /// does, without asking the instruction set at every instruction).
     #[inline(always)]
-    fn locate_in<const BITMASK: bool>(&mut self, decoder: &mut Decoder<'_>, end: u32) {
-        let (mut previous_ends_block, mut falls_through) = (true, true);
-        while let Some(raw) = decoder.locate_next_in::<BITMASK>(falls_through) {
+    fn locate_in<const BITMASK: bool>(
+        &mut self,
+        decoder: &mut Decoder<'_>,
+        from: Progress,
+        end: u32,
+        until: u32,
+    ) -> Progress {
+        let mut at = from;
+        while let Some(raw) = decoder.locate_next_in::<BITMASK>(at.falls_through) {
             if raw.pc >= end {
                 break;
             }
+            if raw.pc > until {
+                at.next = raw.pc;
+                return at;
+            }
             self.instruction_count += 1;
-            if previous_ends_block || (!BITMASK && raw.pc % MACRO_BLOCK_SIZE == 0) {
+            if at.previous_ends_block || (!BITMASK && raw.pc % MACRO_BLOCK_SIZE == 0) {
                 if raw.length == 0 {
                     self.implicit_trap_block = true;
                 } else {
@@ -380,31 +421,37 @@ impl BlockStarts {
                 }
             }
             let flow = Opcode::flow_of_index(raw.opcode_index);
-            previous_ends_block = flow.ends_block();
-            falls_through = flow.can_fall_through();
+            at.previous_ends_block = flow.ends_block();
+            at.falls_through = flow.can_fall_through();
         }
+        at.next = u32::MAX;
+        at
     }
 
-    /// Locates the macro block holding `pc` (the last one for the end of the code), if
-    /// that is still to do.
+    /// Locates the macro block holding `pc` (the last one for the end of the code) up to
+    /// `pc`, if that is still to do.
     #[inline]
     fn ensure_located(&mut self, code: &CodeSection, isa: InstructionSet, pc: u32) {
-        let Some(located) = &mut self.located else {
+        let Some(located) = &self.located else {
             return;
         };
         let code_len = low_u32_of_usize(code.code.len());
-        let macro_block = pc.min(code_len.saturating_sub(1)) / MACRO_BLOCK_SIZE;
-        let (word, bit) = (usize_from_u32(macro_block / 64), macro_block % 64);
-        let Some(flags) = located.get_mut(word) else {
+        let macro_block = usize_from_u32(pc.min(code_len.saturating_sub(1)) / MACRO_BLOCK_SIZE);
+        let Some(&from) = located.get(macro_block) else {
             return;
         };
-        if *flags & (1 << bit) != 0 {
+        if from.next > pc {
             return;
         }
-        *flags |= 1 << bit;
-        let start = macro_block * MACRO_BLOCK_SIZE;
-        let decoder = Decoder::at(isa, &code.code, &code.bitmask, start);
-        self.locate(decoder, isa, start.saturating_add(MACRO_BLOCK_SIZE));
+        // The last macro block's locating goes on to the implicit trap after the code,
+        // also where that is the next macro block's first offset.
+        let end = low_u32_of_usize(macro_block + 1).saturating_mul(MACRO_BLOCK_SIZE);
+        let end = if end >= code_len { u32::MAX } else { end };
+        let decoder = Decoder::at(isa, &code.code, &code.bitmask, from.next);
+        let reached = self.locate(decoder, isa, from, end, pc);
+        if let Some(progress) = self.located.as_mut().and_then(|l| l.get_mut(macro_block)) {
+            *progress = reached;
+        }
     }
 
     /// Whether a branch or jump may target `pc`: a block starts there.
@@ -442,24 +489,48 @@ pub(crate) struct LazyCode {
     /// The ops compiled so far.
     pub code: CompiledCode,
     starts: BlockStarts,
+    /// Kept from one compiled run to the next (growing them anew each time was a tenth
+    /// of a cold call).
+    scratch: Scratch,
+}
+
+/// The lists one lowering pass builds and consumes.
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    /// `(op, target pc, the branch's pc)` for each op with a static target.
+    pending_branches: Vec<(usize, u32, u32)>,
+    /// The ops that end a block by a branch or jump (the only ones with control slots).
+    control_ops: Vec<usize>,
+    /// `(fused op, its second half, that half's pc)`.
+    copies: Vec<(usize, Op, u32)>,
+    /// Stubs of blocks the pass compiles: `(index in LazyBlocks::stubs, block's op)`.
+    compiled_stubs: Vec<(u32, u32)>,
 }
 
 impl LazyCode {
     /// Nothing compiled yet; `starts` as the module located them.
     pub(crate) fn new(code: &CodeSection, costs: &CostTable, starts: &BlockStarts) -> Self {
+        // Room for what a call into a few kilobytes of a large program compiles, to spare
+        // most of the regrowing (an op per 16 bytes of code: a fifth of all its ops).
+        let room = code.code.len() / 16 + 64;
         LazyCode {
             code: CompiledCode {
+                ops: Vec::with_capacity(room),
+                op_pcs: Vec::with_capacity(room),
+                block_costs: Vec::with_capacity(room),
                 table: costs.clone(),
                 // Checked when first jumped through.
                 jump_table: alloc::vec![UNCOMPILED_TARGET; code.jump_table.len()],
+                blocks: Vec::with_capacity(room / 2),
                 lazy: Some(LazyBlocks {
                     pc_ops: PcMap::new(code.code.len() + 1),
-                    stubs: Vec::new(),
-                    links: Vec::new(),
+                    stubs: Vec::with_capacity(room / 8),
+                    links: Vec::with_capacity(room / 8),
                 }),
                 ..CompiledCode::default()
             },
             starts: starts.clone(),
+            scratch: Scratch::default(),
         }
     }
 
@@ -484,7 +555,15 @@ impl LazyCode {
         if let Some(op) = self.code.block_op(pc) {
             return Some(op);
         }
-        lower(&mut self.code, code, &mut self.starts, false, isa, pc);
+        lower(
+            &mut self.code,
+            code,
+            &mut self.starts,
+            &mut self.scratch,
+            false,
+            isa,
+            pc,
+        );
         self.code.block_op(pc)
     }
 
@@ -563,7 +642,8 @@ impl PcMap {
     fn new(len: usize) -> PcMap {
         PcMap {
             chunks: alloc::vec![0; len.div_ceil(Self::CHUNK)],
-            words: Vec::new(),
+            // (Chunks for 4 KiB of code: what a short call typically compiles.)
+            words: Vec::with_capacity(16 * Self::CHUNK),
         }
     }
 
@@ -686,7 +766,15 @@ pub(crate) fn compile(
     out.ops.reserve(reserve);
     out.op_pcs.reserve(reserve);
     out.block_costs.reserve(reserve);
-    lower(&mut out, code, &mut starts, keep_nops, isa, 0);
+    lower(
+        &mut out,
+        code,
+        &mut starts,
+        &mut Scratch::default(),
+        keep_nops,
+        isa,
+        0,
+    );
     let mut resolve = |pc: u32| {
         out.block_op(pc)
             .filter(|_| starts.is_target(code, isa, pc))
@@ -705,6 +793,7 @@ fn lower(
     out: &mut CompiledCode,
     code: &CodeSection,
     starts: &mut BlockStarts,
+    scratch: &mut Scratch,
     keep_nops: bool,
     isa: InstructionSet,
     start: u32,
@@ -719,17 +808,20 @@ fn lower(
     // Lay out ops and sum each block's cost into its first op's slot. Every block ends
     // with an instruction that is never dropped, so every block has a first op.
     let mut block_start_slot = out.ops.len();
-    let mut pending_branches: Vec<(usize, u32, u32)> = Vec::new();
-    // The ops that end a block by a branch or jump (the only ones with control slots).
-    let mut control_ops: Vec<usize> = Vec::new();
+    let Scratch {
+        pending_branches,
+        control_ops,
+        copies,
+        compiled_stubs,
+    } = scratch;
+    pending_branches.clear();
+    control_ops.clear();
+    copies.clear();
+    compiled_stubs.clear();
     // Whether the last op may absorb the next one into a superinstruction (see [`fuse`]).
     let mut fusable = false;
-    // (fused op, its second half, that half's pc)
-    let mut copies: Vec<(usize, Op, u32)> = Vec::new();
     // The open block's charge, stored in its first op's slot when the next block starts.
     let mut charge = BlockCharge::default();
-    // Stubs of blocks this run compiles: (stub op, the block's first op).
-    let mut compiled_stubs: Vec<(u32, u32)> = Vec::new();
     let mut decoder = Decoder::at(isa, &code.code, &code.bitmask, start);
     let mut first = true;
     while let Some(decoded) = decoder.next() {
@@ -830,7 +922,7 @@ fn lower(
 
     // The copies of fused second halves that may need the slow path, each followed by a
     // continue to the op after its pair.
-    for (fused, second, pc) in copies {
+    for (fused, second, pc) in copies.drain(..) {
         let copy = op_number(out.ops.len());
         push(out, second, pc);
         push(out, Op::Continue(op_number(fused + 1)), pc);
@@ -848,7 +940,7 @@ fn lower(
     // Resolve jump targets. A jump to a bad target goes to a trap reporting the jump's pc
     // (after `load_imm_and_jump` has written its register, as in PolkaVM).
     if lazy {
-        for (op_index, target_pc, branch_pc) in pending_branches {
+        for &(op_index, target_pc, branch_pc) in pending_branches.iter() {
             let target = if starts.is_target(code, isa, target_pc) {
                 stub_or_block(out, op_number(op_index), target_pc)
             } else {
@@ -864,7 +956,7 @@ fn lower(
         // Targets in pc order meet the blocks (laid out in pc order) in one walk.
         pending_branches.sort_unstable_by_key(|&(_, target_pc, _)| target_pc);
         let mut next_block = first_new_block;
-        for (op_index, target_pc, branch_pc) in pending_branches {
+        for &(op_index, target_pc, branch_pc) in pending_branches.iter() {
             while out
                 .blocks
                 .get(next_block)
@@ -892,7 +984,7 @@ fn lower(
     }
 
     // Ops that can fall into the next block carry that block's cost.
-    for index in control_ops {
+    for &index in control_ops.iter() {
         let next_cost = out.block_costs.get(index + 1).copied().unwrap_or(0);
         if let (_, Some(fall_cost)) = control_slots(&mut out.ops[index]) {
             *fall_cost = next_cost;
@@ -902,7 +994,7 @@ fn lower(
     // Branches that waited at a stub for a block this run compiled go there directly; the
     // stub itself (which charged nothing) becomes a jump there, which charges the block.
     if let Some(lazy_blocks) = &mut out.lazy {
-        for (stub_index, block_op) in compiled_stubs {
+        for &(stub_index, block_op) in compiled_stubs.iter() {
             let Some(&(stub, head)) = lazy_blocks.stubs.get(usize_from_u32(stub_index)) else {
                 continue;
             };
@@ -1335,19 +1427,29 @@ mod tests {
         for blob in [revive, latest] {
             let (code, isa) = (&blob.code, blob.isa);
             let mut up_front = BlockStarts::new(code, isa, true);
-            let mut lazy = BlockStarts::new(code, isa, false);
-            let mut targets = 0;
-            for pc in (0..=low_u32_of_usize(code.code.len())).rev() {
-                let target = up_front.is_target(code, isa, pc);
-                targets += usize::from(target);
-                assert_eq!(lazy.is_target(code, isa, pc), target, "{isa}: pc {pc}");
-                assert_eq!(
-                    lazy.is_block_start(code, isa, pc),
-                    up_front.is_block_start(code, isa, pc),
-                    "{isa}: pc {pc}"
-                );
+            let last = low_u32_of_usize(code.code.len());
+            // Backwards (each macro block located whole at once), forwards (located a
+            // little further at every question) and striding over macro blocks.
+            let orders: [Vec<u32>; 3] = [
+                (0..=last).rev().collect(),
+                (0..=last).collect(),
+                (0..=last).map(|i| (i * 613) % (last + 1)).collect(),
+            ];
+            for order in orders {
+                let mut lazy = BlockStarts::new(code, isa, false);
+                let mut targets = 0;
+                for &pc in &order {
+                    let target = up_front.is_target(code, isa, pc);
+                    targets += usize::from(target);
+                    assert_eq!(lazy.is_target(code, isa, pc), target, "{isa}: pc {pc}");
+                    assert_eq!(
+                        lazy.is_block_start(code, isa, pc),
+                        up_front.is_block_start(code, isa, pc),
+                        "{isa}: pc {pc}"
+                    );
+                }
+                assert!(targets > 300, "{isa}: {targets} block starts");
             }
-            assert!(targets > 300, "{isa}: {targets} block starts");
         }
     }
 
