@@ -472,11 +472,9 @@ impl BlockStarts {
         isa: InstructionSet,
         pc: u32,
     ) -> bool {
+        // (`is_target` locates the end of the code, the implicit trap's, too.)
         self.is_target(code, isa, pc)
-            || (usize_from_u32(pc) == code.code.len() && {
-                self.ensure_located(code, isa, pc);
-                self.implicit_trap_block
-            })
+            || (usize_from_u32(pc) == code.code.len() && self.implicit_trap_block)
     }
 }
 

@@ -342,6 +342,20 @@ impl<'a> Decoder<'a> {
     /// If `code` is longer than [`MAX_DECODED_CODE`] bytes (no program is: see
     /// [`MAX_CODE_SIZE`](crate::program::MAX_CODE_SIZE)).
     pub fn new(isa: InstructionSet, code: &'a [u8], bitmask: &'a [u8]) -> Decoder<'a> {
+        Decoder::at(isa, code, bitmask, 0)
+    }
+
+    /// A decoder at `pc`, which must be where an instruction starts in the sequence
+    /// [`new`](Decoder::new) gives (any other place decodes differently): from there the
+    /// sequence is the same. Its first instruction is taken to start a block, so `pc` must
+    /// start one for [`starts_block`](Decoder::starts_block) to hold (callers that track
+    /// flow themselves may start at any instruction). For compiling code block by block,
+    /// as execution reaches it.
+    ///
+    /// # Panics
+    ///
+    /// As [`new`](Decoder::new).
+    pub fn at(isa: InstructionSet, code: &'a [u8], bitmask: &'a [u8], pc: u32) -> Decoder<'a> {
         // Past it, offsets would not fit the `u32`s the decoder hands out (on 64-bit
         // hosts only: a 32-bit one cannot hold such code).
         assert!(
@@ -349,39 +363,22 @@ impl<'a> Decoder<'a> {
             "{} bytes of code, more than the decoder's limit {MAX_DECODED_CODE}",
             code.len()
         );
+        let pc = usize_from_u32(pc).min(code.len());
         let mut decoder = Decoder {
             isa,
             opcode_table: isa.opcode_index_table(),
             code,
             bitmask,
-            pc: 0,
+            pc,
             pending: None,
             falls_through: true,
             starts_block: false,
             previous_ends_block: true,
             finished: false,
         };
-        if isa.has_bitmask() && !code.is_empty() && !is_bit_set(bitmask, 0) {
-            // No instruction starts at 0: the bytes up to the first start are invalid.
-            let first = next_set_bit(bitmask, code.len(), 0);
-            decoder.pending = Some(RawInstruction::invalid(0, low_u32_of_usize(first)));
-            decoder.pc = first;
-        }
-        decoder
-    }
-
-    /// A decoder at `pc`, which must be where a basic block starts in the sequence
-    /// [`new`](Decoder::new) gives (any other place decodes differently): from there the
-    /// sequence is the same, and its first instruction starts a block. For compiling
-    /// code block by block, as execution reaches it.
-    pub fn at(isa: InstructionSet, code: &'a [u8], bitmask: &'a [u8], pc: u32) -> Decoder<'a> {
-        let mut decoder = Decoder::new(isa, code, bitmask);
-        let pc = usize_from_u32(pc).min(code.len());
-        decoder.pending = None;
-        decoder.pc = pc;
         if isa.has_bitmask() && pc < code.len() && !is_bit_set(bitmask, pc) {
-            // The start of an invalid stretch: the bytes after a too-long skip, or before
-            // the first instruction.
+            // The start of an invalid stretch: the bytes before the first instruction, or
+            // after a too-long skip.
             let next = next_set_bit(bitmask, code.len(), pc);
             decoder.pending = Some(RawInstruction::invalid(
                 low_u32_of_usize(pc),
