@@ -283,3 +283,52 @@ fn sbrk_grows_the_heap_in_the_worker() {
     instance.write_memory(top - 8, &[1; 8]).unwrap();
     assert_eq!(instance.heap_size(), 0x7000);
 }
+
+/// An instance wakes ("nudges") its worker when it takes it, before any run, and a
+/// module's code image is reused from a dropped module's. Neither changes what runs:
+/// instances that never run, runs long after the nudge (the worker asleep again), and
+/// modules of other sizes one after another on one worker all give their own results.
+#[test]
+fn nudged_workers_and_reused_code_images_run_correctly() {
+    let engine = engine_with(SandboxConfig {
+        pool_size: 1,
+        ..SandboxConfig::default()
+    });
+    let config = ModuleConfig::default();
+    // `main(a0)`: a0 + `adds`, through `adds` instructions (a few KiB to a few hundred of
+    // machine code), then the host call and a return.
+    let counter = |adds: usize| {
+        let body = " add_imm_64 a0, a0, 1\n".repeat(adds);
+        let source = format!(
+            ".isa jam_v1\n.stack_size 4096\npub @main:\n{body} ecalli 3\n jump_indirect ra, 0\n"
+        );
+        Module::from_blob(&engine, &config, assemble(&source).unwrap()).unwrap()
+    };
+    let run = |module: &Module, pause: Duration| {
+        let mut instance = module.instantiate().unwrap();
+        // Long enough for a nudged worker to stop spinning and sleep again.
+        std::thread::sleep(pause);
+        instance.set_gas(1 << 20);
+        instance.prepare_call_export("main", &[5]).unwrap();
+        assert_eq!(instance.run().unwrap(), Interrupt::Ecalli(3));
+        let result = instance.reg(Reg::A0);
+        assert_eq!(instance.run().unwrap(), Interrupt::Finished);
+        result
+    };
+    for (round, adds) in [20_000, 10, 5_000, 1, 20_000, 300].into_iter().enumerate() {
+        let module = counter(adds);
+        // Taken and given back without a run: the worker is nudged, never posted to.
+        for _ in 0..3 {
+            drop(module.instantiate().unwrap());
+        }
+        let pause = Duration::from_millis(if round % 2 == 0 { 0 } else { 5 });
+        assert_eq!(run(&module, pause), 5 + adds as u64, "{adds} adds");
+        assert_eq!(
+            run(&module, Duration::ZERO),
+            5 + adds as u64,
+            "{adds} adds, again"
+        );
+    }
+    // The small modules' images came from larger ones: an adder still adds.
+    call_main(&mut adder(&engine, &config).instantiate().unwrap());
+}

@@ -162,10 +162,15 @@ impl JitInstance {
         // into the context, where the code expects them (the context survives `reset`, and
         // the code never moves).
         let (table, address) = instance.runner.jump_table();
-        let entries: Vec<u64> = table.get(1..).unwrap_or(&[]).to_vec();
+        let entries = table.get(1..).unwrap_or(&[]);
+        let inline = (entries.len() <= INLINE_JUMP_TABLE_ENTRIES as usize).then(|| {
+            let mut inline = [0u64; INLINE_JUMP_TABLE_ENTRIES as usize];
+            inline[..entries.len()].copy_from_slice(entries);
+            (inline, entries.len())
+        });
         instance.write(CTX_JUMP_TABLE, address);
-        if entries.len() <= INLINE_JUMP_TABLE_ENTRIES as usize {
-            for (index, entry) in entries.into_iter().enumerate() {
+        if let Some((inline, len)) = inline {
+            for (index, &entry) in inline[..len].iter().enumerate() {
                 instance.write(CTX_INLINE_JUMP_TABLE + 8 * index as i32, entry);
             }
         }

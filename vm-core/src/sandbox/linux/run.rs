@@ -46,6 +46,7 @@ impl WorkerRun {
         config: &SandboxConfig,
     ) -> Result<WorkerRun, SandboxError> {
         let mut worker = pool::take(code.id())?;
+        worker.nudge();
         worker.load(&code);
         Ok(WorkerRun {
             worker: Some(worker),

@@ -26,8 +26,11 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// adapted per worker between these bounds (about 1 and 90 microseconds at 2 GHz). A
 /// round trip for an `ecalli` takes well under a microsecond, and spinning then saves two
 /// system calls and a wake-up, so a run that completes while the host spins doubles the
-/// budget; one that outlasts it (a long computation) halves it, so the host does not
-/// burn a core on every long run.
+/// budget. One that outlasts the budget but not the largest one (a worker that had to
+/// be woken first, a short call) sets it to twice that run's time: halving it then would
+/// leave the host asleep at every such run for good, each time paying a wake-up of tens
+/// of microseconds where its processor halted. Only a run longer than that (a long
+/// computation) halves it, so the host does not burn a core on every long run.
 const MIN_SPIN_TICKS: u64 = 2_000;
 const MAX_SPIN_TICKS: u64 = 200_000;
 
@@ -189,22 +192,18 @@ impl Worker {
             return;
         }
         let view = self.code.start().as_ptr();
-        let bytes = code.code();
-        let table = code.jump_table_bytes();
-        let table_offset = sys::to_usize(code.jump_table_offset());
-        let end = table_offset + table.len();
+        let image = code.image_bytes();
+        let end = image.len();
         debug_assert!(
             sys::to_u64(end) <= CODE_CAPACITY,
             "checked by WorkerCode::new"
         );
-        // SAFETY: the code view is CODE_CAPACITY writable bytes, and `end` (which covers
-        // the code, the padding up to the table and the table) is within it; the sources
-        // are host allocations outside it. The worker is idle (between commands): it
+        // SAFETY: the code view is CODE_CAPACITY writable bytes, and `end` (the image's
+        // length: the code, the padding up to the table and the table) is within it; the
+        // image is a host allocation outside it. The worker is idle (between commands): it
         // executes nothing in this file until the next run, which serializes first.
         unsafe {
-            core::ptr::copy_nonoverlapping(bytes.as_ptr(), view, bytes.len());
-            core::ptr::write_bytes(view.add(bytes.len()), 0xCC, table_offset - bytes.len());
-            core::ptr::copy_nonoverlapping(table.as_ptr(), view.add(table_offset), table.len());
+            core::ptr::copy_nonoverlapping(image.as_ptr(), view, end);
             let dirty = sys::to_usize(self.code_dirty);
             if dirty > end {
                 // Nothing of an earlier module stays executable.
@@ -330,6 +329,26 @@ impl Worker {
         );
     }
 
+    /// Tells the worker a command follows soon: a sleeping worker is woken now and spins
+    /// (see the worker's `wait_for_command`), so the command does not wait for its
+    /// wake-up, which costs tens of microseconds where its processor has halted. Called
+    /// when an instance takes the worker, before the work (copying the code, building
+    /// the guest's memory) that the wake-up then overlaps.
+    pub(crate) fn nudge(&self) {
+        let state = &self.signals().state;
+        if state
+            .compare_exchange(
+                STATE_IDLE_SLEEPING,
+                STATE_IDLE,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            )
+            .is_ok()
+        {
+            sys::futex_wake(state);
+        }
+    }
+
     /// Posts `command`, waking the worker if it sleeps.
     fn post(&self, command: u32) -> Result<(), SandboxError> {
         let signals = self.signals();
@@ -366,7 +385,23 @@ impl Worker {
             }
             core::hint::spin_loop();
         }
-        self.spin_ticks = (self.spin_ticks / 2).max(MIN_SPIN_TICKS);
+        let result = self.sleep_until_idle(deadline);
+        let waited = timestamp().wrapping_sub(start);
+        self.spin_ticks = if waited <= MAX_SPIN_TICKS {
+            waited
+                .saturating_mul(2)
+                .clamp(MIN_SPIN_TICKS, MAX_SPIN_TICKS)
+        } else {
+            (self.spin_ticks / 2).max(MIN_SPIN_TICKS)
+        };
+        result
+    }
+
+    /// The sleeping half of [`Worker::wait`].
+    fn sleep_until_idle(
+        &mut self,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<(), SandboxError> {
         let mut sleep = FIRST_SLEEP;
         loop {
             let signals = self.signals();
