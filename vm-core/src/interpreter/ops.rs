@@ -317,7 +317,7 @@ pub(crate) const UNCOMPILED_TARGET: u32 = u32::MAX - 1;
 /// around the target is compiled. Code with a bitmask is located whole, up front; Latest64
 /// code one macro block at a time, when a question first falls in it (each macro block
 /// decodes on its own), so a call that runs a little of a large program locates little.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct BlockStarts {
     /// One bit per code offset: a block starts there (the implicit trap's aside).
     bits: Vec<u64>,
@@ -342,6 +342,22 @@ struct Progress {
 }
 
 impl BlockStarts {
+    /// Becomes a copy of `other`, in this value's memory.
+    #[cfg(feature = "std")]
+    fn reuse_for(&mut self, other: &BlockStarts) {
+        // Every field named, so that a new one cannot be forgotten here.
+        let BlockStarts {
+            bits,
+            located,
+            implicit_trap_block,
+            instruction_count,
+        } = self;
+        bits.clone_from(&other.bits);
+        located.clone_from(&other.located);
+        *implicit_trap_block = other.implicit_trap_block;
+        *instruction_count = other.instruction_count;
+    }
+
     /// The block starts of `code`: all located when `up_front` or the code has a bitmask,
     /// otherwise none yet.
     pub(crate) fn new(code: &CodeSection, isa: InstructionSet, up_front: bool) -> BlockStarts {
@@ -506,8 +522,24 @@ struct Scratch {
 }
 
 impl LazyCode {
-    /// Nothing compiled yet; `starts` as the module located them.
+    /// Nothing compiled yet; `starts` as the module located them. With `std`, the lists
+    /// come from a dropped instance's code where one is pooled (see [`lazy_pool`]).
     pub(crate) fn new(code: &CodeSection, costs: &CostTable, starts: &BlockStarts) -> Self {
+        #[cfg(feature = "std")]
+        if let Some(pooled) = lazy_pool::take() {
+            let mut lazy = LazyCode {
+                code: pooled.code,
+                starts: pooled.starts,
+                scratch: pooled.scratch,
+            };
+            lazy.reset(code, costs, starts);
+            return lazy;
+        }
+        Self::fresh(code, costs, starts)
+    }
+
+    /// As [`new`](Self::new), in new memory.
+    fn fresh(code: &CodeSection, costs: &CostTable, starts: &BlockStarts) -> Self {
         // Room for what a call into a few kilobytes of a large program compiles, to spare
         // most of the regrowing (an op per 16 bytes of code: a fifth of all its ops).
         let room = code.code.len() / 16 + 64;
@@ -530,6 +562,59 @@ impl LazyCode {
             starts: starts.clone(),
             scratch: Scratch::default(),
         }
+    }
+
+    /// Makes a pooled value what [`new`](Self::new) builds, keeping its lists' memory.
+    #[cfg(feature = "std")]
+    fn reset(&mut self, code: &CodeSection, costs: &CostTable, starts: &BlockStarts) {
+        // Every field named, so that a new one cannot be forgotten here.
+        let CompiledCode {
+            ops,
+            op_pcs,
+            block_costs,
+            block_accesses,
+            table,
+            blocks,
+            jump_table,
+            lazy,
+        } = &mut self.code;
+        ops.clear();
+        op_pcs.clear();
+        block_costs.clear();
+        block_accesses.clear();
+        blocks.clear();
+        table.clone_from(costs);
+        jump_table.clear();
+        jump_table.resize(code.jump_table.len(), UNCOMPILED_TARGET);
+        match lazy {
+            Some(LazyBlocks {
+                pc_ops,
+                stubs,
+                links,
+            }) => {
+                pc_ops.reset(code.code.len() + 1);
+                stubs.clear();
+                links.clear();
+            }
+            None => {
+                *lazy = Some(LazyBlocks {
+                    pc_ops: PcMap::new(code.code.len() + 1),
+                    stubs: Vec::new(),
+                    links: Vec::new(),
+                })
+            }
+        }
+        self.starts.reuse_for(starts);
+        let Scratch {
+            pending_branches,
+            control_ops,
+            copies,
+            compiled_stubs,
+        } = &mut self.scratch;
+        pending_branches.clear();
+        control_ops.clear();
+        copies.clear();
+        compiled_stubs.clear();
     }
 
     /// The op the block at `pc` starts with, compiling it (and the blocks it falls into)
@@ -607,6 +692,52 @@ impl LazyCode {
     }
 }
 
+/// Code of dropped instances, for new instances to compile into: growing its lists
+/// anew for every instance (reallocating and faulting in fresh pages as they grow) was
+/// about a tenth of a cold call. Host builds only; the runtime's engine compiles up front.
+#[cfg(feature = "std")]
+mod lazy_pool {
+    use super::{BlockStarts, CompiledCode, Scratch};
+    use std::sync::Mutex;
+    use std::vec::Vec;
+
+    /// A dropped instance's lists (a `LazyCode` without its `Drop`).
+    pub(super) struct Buffers {
+        pub code: CompiledCode,
+        pub starts: BlockStarts,
+        pub scratch: Scratch,
+    }
+
+    /// At most this many are kept: a node runs a few instances at a time.
+    const MAX_POOLED: usize = 4;
+
+    static POOL: Mutex<Vec<Buffers>> = Mutex::new(Vec::new());
+
+    pub(super) fn take() -> Option<Buffers> {
+        POOL.lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop()
+    }
+
+    pub(super) fn give_back(buffers: Buffers) {
+        let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if pool.len() < MAX_POOLED {
+            pool.push(buffers);
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl Drop for LazyCode {
+    fn drop(&mut self) {
+        lazy_pool::give_back(lazy_pool::Buffers {
+            code: core::mem::take(&mut self.code),
+            starts: core::mem::take(&mut self.starts),
+            scratch: core::mem::take(&mut self.scratch),
+        });
+    }
+}
+
 /// What code compiled lazily keeps besides its ops.
 #[derive(Clone, Debug)]
 struct LazyBlocks {
@@ -643,6 +774,14 @@ impl PcMap {
             // (Chunks for 4 KiB of code: what a short call typically compiles.)
             words: Vec::with_capacity(16 * Self::CHUNK),
         }
+    }
+
+    /// All 0 again, with room for offsets `0..len`, keeping the memory.
+    #[cfg(feature = "std")]
+    fn reset(&mut self, len: usize) {
+        self.chunks.clear();
+        self.chunks.resize(len.div_ceil(Self::CHUNK), 0);
+        self.words.clear();
     }
 
     /// The word at `offset` (0 past the end).
@@ -1449,6 +1588,42 @@ mod tests {
                 assert!(targets > 300, "{isa}: {targets} block starts");
             }
         }
+    }
+
+    /// Code reused from a dropped instance's (compiled all over a larger blob) compiles
+    /// exactly what new code does.
+    #[cfg(feature = "std")]
+    #[test]
+    fn lazy_code_reused_from_a_dropped_instance_compiles_as_fresh_code() {
+        let costs = CostTable::naive();
+        let latest = crate::ProgramBlob::parse(include_bytes!(
+            "../../../contracts-examples/blobs/corpus-bigint.latest64.polkavm"
+        ))
+        .expect("the corpus blob parses");
+        let revive = assemble(&chained_blocks_source(300, &["main"]))
+            .expect("the generated source assembles");
+        let starts = BlockStarts::new(&latest.code, latest.isa, false);
+        let mut dirty = LazyCode::new(&latest.code, &costs, &starts);
+        for pc in 0..=low_u32_of_usize(latest.code.code.len()) {
+            dirty.compile_block(&latest.code, latest.isa, pc, false);
+        }
+        assert!(dirty.code.ops.len() > 10_000);
+        drop(dirty);
+        let starts = BlockStarts::new(&revive.code, revive.isa, false);
+        // (Another test may take the pooled code first: then this one is fresh too.)
+        let mut reused = LazyCode::new(&revive.code, &costs, &starts);
+        let mut fresh = LazyCode::fresh(&revive.code, &costs, &starts);
+        for pc in (0..=low_u32_of_usize(revive.code.code.len())).rev() {
+            assert_eq!(
+                reused.compile_block(&revive.code, revive.isa, pc, true),
+                fresh.compile_block(&revive.code, revive.isa, pc, true),
+                "pc {pc}"
+            );
+        }
+        assert_eq!(
+            alloc::format!("{:?}", reused.code),
+            alloc::format!("{:?}", fresh.code)
+        );
     }
 
     #[test]
