@@ -940,7 +940,6 @@ fn lower(
     let polkavm_branch_rules = isa != InstructionSet::Graypaper;
     let code_len = code.code.len();
     let count_accesses = costs.has_access_costs();
-    let first_new_block = out.blocks.len();
 
     // Lay out ops and sum each block's cost into its first op's slot. Every block ends
     // with an instruction that is never dropped, so every block has a first op.
@@ -1076,24 +1075,17 @@ fn lower(
 
     // Resolve jump targets. A jump to a bad target goes to a trap reporting the jump's pc
     // (after `load_imm_and_jump` has written its register, as in PolkaVM).
-    if lazy {
-        for &(op_index, target_pc, branch_pc) in pending_branches.iter() {
-            let target = if starts.is_target(code, isa, target_pc) {
-                stub_or_block(out, op_number(op_index), target_pc)
-            } else {
-                let trap = op_number(out.ops.len());
-                push(out, Op::Trap, branch_pc);
-                trap
-            };
-            if let (Some(slot), _) = control_slots(&mut out.ops[op_index]) {
-                *slot = target;
-            }
-        }
-    } else {
+    if !lazy {
         // Targets in pc order meet the blocks (laid out in pc order) in one walk.
         pending_branches.sort_unstable_by_key(|&(_, target_pc, _)| target_pc);
-        let mut next_block = first_new_block;
-        for &(op_index, target_pc, branch_pc) in pending_branches.iter() {
+    }
+    let mut next_block = 0;
+    for &(op_index, target_pc, branch_pc) in pending_branches.iter() {
+        let target = if !starts.is_target(code, isa, target_pc) {
+            None
+        } else if lazy {
+            Some(stub_or_block(out, op_number(op_index), target_pc))
+        } else {
             while out
                 .blocks
                 .get(next_block)
@@ -1101,22 +1093,18 @@ fn lower(
             {
                 next_block += 1;
             }
-            let block_op = out
-                .blocks
+            out.blocks
                 .get(next_block)
-                .filter(|&&(pc, _)| pc == target_pc && starts.is_target(code, isa, pc))
-                .map(|&(_, op)| op);
-            let target = match block_op {
-                Some(target) => target,
-                None => {
-                    let trap = op_number(out.ops.len());
-                    push(out, Op::Trap, branch_pc);
-                    trap
-                }
-            };
-            if let (Some(slot), _) = control_slots(&mut out.ops[op_index]) {
-                *slot = target;
-            }
+                .filter(|&&(pc, _)| pc == target_pc)
+                .map(|&(_, op)| op)
+        };
+        let target = target.unwrap_or_else(|| {
+            let trap = op_number(out.ops.len());
+            push(out, Op::Trap, branch_pc);
+            trap
+        });
+        if let (Some(slot), _) = control_slots(&mut out.ops[op_index]) {
+            *slot = target;
         }
     }
 
