@@ -526,11 +526,11 @@ impl LazyCode {
     /// come from a dropped instance's code where one is pooled (see [`lazy_pool`]).
     pub(crate) fn new(code: &CodeSection, costs: &CostTable, starts: &BlockStarts) -> Self {
         #[cfg(feature = "std")]
-        if let Some(pooled) = lazy_pool::take() {
+        if let Some((compiled, pooled_starts, scratch)) = lazy_pool::take() {
             let mut lazy = LazyCode {
-                code: pooled.code,
-                starts: pooled.starts,
-                scratch: pooled.scratch,
+                code: compiled,
+                starts: pooled_starts,
+                scratch,
             };
             lazy.reset(code, costs, starts);
             return lazy;
@@ -586,24 +586,19 @@ impl LazyCode {
         table.clone_from(costs);
         jump_table.clear();
         jump_table.resize(code.jump_table.len(), UNCOMPILED_TARGET);
-        match lazy {
-            Some(LazyBlocks {
-                pc_ops,
-                stubs,
-                links,
-            }) => {
-                pc_ops.reset(code.code.len() + 1);
-                stubs.clear();
-                links.clear();
-            }
-            None => {
-                *lazy = Some(LazyBlocks {
-                    pc_ops: PcMap::new(code.code.len() + 1),
-                    stubs: Vec::new(),
-                    links: Vec::new(),
-                })
-            }
-        }
+        // (Pooled code was always lazy code: the default is never built.)
+        let LazyBlocks {
+            pc_ops,
+            stubs,
+            links,
+        } = lazy.get_or_insert_with(|| LazyBlocks {
+            pc_ops: PcMap::new(0),
+            stubs: Vec::new(),
+            links: Vec::new(),
+        });
+        pc_ops.reset(code.code.len() + 1);
+        stubs.clear();
+        links.clear();
         self.starts.reuse_for(starts);
         let Scratch {
             pending_branches,
@@ -701,12 +696,8 @@ mod lazy_pool {
     use std::sync::Mutex;
     use std::vec::Vec;
 
-    /// A dropped instance's lists (a `LazyCode` without its `Drop`).
-    pub(super) struct Buffers {
-        pub code: CompiledCode,
-        pub starts: BlockStarts,
-        pub scratch: Scratch,
-    }
+    /// A dropped instance's lists: a `LazyCode`'s fields, without its `Drop`.
+    pub(super) type Buffers = (CompiledCode, BlockStarts, Scratch);
 
     /// At most this many are kept: a node runs a few instances at a time.
     const MAX_POOLED: usize = 4;
@@ -730,11 +721,11 @@ mod lazy_pool {
 #[cfg(feature = "std")]
 impl Drop for LazyCode {
     fn drop(&mut self) {
-        lazy_pool::give_back(lazy_pool::Buffers {
-            code: core::mem::take(&mut self.code),
-            starts: core::mem::take(&mut self.starts),
-            scratch: core::mem::take(&mut self.scratch),
-        });
+        lazy_pool::give_back((
+            core::mem::take(&mut self.code),
+            core::mem::take(&mut self.starts),
+            core::mem::take(&mut self.scratch),
+        ));
     }
 }
 

@@ -144,10 +144,22 @@ impl JitInstance {
     /// metering); nothing runnable until
     /// [`set_next_program_counter`](Self::set_next_program_counter).
     pub(crate) fn new(
-        memory: GuestAddressSpace,
+        mut memory: GuestAddressSpace,
         runner: Runner,
         table: Option<CostTable>,
     ) -> JitInstance {
+        // The context starts zeroed (a fresh reservation, or a wiped worker's), so
+        // registers and gas are 0. The jump table's address and a small table itself go
+        // into the context, where the code expects them (the context survives `reset`, and
+        // the code never moves).
+        let (jump_table, address) = runner.jump_table();
+        write_context(&mut memory, CTX_JUMP_TABLE, address);
+        let entries = jump_table.get(1..).unwrap_or(&[]);
+        if entries.len() <= INLINE_JUMP_TABLE_ENTRIES as usize {
+            for (index, &entry) in entries.iter().enumerate() {
+                write_context(&mut memory, CTX_INLINE_JUMP_TABLE + 8 * index as i32, entry);
+            }
+        }
         let mut instance = JitInstance {
             memory,
             resume: None,
@@ -157,23 +169,6 @@ impl JitInstance {
             runner,
         };
         instance.refresh_access_cost();
-        // The context starts zeroed (a fresh reservation, or a wiped worker's), so
-        // registers and gas are 0. The jump table's address and a small table itself go
-        // into the context, where the code expects them (the context survives `reset`, and
-        // the code never moves).
-        let (table, address) = instance.runner.jump_table();
-        let entries = table.get(1..).unwrap_or(&[]);
-        let inline = (entries.len() <= INLINE_JUMP_TABLE_ENTRIES as usize).then(|| {
-            let mut inline = [0u64; INLINE_JUMP_TABLE_ENTRIES as usize];
-            inline[..entries.len()].copy_from_slice(entries);
-            (inline, entries.len())
-        });
-        instance.write(CTX_JUMP_TABLE, address);
-        if let Some((inline, len)) = inline {
-            for (index, &entry) in inline[..len].iter().enumerate() {
-                instance.write(CTX_INLINE_JUMP_TABLE + 8 * index as i32, entry);
-            }
-        }
         instance
     }
 
@@ -319,15 +314,7 @@ impl JitInstance {
 
     /// Writes a context field.
     fn write<T: Copy>(&mut self, field: i32, value: T) {
-        let offset = usize::try_from(field).unwrap_or(0);
-        // SAFETY: as in `read`, with `&mut self`.
-        unsafe {
-            self.memory
-                .context_ptr()
-                .add(offset)
-                .cast::<T>()
-                .write_volatile(value)
-        }
+        write_context(&mut self.memory, field, value);
     }
 
     /// Runs until the next interrupt. Panics if nothing is runnable (the caller checks).
@@ -450,4 +437,17 @@ impl JitInstance {
 /// worker it may be a hostile one, and the instance stops.
 fn protocol(what: &'static str) -> Error {
     Error::Sandbox(SandboxError::Protocol(what))
+}
+
+/// Writes a field of `memory`'s context.
+fn write_context<T: Copy>(memory: &mut GuestAddressSpace, field: i32, value: T) {
+    let offset = usize::try_from(field).unwrap_or(0);
+    // SAFETY: as in `JitInstance::read`, with the address space borrowed mutably.
+    unsafe {
+        memory
+            .context_ptr()
+            .add(offset)
+            .cast::<T>()
+            .write_volatile(value)
+    }
 }

@@ -18,6 +18,9 @@ use std::vec::Vec;
 /// Numbers modules, so a worker knows whether it holds a module's code already.
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
+/// `int3`: what a worker's code file holds wherever no code is.
+pub(crate) const INT3: u8 = 0xCC;
+
 /// Pooled images are kept up to this many bytes in all.
 const MAX_POOLED_BYTES: usize = 64 << 20;
 
@@ -25,7 +28,7 @@ const MAX_POOLED_BYTES: usize = 64 << 20;
 static POOL: Mutex<Vec<Vec<u64>>> = Mutex::new(Vec::new());
 
 /// An empty image with room for `words` words: the smallest pooled one that has it, else
-/// the largest pooled one grown, else a new one.
+/// a new one (growing a smaller one would copy its old bytes for nothing).
 fn take_image(words: usize) -> Vec<u64> {
     let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let fitting = pool
@@ -33,17 +36,15 @@ fn take_image(words: usize) -> Vec<u64> {
         .enumerate()
         .filter(|(_, image)| image.capacity() >= words)
         .min_by_key(|(_, image)| image.capacity())
-        .or_else(|| {
-            pool.iter()
-                .enumerate()
-                .max_by_key(|(_, image)| image.capacity())
-        })
         .map(|(index, _)| index);
-    let mut image = fitting.map_or_else(Vec::new, |index| pool.swap_remove(index));
-    drop(pool);
-    image.clear();
-    image.reserve_exact(words);
-    image
+    match fitting {
+        Some(index) => {
+            let mut image = pool.swap_remove(index);
+            image.clear();
+            image
+        }
+        None => Vec::with_capacity(words),
+    }
 }
 
 /// Keeps `image` for reuse if the pool has room.
@@ -56,14 +57,9 @@ fn give_back(image: Vec<u64>) {
 }
 
 /// The bytes of `words`, in memory order (little-endian words).
-fn as_bytes_mut(words: &mut [u64]) -> &mut [u8] {
-    // SAFETY: the bytes are those of `words`, borrowed mutably for as long; a `u64` has
-    // no padding and every byte pattern is a valid `u64`; `u8` needs no alignment.
-    unsafe { core::slice::from_raw_parts_mut(words.as_mut_ptr().cast::<u8>(), words.len() * 8) }
-}
-
 fn as_bytes(words: &[u64]) -> &[u8] {
-    // SAFETY: as in `as_bytes_mut`, shared.
+    // SAFETY: the bytes are those of `words`, borrowed for as long; a `u64` has no
+    // padding; `u8` needs no alignment.
     unsafe { core::slice::from_raw_parts(words.as_ptr().cast::<u8>(), words.len() * 8) }
 }
 
@@ -116,8 +112,20 @@ impl WorkerCode {
         }
         let table_word = sys::to_usize(jump_table_offset / 8);
         let mut image = take_image(table_word + entries);
-        image.resize(table_word, u64::from_ne_bytes([0xCC; 8]));
-        as_bytes_mut(&mut image)[..code.len()].copy_from_slice(code);
+        // Each byte written once: the code, then `int3` up to the table.
+        let mut code_words = code.chunks_exact(8);
+        image.extend(
+            code_words
+                .by_ref()
+                .map(|chunk| <[u8; 8]>::try_from(chunk).map_or(0, u64::from_ne_bytes)),
+        );
+        let tail = code_words.remainder();
+        if !tail.is_empty() {
+            let mut word = [INT3; 8];
+            word[..tail.len()].copy_from_slice(tail);
+            image.push(u64::from_ne_bytes(word));
+        }
+        image.resize(table_word, u64::from_ne_bytes([INT3; 8]));
         image.push(0);
         image.extend(program.jump_table.iter().map(|&offset| {
             if offset == INVALID_ENTRY {

@@ -1,7 +1,7 @@
 //! The host's handle on one worker process: its memory and code files, the host's views
 //! of them, and the command round trip.
 
-use super::code::WorkerCode;
+use super::code::{WorkerCode, INT3};
 use super::protocol::{
     Control, ProtectionChange, SetupStep, Signals, CODE_CAPACITY, COMMAND_PROTECT, COMMAND_RUN,
     COMMAND_SERIALIZE, CONTEXT_COMMAND_OFFSET, CONTEXT_STATE_OFFSET, CONTROL_FILE_OFFSET,
@@ -207,7 +207,7 @@ impl Worker {
             let dirty = sys::to_usize(self.code_dirty);
             if dirty > end {
                 // Nothing of an earlier module stays executable.
-                core::ptr::write_bytes(view.add(end), 0xCC, dirty - end);
+                core::ptr::write_bytes(view.add(end), INT3, dirty - end);
             }
         }
         self.code_dirty = sys::to_u64(end);
