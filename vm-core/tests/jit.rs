@@ -413,3 +413,38 @@ fn large_and_small_jump_tables() {
         );
     }
 }
+
+/// The three-register bit and min/max ops compute into the destination where it is
+/// free, so every way the destination can alias the operands is run on both backends,
+/// with operands that tell signed from unsigned and either order.
+#[test]
+fn bit_and_min_max_ops_with_every_register_aliasing() {
+    let ops = [
+        "and_inverted",
+        "or_inverted",
+        "xnor",
+        "maximum",
+        "maximum_unsigned",
+        "minimum",
+        "minimum_unsigned",
+    ];
+    let aliasings = [
+        ("a2", "a0", "a1"),
+        ("a0", "a0", "a1"),
+        ("a1", "a0", "a1"),
+        ("a2", "a0", "a0"),
+        ("a0", "a0", "a0"),
+    ];
+    let (x, y) = (0x00FF_00FF_1234_5678u64, 0xF0F0_0F0F_8000_0001u64);
+    for op in ops {
+        for (d, a, b) in aliasings {
+            let source = standard(&format!(
+                "pub @main:\n {op} {d}, {a}, {b}\n jump_indirect ra, 0\n"
+            ));
+            for args in [[x, y], [y, x], [x, x]] {
+                let (interrupt, _) = both(&source, &args);
+                assert_eq!(interrupt, Interrupt::Finished, "{op} {d}, {a}, {b}");
+            }
+        }
+    }
+}

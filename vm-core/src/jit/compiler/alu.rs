@@ -369,35 +369,54 @@ impl Compiler<'_> {
                         self.asm.test_rr(B64, hb, hb);
                         self.asm.cmov_rr(Cond::Ne, B64, hd, ha);
                     }
-                    O::AndInverted | O::OrInverted => {
-                        let op = if opcode == O::AndInverted {
-                            AluOp::And
+                    // `d = a & !b` in one instruction (the JIT needs BMI1).
+                    O::AndInverted => self.asm.andn(B64, hd, hb, ha),
+                    // The rest compute into `d` itself where it is not an operand still
+                    // needed, and through the scratch register only where it is.
+                    O::OrInverted => {
+                        if hd == ha {
+                            self.asm.mov_rr(B64, SCRATCH, hb);
+                            self.asm.not(B64, SCRATCH);
+                            self.asm.alu_rr(AluOp::Or, B64, hd, SCRATCH);
                         } else {
-                            AluOp::Or
-                        };
-                        self.asm.mov_rr(B64, SCRATCH, hb);
-                        self.asm.not(B64, SCRATCH);
-                        self.asm.alu_rr(op, B64, SCRATCH, ha);
-                        self.asm.mov_rr(B64, hd, SCRATCH);
+                            if hd != hb {
+                                self.asm.mov_rr(B64, hd, hb);
+                            }
+                            self.asm.not(B64, hd);
+                            self.asm.alu_rr(AluOp::Or, B64, hd, ha);
+                        }
                     }
                     O::Xnor => {
-                        self.asm.mov_rr(B64, SCRATCH, ha);
-                        self.asm.xor_rr(B64, SCRATCH, hb);
-                        self.asm.not(B64, SCRATCH);
-                        self.asm.mov_rr(B64, hd, SCRATCH);
+                        let other = if hd == hb {
+                            ha
+                        } else {
+                            if hd != ha {
+                                self.asm.mov_rr(B64, hd, ha);
+                            }
+                            hb
+                        };
+                        self.asm.xor_rr(B64, hd, other);
+                        self.asm.not(B64, hd);
                     }
                     O::Maximum | O::MaximumUnsigned | O::Minimum | O::MinimumUnsigned => {
-                        // scratch = a; if scratch <cond> b then scratch = b.
+                        // d = b if a <cond> b, else a.
                         let cond = match opcode {
                             O::Maximum => Cond::L,
                             O::MaximumUnsigned => Cond::B,
                             O::Minimum => Cond::G,
                             _ => Cond::A,
                         };
-                        self.asm.mov_rr(B64, SCRATCH, ha);
-                        self.asm.cmp_rr(B64, SCRATCH, hb);
-                        self.asm.cmov_rr(cond, B64, SCRATCH, hb);
-                        self.asm.mov_rr(B64, hd, SCRATCH);
+                        if hd == hb {
+                            // d holds b already: it takes a unless a <cond> b.
+                            self.asm.cmp_rr(B64, ha, hb);
+                            self.asm.cmov_rr(cond.invert(), B64, hd, ha);
+                        } else {
+                            if hd != ha {
+                                self.asm.mov_rr(B64, hd, ha);
+                            }
+                            self.asm.cmp_rr(B64, hd, hb);
+                            self.asm.cmov_rr(cond, B64, hd, hb);
+                        }
                     }
                     _ => unreachable!("{opcode:?} is not a reg-reg-reg op"),
                 }

@@ -441,6 +441,26 @@ impl Assembler {
         self.emit_modrm(size.flags() | PF3, 0x0FBC, dst.code(), Rm::Reg(src), 0, 0);
     }
 
+    /// `andn dst, src1, src2`: `dst = !src1 & src2` (32 or 64 bits; flags set as by
+    /// `and`). Needs BMI1. The one VEX-encoded instruction here: `C4`, then the inverted
+    /// R and B register bits with the 0F38 map, then W, the inverted `src1` and no vector
+    /// length or prefix, then the opcode `F2` and a register ModRM.
+    #[inline]
+    pub fn andn(&mut self, size: Size, dst: Reg, src1: Reg, src2: Reg) {
+        assert!(
+            matches!(size, Size::B32 | Size::B64),
+            "andn has only 32- and 64-bit forms"
+        );
+        let byte1 = ((dst.high() ^ 1) << 7) | (1 << 6) | ((src2.high() ^ 1) << 5) | 0b0_0010;
+        let w = u8::from(size == Size::B64);
+        let byte2 = (w << 7) | ((!src1.code() & 0xF) << 3);
+        let modrm = 0xC0 | (dst.low3() << 3) | src2.low3();
+        self.emit_raw(
+            u64::from_le_bytes([0xC4, byte1, byte2, 0xF2, modrm, 0, 0, 0]),
+            5,
+        );
+    }
+
     /// `popcnt dst, src`: set bits of `src`. Needs POPCNT.
     #[inline]
     pub fn popcnt(&mut self, size: Size, dst: Reg, src: Reg) {
