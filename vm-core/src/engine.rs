@@ -13,7 +13,7 @@ pub enum BackendKind {
     ///
     /// Falls back to the interpreter, silently and with identical results, where the JIT
     /// cannot run: builds without `std`, hosts other than x86-64 Linux, CPUs without
-    /// `lzcnt`, `bmi1` and `popcnt`, and modules with `step_tracing` (the JIT does not stop
+    /// `lzcnt`, `bmi1`, `bmi2` and `popcnt`, and modules with `step_tracing` (the JIT does not stop
     /// between instructions). [`Module::backend`](crate::Module::backend) says which
     /// backend a module got.
     Jit,
@@ -42,14 +42,20 @@ impl BackendKind {
         BackendKind::Crosscheck,
     ];
 
+    /// What [`jit_supported`](Self::jit_supported) checks, in words (for messages).
+    pub const JIT_REQUIREMENTS: &'static str =
+        "std on x86-64 Linux, and a CPU with lzcnt, bmi1, bmi2 and popcnt";
+
     /// Whether the JIT can run here: `std` on x86-64 Linux with `lzcnt`, `bmi1` (for
-    /// `tzcnt`) and `popcnt`. Where it cannot, [`BackendKind::Jit`] and
+    /// `tzcnt` and `andn`), `bmi2` (for `mulx`) and `popcnt` (every x86-64 CPU since
+    /// Haswell and Excavator has them). Where it cannot, [`BackendKind::Jit`] and
     /// [`BackendKind::Crosscheck`] run the interpreter.
     pub fn jit_supported() -> bool {
         #[cfg(jit_sandbox)]
         {
             std::is_x86_feature_detected!("lzcnt")
                 && std::is_x86_feature_detected!("bmi1")
+                && std::is_x86_feature_detected!("bmi2")
                 && std::is_x86_feature_detected!("popcnt")
         }
         #[cfg(not(jit_sandbox))]

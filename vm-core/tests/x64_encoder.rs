@@ -860,35 +860,47 @@ fn shifts() {
     done("shifts");
 }
 
-/// `andn` is VEX-encoded, so the REX checks of [`check`] do not apply: every register
-/// triple and both sizes are decoded and compared here, in five bytes each.
+/// The BMI instructions are VEX-encoded, so the REX checks of [`check`] do not apply:
+/// every register triple and both sizes are decoded and compared here, in five bytes
+/// each, operands in the order the methods take them.
 #[test]
-fn andn() {
-    for size in [Size::B32, Size::B64] {
-        for dst in Reg::ALL {
-            for src1 in Reg::ALL {
-                for src2 in Reg::ALL {
-                    let mut asm = Assembler::new();
-                    asm.andn(size, dst, src1, src2);
-                    let bytes = asm.code();
-                    count(1);
-                    let instr = Decoder::new(64, bytes, DecoderOptions::NONE).decode();
-                    let what =
-                        || format!("andn {size:?} {dst:?}, {src1:?}, {src2:?}: {}", hex(bytes));
-                    assert_eq!(instr.mnemonic(), Mnemonic::Andn, "{}", what());
-                    assert_eq!(instr.len(), 5, "{}", what());
-                    assert_eq!(bytes.len(), 5, "{}", what());
-                    assert_eq!(instr.op_count(), 3, "{}", what());
-                    let regs = [dst, src1, src2].map(|reg| iced_reg(reg, size));
-                    for (i, want) in regs.into_iter().enumerate() {
-                        assert_eq!(instr.op_kind(i as u32), OpKind::Register, "{}", what());
-                        assert_eq!(instr.op_register(i as u32), want, "{}", what());
+fn bmi_three_register_forms() {
+    type Bmi = fn(&mut Assembler, Size, Reg, Reg, Reg);
+    let forms: [(Bmi, Mnemonic); 2] = [
+        (Assembler::andn, Mnemonic::Andn),
+        (Assembler::mulx, Mnemonic::Mulx),
+    ];
+    for (emit, mnemonic) in forms {
+        for size in [Size::B32, Size::B64] {
+            for first in Reg::ALL {
+                for second in Reg::ALL {
+                    for third in Reg::ALL {
+                        let mut asm = Assembler::new();
+                        emit(&mut asm, size, first, second, third);
+                        let bytes = asm.code();
+                        count(1);
+                        let instr = Decoder::new(64, bytes, DecoderOptions::NONE).decode();
+                        let what = || {
+                            format!(
+                                "{mnemonic:?} {size:?} {first:?}, {second:?}, {third:?}: {}",
+                                hex(bytes)
+                            )
+                        };
+                        assert_eq!(instr.mnemonic(), mnemonic, "{}", what());
+                        assert_eq!(instr.len(), 5, "{}", what());
+                        assert_eq!(bytes.len(), 5, "{}", what());
+                        assert_eq!(instr.op_count(), 3, "{}", what());
+                        let regs = [first, second, third].map(|reg| iced_reg(reg, size));
+                        for (i, want) in regs.into_iter().enumerate() {
+                            assert_eq!(instr.op_kind(i as u32), OpKind::Register, "{}", what());
+                            assert_eq!(instr.op_register(i as u32), want, "{}", what());
+                        }
                     }
                 }
             }
         }
     }
-    done("andn");
+    done("bmi_three_register_forms");
 }
 
 #[test]

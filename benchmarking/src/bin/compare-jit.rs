@@ -294,7 +294,10 @@ fn main() -> Result<()> {
         eprintln!("warning: debug build; numbers are meaningless, use --release");
     }
     if !pvm_core::BackendKind::jit_supported() {
-        bail!("pvm-core's JIT cannot run on this host (it needs x86-64 Linux with lzcnt, bmi1, popcnt)");
+        bail!(
+            "pvm-core's JIT cannot run on this host (it needs {})",
+            pvm_core::BackendKind::JIT_REQUIREMENTS
+        );
     }
     let load_before = report::load_average();
     let ours = Ours::with_config(

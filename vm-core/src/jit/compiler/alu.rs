@@ -206,6 +206,22 @@ impl Compiler<'_> {
     /// The upper 64 bits of the 128-bit product.
     fn mul_upper(&mut self, kind: MulUpper, d: Reg, a: Reg, b: Reg) {
         let (d, a, b) = (host(d), host(a), host(b));
+        if kind == MulUpper::UnsignedUnsigned {
+            // `mulx` (the JIT needs BMI2) multiplies by rdx and leaves rax alone; with
+            // both its outputs `d` it writes only the upper half there.
+            if a == RDX || b == RDX {
+                let other = if a == RDX { b } else { a };
+                self.asm.mulx(Size::B64, d, d, other);
+            } else {
+                self.asm.mov_rr(Size::B64, SCRATCH, RDX);
+                self.asm.mov_rr(Size::B64, RDX, a);
+                self.asm.mulx(Size::B64, d, d, b);
+                if d != RDX {
+                    self.asm.mov_rr(Size::B64, RDX, SCRATCH);
+                }
+            }
+            return;
+        }
         self.asm.push(RAX);
         self.asm.push(RDX);
         self.asm.mov_rr(Size::B64, SCRATCH, b);

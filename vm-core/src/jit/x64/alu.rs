@@ -442,21 +442,36 @@ impl Assembler {
     }
 
     /// `andn dst, src1, src2`: `dst = !src1 & src2` (32 or 64 bits; flags set as by
-    /// `and`). Needs BMI1. The one VEX-encoded instruction here: `C4`, then the inverted
-    /// R and B register bits with the 0F38 map, then W, the inverted `src1` and no vector
-    /// length or prefix, then the opcode `F2` and a register ModRM.
+    /// `and`). Needs BMI1.
     #[inline]
     pub fn andn(&mut self, size: Size, dst: Reg, src1: Reg, src2: Reg) {
+        self.vex_0f38(size, 0b00, 0xF2, dst, src1, src2);
+    }
+
+    /// `mulx hi, lo, src`: the unsigned product `rdx * src`, its upper half to `hi` and
+    /// its lower half to `lo` (32 or 64 bits; flags unchanged). With `hi == lo` only the
+    /// upper half is kept. Needs BMI2.
+    #[inline]
+    pub fn mulx(&mut self, size: Size, hi: Reg, lo: Reg, src: Reg) {
+        self.vex_0f38(size, 0b11, 0xF6, hi, lo, src);
+    }
+
+    /// A VEX-encoded register-only instruction of the 0F38 map (the BMI ones): `C4`, then
+    /// the inverted R and B register bits with the map, then W, the inverted `vvvv`
+    /// register, no vector length and the implied prefix `pp`, then the opcode and a
+    /// register ModRM (`reg`, `rm`).
+    #[inline]
+    fn vex_0f38(&mut self, size: Size, pp: u8, opcode: u8, reg: Reg, vvvv: Reg, rm: Reg) {
         assert!(
             matches!(size, Size::B32 | Size::B64),
-            "andn has only 32- and 64-bit forms"
+            "BMI instructions have only 32- and 64-bit forms"
         );
-        let byte1 = ((dst.high() ^ 1) << 7) | (1 << 6) | ((src2.high() ^ 1) << 5) | 0b0_0010;
+        let byte1 = ((reg.high() ^ 1) << 7) | (1 << 6) | ((rm.high() ^ 1) << 5) | 0b0_0010;
         let w = u8::from(size == Size::B64);
-        let byte2 = (w << 7) | ((!src1.code() & 0xF) << 3);
-        let modrm = 0xC0 | (dst.low3() << 3) | src2.low3();
+        let byte2 = (w << 7) | ((!vvvv.code() & 0xF) << 3) | pp;
+        let modrm = 0xC0 | (reg.low3() << 3) | rm.low3();
         self.emit_raw(
-            u64::from_le_bytes([0xC4, byte1, byte2, 0xF2, modrm, 0, 0, 0]),
+            u64::from_le_bytes([0xC4, byte1, byte2, opcode, modrm, 0, 0, 0]),
             5,
         );
     }
