@@ -415,11 +415,12 @@ fn large_and_small_jump_tables() {
     }
 }
 
-/// The three-register bit, min/max and upper-multiply ops compute into the destination
-/// where it is free, and `mulx` multiplies by rdx (guest `sp`) and leaves rax (guest `ra`)
-/// alone, so every way the destination can alias the operands, and those two registers
-/// in every position, are run on both backends with operands that tell signed from
-/// unsigned, in either order.
+/// The three-register bit, min/max, upper-multiply, shift and rotate ops compute into
+/// the destination where it is free (BMI instructions are non-destructive), and `mulx`
+/// multiplies by rdx (guest `sp`) and leaves rax (guest `ra`) alone, so every way the
+/// destination can alias the operands, and those two registers in every position, are
+/// run on both backends, with operands that tell signed from unsigned, in either order,
+/// and shift counts past the width.
 #[test]
 fn three_register_ops_with_every_register_aliasing() {
     let ops = [
@@ -433,6 +434,16 @@ fn three_register_ops_with_every_register_aliasing() {
         "mul_upper_unsigned_unsigned",
         "mul_upper_signed_signed",
         "mul_upper_signed_unsigned",
+        "shift_logical_left_32",
+        "shift_logical_left_64",
+        "shift_logical_right_32",
+        "shift_logical_right_64",
+        "shift_arithmetic_right_32",
+        "shift_arithmetic_right_64",
+        "rotate_left_32",
+        "rotate_left_64",
+        "rotate_right_32",
+        "rotate_right_64",
     ];
     let aliasings = [
         ("a2", "a0", "a1"),
@@ -459,9 +470,23 @@ fn three_register_ops_with_every_register_aliasing() {
             let source = standard(&format!(
                 "pub @main:\n add_64 sp, a0, a1\n xor ra, a0, a1\n {op} {d}, {a}, {b}\n trap\n"
             ));
-            for args in [[x, y], [y, x], [x, x]] {
+            for args in [[x, y], [y, x], [x, x], [x, 37], [y, 63]] {
                 let (interrupt, _) = both(&source, &args);
                 assert_eq!(interrupt, Interrupt::Trap, "{op} {d}, {a}, {b}");
+            }
+        }
+    }
+    // The rotates by an immediate (rorx where the count is not 0 after masking).
+    for op in ["rotate_right_imm_32", "rotate_right_imm_64"] {
+        for (d, a) in [("a1", "a0"), ("a0", "a0"), ("sp", "a0"), ("a1", "sp")] {
+            for count in [0, 1, 7, 31, 32, 33, 63, 64] {
+                let source = standard(&format!(
+                    "pub @main:\n add_64 sp, a0, a1\n {op} {d}, {a}, {count}\n trap\n"
+                ));
+                for args in [[x, y], [y, x]] {
+                    let (interrupt, _) = both(&source, &args);
+                    assert_eq!(interrupt, Interrupt::Trap, "{op} {d}, {a}, {count}");
+                }
             }
         }
     }

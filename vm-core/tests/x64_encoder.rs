@@ -866,9 +866,21 @@ fn shifts() {
 #[test]
 fn bmi_three_register_forms() {
     type Bmi = fn(&mut Assembler, Size, Reg, Reg, Reg);
-    let forms: [(Bmi, Mnemonic); 2] = [
+    let forms: [(Bmi, Mnemonic); 5] = [
         (Assembler::andn, Mnemonic::Andn),
         (Assembler::mulx, Mnemonic::Mulx),
+        (
+            |a, size, dst, src, count| a.shift_x(ShiftOp::Shl, size, dst, src, count),
+            Mnemonic::Shlx,
+        ),
+        (
+            |a, size, dst, src, count| a.shift_x(ShiftOp::Shr, size, dst, src, count),
+            Mnemonic::Shrx,
+        ),
+        (
+            |a, size, dst, src, count| a.shift_x(ShiftOp::Sar, size, dst, src, count),
+            Mnemonic::Sarx,
+        ),
     ];
     for (emit, mnemonic) in forms {
         for size in [Size::B32, Size::B64] {
@@ -896,6 +908,27 @@ fn bmi_three_register_forms() {
                             assert_eq!(instr.op_register(i as u32), want, "{}", what());
                         }
                     }
+                }
+            }
+        }
+    }
+    for size in [Size::B32, Size::B64] {
+        for dst in Reg::ALL {
+            for src in Reg::ALL {
+                for amount in [0u8, 1, 7, 31, 32, 63] {
+                    let mut asm = Assembler::new();
+                    asm.rorx(size, dst, src, amount);
+                    let bytes = asm.code();
+                    count(1);
+                    let instr = Decoder::new(64, bytes, DecoderOptions::NONE).decode();
+                    let what =
+                        || format!("rorx {size:?} {dst:?}, {src:?}, {amount}: {}", hex(bytes));
+                    assert_eq!(instr.mnemonic(), Mnemonic::Rorx, "{}", what());
+                    assert_eq!((instr.len(), bytes.len()), (6, 6), "{}", what());
+                    assert_eq!(instr.op_register(0), iced_reg(dst, size), "{}", what());
+                    assert_eq!(instr.op_register(1), iced_reg(src, size), "{}", what());
+                    assert_eq!(instr.op_kind(2), OpKind::Immediate8, "{}", what());
+                    assert_eq!(instr.immediate8(), amount, "{}", what());
                 }
             }
         }

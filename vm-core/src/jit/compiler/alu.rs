@@ -94,9 +94,17 @@ impl Compiler<'_> {
         self.asm.movzx_rr(Size::B8, host(d), SCRATCH);
     }
 
-    /// `d = a shift (b & mask)`: the count goes to `cl` first, so `d == b` is fine.
+    /// `d = a shift (b & mask)`: shifts in one BMI2 instruction, which masks the count
+    /// as the guest does; rotates through `cl` (taken first, so `d == b` is fine).
     fn shift_reg(&mut self, op: ShiftOp, size: Size, d: Reg, a: Reg, b: Reg) {
         let (d, a, b) = (host(d), host(a), host(b));
+        if matches!(op, ShiftOp::Shl | ShiftOp::Shr | ShiftOp::Sar) {
+            self.asm.shift_x(op, size, d, a, b);
+            if size == Size::B32 {
+                self.sext32(d);
+            }
+            return;
+        }
         self.asm.mov_rr(Size::B32, SCRATCH, b);
         if d != a {
             self.asm.mov_rr(Size::B64, d, a);
@@ -110,10 +118,18 @@ impl Compiler<'_> {
     /// `d = a shift x` with an immediate count.
     fn shift_imm(&mut self, op: ShiftOp, size: Size, d: Reg, a: Reg, x: u32) {
         let (d, a) = (host(d), host(a));
+        let count = (x & (size.bits() - 1)) as u8;
+        if op == ShiftOp::Ror && count != 0 {
+            // Non-destructive (BMI2): no copy of `a` first.
+            self.asm.rorx(size, d, a, count);
+            if size == Size::B32 {
+                self.sext32(d);
+            }
+            return;
+        }
         if d != a {
             self.asm.mov_rr(Size::B64, d, a);
         }
-        let count = (x & (size.bits() - 1)) as u8;
         if count != 0 {
             self.asm.shift_ri(op, size, d, count);
         }

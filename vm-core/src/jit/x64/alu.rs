@@ -83,6 +83,14 @@ const IMUL: u8 = 5;
 const DIV: u8 = 6;
 const IDIV: u8 = 7;
 
+/// VEX opcode maps (the `mmmmm` field) and implied prefixes (`pp`).
+const VEX_0F38: u8 = 0b0_0010;
+const VEX_0F3A: u8 = 0b0_0011;
+const VEX_NO_PREFIX: u8 = 0b00;
+const VEX_66: u8 = 0b01;
+const VEX_F3: u8 = 0b10;
+const VEX_F2: u8 = 0b11;
+
 /// Panics unless `size` is 16, 32 or 64 bits.
 #[inline(always)]
 fn no_byte_form(size: Size, what: &str) {
@@ -445,7 +453,16 @@ impl Assembler {
     /// `and`). Needs BMI1.
     #[inline]
     pub fn andn(&mut self, size: Size, dst: Reg, src1: Reg, src2: Reg) {
-        self.vex_0f38(size, 0b00, 0xF2, dst, src1, src2);
+        self.vex(
+            size,
+            VEX_0F38,
+            VEX_NO_PREFIX,
+            0xF2,
+            dst,
+            src1.code(),
+            src2,
+            None,
+        );
     }
 
     /// `mulx hi, lo, src`: the unsigned product `rdx * src`, its upper half to `hi` and
@@ -453,26 +470,59 @@ impl Assembler {
     /// upper half is kept. Needs BMI2.
     #[inline]
     pub fn mulx(&mut self, size: Size, hi: Reg, lo: Reg, src: Reg) {
-        self.vex_0f38(size, 0b11, 0xF6, hi, lo, src);
+        self.vex(size, VEX_0F38, VEX_F2, 0xF6, hi, lo.code(), src, None);
     }
 
-    /// A VEX-encoded register-only instruction of the 0F38 map (the BMI ones): `C4`, then
-    /// the inverted R and B register bits with the map, then W, the inverted `vvvv`
-    /// register, no vector length and the implied prefix `pp`, then the opcode and a
-    /// register ModRM (`reg`, `rm`).
+    /// `rorx dst, src, count`: `src` rotated right by `count` (masked to the size) into
+    /// `dst` (32 or 64 bits; flags unchanged). Needs BMI2.
     #[inline]
-    fn vex_0f38(&mut self, size: Size, pp: u8, opcode: u8, reg: Reg, vvvv: Reg, rm: Reg) {
+    pub fn rorx(&mut self, size: Size, dst: Reg, src: Reg, count: u8) {
+        self.vex(size, VEX_0F3A, VEX_F2, 0xF0, dst, 0, src, Some(count));
+    }
+
+    /// `shlx`, `shrx` or `sarx dst, src, count`: `src` shifted by `count` (masked to the
+    /// size, as the one-operand shifts mask `cl`) into `dst` (32 or 64 bits; flags
+    /// unchanged). `op` is `Shl`, `Shr` or `Sar`. Needs BMI2.
+    #[inline]
+    pub fn shift_x(&mut self, op: ShiftOp, size: Size, dst: Reg, src: Reg, count: Reg) {
+        let prefix = match op {
+            ShiftOp::Shl => VEX_66,
+            ShiftOp::Shr => VEX_F2,
+            ShiftOp::Sar => VEX_F3,
+            _ => panic!("{op:?} has no BMI2 form"),
+        };
+        self.vex(size, VEX_0F38, prefix, 0xF7, dst, count.code(), src, None);
+    }
+
+    /// A VEX-encoded register-only instruction (the BMI ones): `C4`, then the inverted R
+    /// and B register bits with the opcode map, then W, the inverted `vvvv` register
+    /// code, no vector length and the implied prefix, then the opcode, a register ModRM
+    /// (`reg`, `rm`) and the immediate byte if any.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn vex(
+        &mut self,
+        size: Size,
+        map: u8,
+        prefix: u8,
+        opcode: u8,
+        reg: Reg,
+        vvvv: u8,
+        rm: Reg,
+        imm: Option<u8>,
+    ) {
         assert!(
             matches!(size, Size::B32 | Size::B64),
             "BMI instructions have only 32- and 64-bit forms"
         );
-        let byte1 = ((reg.high() ^ 1) << 7) | (1 << 6) | ((rm.high() ^ 1) << 5) | 0b0_0010;
+        let byte1 = ((reg.high() ^ 1) << 7) | (1 << 6) | ((rm.high() ^ 1) << 5) | map;
         let w = u8::from(size == Size::B64);
-        let byte2 = (w << 7) | ((!vvvv.code() & 0xF) << 3) | pp;
+        let byte2 = (w << 7) | ((!vvvv & 0xF) << 3) | prefix;
         let modrm = 0xC0 | (reg.low3() << 3) | rm.low3();
+        let imm_byte = imm.unwrap_or(0);
         self.emit_raw(
-            u64::from_le_bytes([0xC4, byte1, byte2, opcode, modrm, 0, 0, 0]),
-            5,
+            u64::from_le_bytes([0xC4, byte1, byte2, opcode, modrm, imm_byte, 0, 0]),
+            5 + usize::from(imm.is_some()),
         );
     }
 
