@@ -444,6 +444,8 @@ fn three_register_ops_with_every_register_aliasing() {
         "rotate_left_64",
         "rotate_right_32",
         "rotate_right_64",
+        "set_less_than_unsigned",
+        "set_less_than_signed",
     ];
     let aliasings = [
         ("a2", "a0", "a1"),
@@ -476,10 +478,18 @@ fn three_register_ops_with_every_register_aliasing() {
             }
         }
     }
-    // The rotates by an immediate (rorx where the count is not 0 after masking).
-    for op in ["rotate_right_imm_32", "rotate_right_imm_64"] {
+    // The rotates by an immediate (rorx where the count is not 0 after masking), and the
+    // compares with an immediate alongside.
+    for op in [
+        "rotate_right_imm_32",
+        "rotate_right_imm_64",
+        "set_less_than_unsigned_imm",
+        "set_less_than_signed_imm",
+        "set_greater_than_unsigned_imm",
+        "set_greater_than_signed_imm",
+    ] {
         for (d, a) in [("a1", "a0"), ("a0", "a0"), ("sp", "a0"), ("a1", "sp")] {
-            for count in [0, 1, 7, 31, 32, 33, 63, 64] {
+            for count in [0, 1, 7, 31, 32, 33, 63, 64, -1] {
                 let source = standard(&format!(
                     "pub @main:\n add_64 sp, a0, a1\n {op} {d}, {a}, {count}\n trap\n"
                 ));
@@ -488,6 +498,48 @@ fn three_register_ops_with_every_register_aliasing() {
                     assert_eq!(interrupt, Interrupt::Trap, "{op} {d}, {a}, {count}");
                 }
             }
+        }
+    }
+}
+
+/// Every branch against an immediate, with 0 and 1 as the immediate, taken or not,
+/// agrees with the interpreter on the values where signed and unsigned orders part.
+#[test]
+fn branches_against_zero_and_one() {
+    let ops = [
+        "branch_eq_imm",
+        "branch_not_eq_imm",
+        "branch_less_unsigned_imm",
+        "branch_less_signed_imm",
+        "branch_greater_or_equal_unsigned_imm",
+        "branch_greater_or_equal_signed_imm",
+        "branch_less_or_equal_signed_imm",
+        "branch_less_or_equal_unsigned_imm",
+        "branch_greater_signed_imm",
+        "branch_greater_unsigned_imm",
+    ];
+    for op in ops {
+        for imm in [0, 1] {
+            let source = standard(&format!(
+                "pub @main:\n {op} a0, {imm}, @taken\n load_imm a1, 1\n trap\n@taken:\n load_imm a1, 2\n trap\n"
+            ));
+            let mut outcomes = Vec::new();
+            for value in [0, 1, 2, u64::MAX, 1 << 63, (1 << 63) - 1] {
+                let (interrupt, instance) = both(&source, &[value]);
+                assert_eq!(interrupt, Interrupt::Trap, "{op} {imm} with {value:#x}");
+                outcomes.push(instance.reg(Reg::A1));
+            }
+            // Each branch goes both ways over these values, but for the two that compare
+            // unsigned against 0 (never below it, always at least it).
+            let one_way = imm == 0
+                && matches!(
+                    op,
+                    "branch_less_unsigned_imm" | "branch_greater_or_equal_unsigned_imm"
+                );
+            assert!(
+                one_way || (outcomes.contains(&1) && outcomes.contains(&2)),
+                "{op} {imm}: {outcomes:?}"
+            );
         }
     }
 }

@@ -223,18 +223,21 @@ impl Compiler<'_> {
     fn mul_upper(&mut self, kind: MulUpper, d: Reg, a: Reg, b: Reg) {
         let (d, a, b) = (host(d), host(a), host(b));
         if kind == MulUpper::UnsignedUnsigned {
-            // `mulx` (the JIT needs BMI2) multiplies by rdx and leaves rax alone; with
-            // both its outputs `d` it writes only the upper half there.
+            // `mulx` (the JIT needs BMI2) multiplies by rdx and leaves rax alone. Its two
+            // outputs are always distinct registers (Intel defines the upper half winning
+            // when they are the same; that is not relied on): the lower half goes to a
+            // register that is free or about to be restored.
             if a == RDX || b == RDX {
                 let other = if a == RDX { b } else { a };
-                self.asm.mulx(Size::B64, d, d, other);
+                self.asm.mulx(Size::B64, d, SCRATCH, other);
+            } else if d == RDX {
+                self.asm.mov_rr(Size::B64, RDX, a);
+                self.asm.mulx(Size::B64, RDX, SCRATCH, b);
             } else {
                 self.asm.mov_rr(Size::B64, SCRATCH, RDX);
                 self.asm.mov_rr(Size::B64, RDX, a);
-                self.asm.mulx(Size::B64, d, d, b);
-                if d != RDX {
-                    self.asm.mov_rr(Size::B64, RDX, SCRATCH);
-                }
+                self.asm.mulx(Size::B64, d, RDX, b);
+                self.asm.mov_rr(Size::B64, RDX, SCRATCH);
             }
             return;
         }
