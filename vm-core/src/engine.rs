@@ -13,8 +13,8 @@ pub enum BackendKind {
     ///
     /// Falls back to the interpreter, silently and with identical results, where the JIT
     /// cannot run: builds without `std`, hosts other than x86-64 Linux, CPUs without
-    /// `lzcnt`, `bmi1`, `bmi2` and `popcnt`, and modules with `step_tracing` (the JIT does not stop
-    /// between instructions). [`Module::backend`](crate::Module::backend) says which
+    /// `lzcnt`, `bmi1`, `bmi2` and `popcnt`, and modules with `step_tracing` (the JIT does
+    /// not stop between instructions). [`Module::backend`](crate::Module::backend) says which
     /// backend a module got.
     Jit,
     /// The JIT and the interpreter in lockstep, for tests and debugging: every `run()`

@@ -466,8 +466,9 @@ impl Assembler {
     }
 
     /// `mulx hi, lo, src`: the unsigned product `rdx * src`, its upper half to `hi` and
-    /// its lower half to `lo` (32 or 64 bits; flags unchanged). With `hi == lo` only the
-    /// upper half is kept. Needs BMI2.
+    /// its lower half to `lo` (32 or 64 bits; flags unchanged). Callers keep `hi` and `lo`
+    /// distinct: only Intel's manual defines the result when they are the same. Needs
+    /// BMI2.
     #[inline]
     pub fn mulx(&mut self, size: Size, hi: Reg, lo: Reg, src: Reg) {
         self.vex(size, VEX_0F38, VEX_F2, 0xF6, hi, lo.code(), src, None);
