@@ -1905,3 +1905,79 @@ fn gs_relative_32_bit_addresses() {
     count(checked);
     done("gs_relative_32_bit_addresses");
 }
+
+/// The context forms: `gs:[disp32]` and `gs:[index * scale + disp32]` with 64-bit address
+/// arithmetic (no `0x67`), so a negative displacement reaches below the `gs` base, for
+/// loads, stores, read-modify-writes and immediate stores.
+#[test]
+fn gs_relative_context_addresses() {
+    /// An operand, its index register and scale factor, if any, and its displacement.
+    type Case = (Mem, Option<(Reg, u32)>, i32);
+    const CONTEXT_DISPS: [i32; 6] = [-8, -16, -128, -129, -0x4000, 0x10];
+    let mut mems: Vec<Case> = Vec::new();
+    for disp in CONTEXT_DISPS {
+        mems.push((Mem::gs(disp), None, disp));
+        for index in Reg::ALL.into_iter().filter(|&r| r != Reg::Rsp) {
+            for (scale, factor) in [(Scale::S1, 1), (Scale::S8, 8)] {
+                mems.push((
+                    Mem::gs_indexed(index, scale, disp),
+                    Some((index, factor)),
+                    disp,
+                ));
+            }
+        }
+    }
+    let mut checked = 0;
+    for (mem, index, disp) in mems {
+        for reg in Reg::ALL {
+            let encodings: Vec<(Assembler, Mnemonic)> = {
+                let mut v = Vec::new();
+                let mut a = Assembler::new();
+                a.mov_rm(Size::B64, reg, mem);
+                v.push((a, Mnemonic::Mov));
+                let mut a = Assembler::new();
+                a.mov_mr(Size::B64, mem, reg);
+                v.push((a, Mnemonic::Mov));
+                let mut a = Assembler::new();
+                a.sub_mr(Size::B64, mem, reg);
+                v.push((a, Mnemonic::Sub));
+                let mut a = Assembler::new();
+                a.mov_mi(Size::B32, mem, -2);
+                v.push((a, Mnemonic::Mov));
+                v
+            };
+            for (asm, mnemonic) in encodings {
+                let bytes = asm.code().to_vec();
+                let mut decoder = Decoder::with_ip(64, &bytes, 0, DecoderOptions::NONE);
+                let insn = decoder.decode();
+                let what = || format!("{mem:?} {reg:?}: {}", hex(&bytes));
+                assert_eq!(insn.len(), bytes.len(), "{}", what());
+                assert_eq!(insn.mnemonic(), mnemonic, "{}", what());
+                assert_eq!(insn.segment_prefix(), Register::GS, "{}", what());
+                assert_eq!(insn.memory_base(), Register::None, "{}", what());
+                match index {
+                    None => assert_eq!(insn.memory_index(), Register::None, "{}", what()),
+                    Some((index, factor)) => {
+                        assert_eq!(
+                            insn.memory_index(),
+                            iced_reg(index, Size::B64),
+                            "{}",
+                            what()
+                        );
+                        assert_eq!(insn.memory_index_scale(), factor, "{}", what());
+                    }
+                }
+                // Sign-extended: 64-bit address arithmetic.
+                assert_eq!(
+                    insn.memory_displacement64(),
+                    i64::from(disp) as u64,
+                    "{}",
+                    what()
+                );
+                checked += 1;
+            }
+        }
+    }
+    count(checked);
+    done("gs_relative_context_addresses");
+}

@@ -2,8 +2,9 @@
 //! live on the host, the layout of the VM context, and the exit reasons.
 //!
 //! The context is `CONTEXT_SIZE` (the sandbox's) bytes of read-write memory
-//! that ends exactly where guest address 0 begins, so generated code reaches it from the
-//! memory base register with a small negative displacement and needs no second pointer.
+//! that ends exactly where guest address 0 begins, so generated code reaches it with a
+//! negative displacement from whatever holds guest address 0 (the memory base register,
+//! or the `gs` base) and needs no second pointer.
 //! Offsets below are from the start of the context.
 
 use super::x64::Reg as HostReg;
@@ -70,9 +71,10 @@ const _: () = {
 /// invalid target): at a fixed offset from the memory base, one load finds an entry. The
 /// word before it stays 0: generated code reads it for guest address 0.
 pub const CTX_INLINE_JUMP_TABLE: i32 = 256;
-/// Remaining gas, `i64`: the context's last word, so that every block's gas check
-/// reaches it with an 8-bit displacement (`sub qword [r15 - 8], imm32` is 8 bytes; a
-/// 32-bit displacement made it 11, on every block).
+/// Remaining gas, `i64`: the context's last word, so that without `segment_memory`
+/// every block's gas check reaches it with an 8-bit displacement (`sub qword [r15 - 8],
+/// imm32` is 8 bytes; a 32-bit displacement made it 11, on every block). With it, the
+/// gas is in [`GAS_REG`] while the code runs.
 pub const CTX_GAS: i32 = CONTEXT_BYTES - 8;
 /// The memory-access surcharge per load or store, `i64` (the cost table's for the memory
 /// accessible now; the host keeps it current): next to the gas, for the same short
@@ -132,11 +134,20 @@ impl ExitKind {
     }
 }
 
-/// Holds the host address of guest address 0 for the whole run; never written by
-/// generated code, so a fault handler can trust it to find the context. With
-/// [`CompileOptions::segment_memory`](super::CompileOptions) the `gs` base holds the same
-/// address and guest accesses go through `gs`; the context is still reached through this.
+/// Without [`CompileOptions::segment_memory`](super::CompileOptions): holds the host
+/// address of guest address 0 for the whole run, and every guest access and context field
+/// is reached through it.
+///
+/// With it, the `gs` base holds that address instead, guest accesses and context fields
+/// go through `gs`, and this register is [`GAS_REG`].
 pub const MEMORY_BASE: HostReg = HostReg::R15;
+/// With [`CompileOptions::segment_memory`](super::CompileOptions): the remaining gas
+/// while the code runs. The entry loads it from [`CTX_GAS`] and the exit path (which a
+/// fault handler's exits take too) stores it back, so the context's field is current
+/// whenever the host looks. Every block's gas check is then `sub r15, cost` rather than a
+/// read-modify-write of memory, which chained one block's check to the next through a
+/// store-to-load forward (about 6 cycles a block in a tight loop).
+pub const GAS_REG: HostReg = HostReg::R15;
 /// The one scratch register: shift counts (`cl`), addresses, temporaries.
 pub const SCRATCH: HostReg = HostReg::Rcx;
 

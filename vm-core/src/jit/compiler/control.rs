@@ -17,7 +17,7 @@ pub(super) const ROTATED_RETURN_TO_HOST: u32 = RETURN_TO_HOST.rotate_right(1);
 impl Compiler<'_> {
     /// Traps at `pc`.
     pub(super) fn trap_here(&mut self, pc: u32) {
-        self.asm.mov_mi(Size::B32, Self::ctx(CTX_PC), pc as i32);
+        self.asm.mov_mi(Size::B32, self.ctx(CTX_PC), pc as i32);
         self.asm.jmp(self.exits.trap);
     }
 
@@ -99,21 +99,18 @@ impl Compiler<'_> {
         if len <= INLINE_JUMP_TABLE_ENTRIES {
             // The table is in the context, at a fixed offset from the memory base, with
             // the (always zero) word before it as its first entry.
-            self.asm.mov_rm(
-                Size::B64,
-                SCRATCH,
-                Mem::indexed(
-                    MEMORY_BASE,
-                    SCRATCH,
-                    Scale::S8,
-                    ctx_disp(CTX_INLINE_JUMP_TABLE - 8),
-                ),
-            );
+            let disp = ctx_disp(CTX_INLINE_JUMP_TABLE - 8);
+            let entry = if self.options.segment_memory {
+                Mem::gs_indexed(SCRATCH, Scale::S8, disp)
+            } else {
+                Mem::indexed(MEMORY_BASE, SCRATCH, Scale::S8, disp)
+            };
+            self.asm.mov_rm(Size::B64, SCRATCH, entry);
         } else {
             // The module's table, whose first entry is the zero one.
             self.asm.shift_ri(ShiftOp::Shl, Size::B64, SCRATCH, 3);
             self.asm
-                .add_rm(Size::B64, SCRATCH, Self::ctx(CTX_JUMP_TABLE));
+                .add_rm(Size::B64, SCRATCH, self.ctx(CTX_JUMP_TABLE));
             self.asm.mov_rm(Size::B64, SCRATCH, Mem::base(SCRATCH));
         }
         // Entries of targets that start no block are 0.
@@ -195,14 +192,14 @@ impl Compiler<'_> {
     fn exit_and_resume(&mut self, kind: ExitKind, arg: u32, pc: u32, next_pc: u32) {
         let resume = self.asm.label();
         self.asm.lea_label(SCRATCH, resume);
-        self.asm.mov_mr(Size::B64, Self::ctx(CTX_RESUME), SCRATCH);
+        self.asm.mov_mr(Size::B64, self.ctx(CTX_RESUME), SCRATCH);
         self.asm
-            .mov_mi(Size::B32, Self::ctx(CTX_EXIT_KIND), kind as i32);
+            .mov_mi(Size::B32, self.ctx(CTX_EXIT_KIND), kind as i32);
         self.asm
-            .mov_mi(Size::B32, Self::ctx(CTX_EXIT_ARG), arg as i32);
-        self.asm.mov_mi(Size::B32, Self::ctx(CTX_PC), pc as i32);
+            .mov_mi(Size::B32, self.ctx(CTX_EXIT_ARG), arg as i32);
+        self.asm.mov_mi(Size::B32, self.ctx(CTX_PC), pc as i32);
         self.asm
-            .mov_mi(Size::B32, Self::ctx(CTX_NEXT_PC), next_pc as i32);
+            .mov_mi(Size::B32, self.ctx(CTX_NEXT_PC), next_pc as i32);
         self.asm.jmp(self.exits.save_and_exit);
         self.asm.bind(resume);
     }

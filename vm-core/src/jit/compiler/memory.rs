@@ -10,7 +10,7 @@
 
 use super::{Compiler, Stub};
 use crate::isa::{Args, Opcode, Reg};
-use crate::jit::abi::{host, CTX_GAS, MEMORY_BASE, SCRATCH};
+use crate::jit::abi::{host, CTX_GAS, GAS_REG, MEMORY_BASE, SCRATCH};
 use crate::jit::x64::{Cond, Mem, Scale, Size};
 
 /// How a load extends its value.
@@ -163,19 +163,29 @@ impl Compiler<'_> {
                 resume: start,
                 pc,
             });
-            self.asm
-                .cmp_mi(Size::B64, Self::ctx(CTX_GAS), self.memset_byte_cost());
+            if self.gas_in_register() {
+                self.asm.cmp_ri(Size::B64, GAS_REG, self.memset_byte_cost());
+            } else {
+                self.asm
+                    .cmp_mi(Size::B64, self.ctx(CTX_GAS), self.memset_byte_cost());
+            }
             self.asm.jcc(Cond::L, out_of_gas);
         }
         self.fault_site(pc);
-        self.asm.mov_mr(
-            Size::B8,
-            Mem::indexed(MEMORY_BASE, dst, Scale::S1, 0),
-            value,
-        );
+        // `dst` holds a zero-extended 32-bit address.
+        let byte = if self.options.segment_memory {
+            Mem::gs32(dst, 0)
+        } else {
+            Mem::indexed(MEMORY_BASE, dst, Scale::S1, 0)
+        };
+        self.asm.mov_mr(Size::B8, byte, value);
         if self.options.gas_metering {
-            self.asm
-                .sub_mi(Size::B64, Self::ctx(CTX_GAS), self.memset_byte_cost());
+            if self.gas_in_register() {
+                self.asm.sub_ri(Size::B64, GAS_REG, self.memset_byte_cost());
+            } else {
+                self.asm
+                    .sub_mi(Size::B64, self.ctx(CTX_GAS), self.memset_byte_cost());
+            }
         }
         self.asm.add_ri(Size::B32, dst, 1);
         self.asm.sub_ri(Size::B64, count, 1);

@@ -659,9 +659,24 @@ impl Compiler<'_> {
         self.block_accesses.push(self.charge.accesses);
     }
 
-    /// A context field as a memory operand.
-    fn ctx(field: i32) -> Mem {
-        Mem::base_disp(super::abi::MEMORY_BASE, super::abi::ctx_disp(field))
+    /// A context field as a memory operand: below the `gs` base with `segment_memory`,
+    /// else below the memory base register.
+    #[inline(always)]
+    fn ctx(&self, field: i32) -> Mem {
+        let disp = super::abi::ctx_disp(field);
+        if self.options.segment_memory {
+            Mem::gs(disp)
+        } else {
+            Mem::base_disp(super::abi::MEMORY_BASE, disp)
+        }
+    }
+
+    /// Whether the remaining gas lives in [`GAS_REG`](super::abi::GAS_REG) while the code
+    /// runs (with `segment_memory`, which frees that register), rather than in the
+    /// context.
+    #[inline(always)]
+    fn gas_in_register(&self) -> bool {
+        self.options.segment_memory
     }
 
     fn r(reg: Reg) -> HostReg {

@@ -191,6 +191,17 @@ impl Assembler {
         );
         self.emit_modrm(size.flags(), 0x81, op as u8, Rm::Mem(mem), imm, 4);
     }
+
+    /// `op dst, imm32` always with a four-byte immediate, patchable as
+    /// [`alu_mi_imm32`](Assembler::alu_mi_imm32)'s.
+    #[inline]
+    pub fn alu_ri_imm32(&mut self, op: AluOp, size: Size, dst: Reg, imm: i32) {
+        assert!(
+            size != Size::B8 && size != Size::B16,
+            "imm32 forms are 32/64-bit"
+        );
+        self.emit_modrm(size.flags(), 0x81, op as u8, Rm::Reg(dst), imm, 4);
+    }
 }
 
 /// Defines the named `_rr`, `_ri`, `_rm`, `_mr` and `_mi` methods of one [`AluOp`].

@@ -372,9 +372,12 @@ impl Assembler {
         let b = self.slot();
         let mut n = 0;
         if let Rm::Mem(m) = rm {
-            if m.is_gs32() {
-                // `gs` segment override, then the 32-bit address-size override.
+            if m.is_gs() {
                 b[0] = 0x65;
+                n = 1;
+            }
+            if m.is_gs32() {
+                // The 32-bit address-size override, after the `gs` segment override.
                 b[1] = 0x67;
                 n = 2;
             }
@@ -491,10 +494,15 @@ impl Assembler {
 /// `m` at `b[n..]` and returns the new length.
 #[inline(always)]
 fn put_mem(b: &mut [u8; BUF], mut n: usize, reg: u8, m: Mem) -> usize {
-    if m.form() == MemForm::Gs32Abs {
-        // mod = 00, r/m = 100, SIB with no index (100) and no base (101): [disp32].
+    if matches!(m.form(), MemForm::Gs32Abs | MemForm::Gs) {
+        // mod = 00, r/m = 100, SIB with no base (101) and the index or none (100):
+        // [index * scale + disp32].
+        let sib = match m.index() {
+            Some((index, scale)) => ((scale as u8) << 6) | (index.low3() << 3),
+            None => 0b00_100_000,
+        };
         b[n] = reg | 0b100;
-        b[n + 1] = 0b00_100_101;
+        b[n + 1] = sib | 0b101;
         b[n + 2..n + 6].copy_from_slice(&m.disp().to_le_bytes());
         return n + 6;
     }

@@ -244,7 +244,9 @@ impl Scale {
 ///
 /// [`Mem::gs32`] and [`Mem::gs32_abs`] are the guest-memory forms: a `gs` segment override
 /// and the `0x67` address-size prefix, so the address is computed in 32 bits (wrapping at
-/// 2^32) and added to the `gs` base.
+/// 2^32) and added to the `gs` base. [`Mem::gs`] and [`Mem::gs_indexed`] reach the VM
+/// context below guest address 0: `gs`-relative with 64-bit address arithmetic, so a
+/// negative displacement stays negative.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Mem {
     base: Reg,
@@ -262,6 +264,9 @@ pub(super) enum MemForm {
     Gs32,
     /// `gs:[disp32]`: a 32-bit absolute address (SIB with neither base nor index).
     Gs32Abs,
+    /// `gs:[index * scale + disp32]` with 64-bit address arithmetic (the displacement is
+    /// sign-extended): SIB with no base, and no index unless one is given.
+    Gs,
 }
 
 impl Mem {
@@ -330,6 +335,38 @@ impl Mem {
         }
     }
 
+    /// `gs:[disp]` with 64-bit address arithmetic: `disp` (sign-extended) from the `gs`
+    /// base, so a negative one reaches below it.
+    #[inline]
+    pub const fn gs(disp: i32) -> Mem {
+        Mem {
+            // Encoded as SIB base 101 with mod 00: no base register (REX.B stays 0).
+            base: Reg::Rbp,
+            index: None,
+            disp,
+            form: MemForm::Gs,
+        }
+    }
+
+    /// `gs:[index * scale + disp]` with 64-bit address arithmetic.
+    ///
+    /// # Panics
+    ///
+    /// If `index` is `rsp` (see [`Mem::indexed`]).
+    #[inline]
+    pub const fn gs_indexed(index: Reg, scale: Scale, disp: i32) -> Mem {
+        assert!(
+            !matches!(index, Reg::Rsp),
+            "rsp cannot be a memory index register"
+        );
+        Mem {
+            base: Reg::Rbp,
+            index: Some((index, scale)),
+            disp,
+            form: MemForm::Gs,
+        }
+    }
+
     /// The same operand with `delta` added to its displacement (wrapping).
     #[inline]
     pub const fn offset_by(self, delta: i32) -> Mem {
@@ -360,6 +397,12 @@ impl Mem {
     /// Whether this is a `gs`-relative 32-bit address ([`Mem::gs32`], [`Mem::gs32_abs`]).
     #[inline]
     pub const fn is_gs32(&self) -> bool {
+        matches!(self.form, MemForm::Gs32 | MemForm::Gs32Abs)
+    }
+
+    /// Whether the address is relative to the `gs` base (any `gs` form).
+    #[inline]
+    pub const fn is_gs(&self) -> bool {
         !matches!(self.form, MemForm::Flat)
     }
 

@@ -138,6 +138,7 @@ impl JitModule {
             fault_sites: program.fault_sites.as_ptr(),
             fault_sites_len: program.fault_sites.len(),
             fault_mode: memory.fault_mode(),
+            memory_base: memory.base() as usize,
         };
         let entry_address = code_start + program.entry_offset as usize;
         let _guard = ActiveGuard::new(&active);

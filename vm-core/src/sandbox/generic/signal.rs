@@ -10,7 +10,7 @@
 //! 2. the faulting instruction lies inside that run's code, at a recorded guest memory
 //!    access ([`CompiledProgram::fault_sites`](crate::jit::CompiledProgram));
 //! 3. the faulting address lies in that run's guest range (4 GiB plus the trailing guard,
-//!    measured from the memory base register, which generated code never writes).
+//!    measured from the run's memory base).
 //!
 //! It then writes the exit kind, guest pc and page into the context and makes the thread
 //! continue at the code's exit path, which stores the guest registers and returns to the
@@ -38,6 +38,8 @@ pub(crate) struct ActiveRun {
     pub fault_sites_len: usize,
     /// How the layout reports faults.
     pub fault_mode: FaultMode,
+    /// The host address of guest address 0; the context ends there.
+    pub memory_base: usize,
 }
 
 std::thread_local! {
@@ -155,7 +157,7 @@ unsafe fn handle(info: *mut libc::siginfo_t, context: *mut libc::ucontext_t) -> 
         return false;
     };
     let pc = sites[index].1;
-    let base = gregs[libc::REG_R15 as usize] as usize;
+    let base = run.memory_base;
     // SAFETY: `info` is valid; for SIGSEGV and SIGBUS `si_addr` is the faulting address.
     let address = unsafe { (*info).si_addr() } as usize;
     let Some(fault) = guest_fault(base, address, run.fault_mode) else {
@@ -166,9 +168,9 @@ unsafe fn handle(info: *mut libc::siginfo_t, context: *mut libc::ucontext_t) -> 
         Fault::PageFault(page) => (ExitKind::PageFault, page),
     };
     let ctx = base.wrapping_sub(CONTEXT_BYTES as usize) as *mut u8;
-    // SAFETY: generated code keeps the run's memory base in r15 from entry to exit, so
-    // `ctx` is the run's context area: read-write, `CONTEXT_BYTES` long, and not otherwise
-    // accessed while the thread is stopped here. Fields are 4-byte aligned.
+    // SAFETY: `ctx` is the run's context area (it ends at the memory base): read-write,
+    // `CONTEXT_BYTES` long, and not otherwise accessed while the thread is stopped here.
+    // Fields are 4-byte aligned.
     unsafe {
         ctx.add(CTX_EXIT_KIND as usize)
             .cast::<u32>()
