@@ -23,6 +23,12 @@ SKIP_WASM_BUILD=1 cargo clippy -q -p pallet-pvm -p pvm-benchmarking --all-target
     --features pallet-pvm/runtime-benchmarks,pvm-benchmarking/pallet-weights -- -D warnings
 SKIP_WASM_BUILD=1 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps -q
 cargo test --workspace --release
+# The JIT's other form, which hosts without `fsgsbase` run (guest memory through a base
+# register, the gas in memory instead of a register): the random programs and the guest
+# exports against the interpreter again.
+PVM_DIFF_NO_GS_BASE=1 PVM_DIFF_PROGRAMS=60000 cargo test -q --release -p pvm-tests \
+    --test differential_jit -- random_programs_revive_v1 random_programs_jam_v1 \
+    random_programs_latest64 every_guest_export_matches_the_interpreter
 # pallet-pvm's benchmarks, each run once as a test (frame-benchmarking's test suite).
 cargo test -q --release -p pallet-pvm --features runtime-benchmarks --lib
 # The interpreter, the memory model and the parser run inside the runtime, where usize is

@@ -15,8 +15,9 @@
 //!   (default 10 000; mutated programs are a tenth of that). Locally, a million:
 //!   `PVM_DIFF_PROGRAMS=1000000 cargo test --release -p pvm-tests --test differential_jit`.
 //! * `PVM_DIFF_SEED`, `PVM_DIFF_FIRST` — seed and first program index, to reproduce.
-//! * `PVM_DIFF_NO_GS_BASE` — compile without the `gs`-based memory accesses (the form a
-//!   host without `fsgsbase` gets).
+//! * `PVM_DIFF_NO_GS_BASE` — compile the JIT's code without the `gs` base (the form a
+//!   host without `fsgsbase` gets: guest memory through a base register, the gas in
+//!   memory), for the random programs and the guest exports.
 //! * `PVM_DIFF_SANDBOX` — `linux` (the default: the JIT's code in worker processes) or
 //!   `generic` (in this process). The guest exports run in both regardless.
 //!
@@ -171,13 +172,19 @@ fn mixing_host() -> MixingHost {
     }
 }
 
-fn fuzz(isa_index: u64, isa: InstructionSet, mutated: bool, against: Against) {
-    // The JIT's other memory-access form (what a host without `fsgsbase` runs); the
-    // generated code differs, the results may not.
+/// With `PVM_DIFF_NO_GS_BASE`, compiles this process's modules in the JIT's other form,
+/// the one a host without `fsgsbase` runs: guest memory and the context through a base
+/// register, the gas in the context rather than in a register. The generated code
+/// differs; the results and the gas may not.
+fn memory_form_from_env() {
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     if std::env::var_os("PVM_DIFF_NO_GS_BASE").is_some() {
         pvm_core::sandbox::generic::disable_segment_base();
     }
+}
+
+fn fuzz(isa_index: u64, isa: InstructionSet, mutated: bool, against: Against) {
+    memory_form_from_env();
     let seed = env_u64("PVM_DIFF_SEED", DEFAULT_SEED) ^ if mutated { 0x6a69_7400 } else { 0 };
     let mut total = env_u64("PVM_DIFF_PROGRAMS", DEFAULT_PROGRAMS);
     if mutated {
@@ -289,6 +296,7 @@ fn guest_arguments(export: &str) -> &'static [u64] {
 /// JIT's code in worker processes and in this process.
 #[test]
 fn every_guest_export_matches_the_interpreter() {
+    memory_form_from_env();
     for sandbox in SandboxKind::ALL {
         every_guest_export_matches_the_interpreter_in(Against::Jit(sandbox));
     }
