@@ -307,6 +307,13 @@ pub fn time_gadget(
             ns_median: times[rounds / 2].as_secs_f64() * 1e9 / units,
         });
     }
+    // Inside the runtime every run includes a dry-run instantiation, tens of milliseconds
+    // that vary by several from run to run: the loop must take many times that spread,
+    // or the difference of two runs is mostly noise (a probe once sized a program's
+    // loop at a fiftieth of a millisecond, and the check then read it as 100x slower
+    // than it is). So the loop is sized to `IN_RUNTIME_LOOP_FACTOR` times the native
+    // target, and a probe counts only once it agrees with the one before it.
+    let loop_target = target * IN_RUNTIME_LOOP_FACTOR;
     // The probes take the fastest of three runs: a large heap's setup inside the runtime
     // takes milliseconds, and one slow run of it would pass for a slow loop (and size the
     // measured runs far too short).
@@ -319,13 +326,16 @@ pub fn time_gadget(
     };
     let t0 = fastest_of_three(&programs::source(gadget, 1, base))?;
     let mut probe = 16.min(cap);
+    let mut previous_per: Option<f64> = None;
     let large = loop {
         let t1 = fastest_of_three(&programs::source(gadget, probe, base))?;
         let spent = t1.saturating_sub(t0);
-        if spent >= target / 8 || probe >= cap {
-            let per = spent.as_secs_f64().max(1e-9) / (probe - 1).max(1) as f64;
-            break ((target.as_secs_f64() / per) as u64).clamp(probe.min(64), cap);
+        let per = spent.as_secs_f64().max(1e-9) / (probe - 1).max(1) as f64;
+        let steady = previous_per.is_some_and(|p| (per / p - 1.0).abs() < 0.25);
+        if (spent >= loop_target / 8 && steady) || probe >= cap {
+            break ((loop_target.as_secs_f64() / per) as u64).clamp(probe.min(64), cap);
         }
+        previous_per = (spent >= loop_target / 32).then_some(per);
         probe = (probe * 4).min(cap);
     };
     let small = (large / 8).max(1);
@@ -333,20 +343,26 @@ pub fn time_gadget(
         programs::source(gadget, small, base),
         programs::source(gadget, large, base),
     );
-    let (mut smalls, mut larges) = (Vec::new(), Vec::new());
+    // Paired rounds: each round's difference has that round's conditions on both sides.
+    let mut differences = Vec::new();
     for _ in 0..rounds {
-        smalls.push(runners.run(engine, &small_source, &table)?.0);
-        larges.push(runners.run(engine, &large_source, &table)?.0);
+        let small_time = runners.run(engine, &small_source, &table)?.0;
+        let large_time = runners.run(engine, &large_source, &table)?.0;
+        differences.push(large_time.saturating_sub(small_time));
     }
     let units = ((large - small) * per_iteration) as f64;
-    let per_unit = |l: Duration, s: Duration| l.saturating_sub(s).as_secs_f64() * 1e9 / units;
-    smalls.sort();
-    larges.sort();
+    let per_unit = |d: Duration| d.as_secs_f64() * 1e9 / units;
+    differences.sort();
     Ok(Timing {
-        ns_min: per_unit(larges[0], smalls[0]),
-        ns_median: per_unit(larges[rounds / 2], smalls[rounds / 2]),
+        ns_min: per_unit(differences[0]),
+        ns_median: per_unit(differences[rounds / 2]),
     })
 }
+
+/// How many times the native loop target a loop inside the runtime takes (see
+/// [`time_gadget`]): 8 ms natively, 64 ms inside the runtime, against a dry run's
+/// instantiation that varies by a few milliseconds.
+pub const IN_RUNTIME_LOOP_FACTOR: u32 = 8;
 
 /// Gas per unit of `gadget` under `table` (differences of two iteration counts).
 pub fn gas_per_unit(
