@@ -877,7 +877,9 @@ fn gas_of(
 }
 
 /// Hill-climbs for the program with the most time per charged gas on one engine; adds
-/// the best to the regression set.
+/// the best to the regression set as `search-worst-<engine>-seed-<seed>`, beside the
+/// finds of earlier searches (a rerun with the same seed replaces its own entry only):
+/// a worst case found on one machine must stay checked on every other.
 fn search(options: &Options) -> Result<()> {
     use pvm_benchmarking::gas_model::search;
     let &[engine] = options.engines.as_slice() else {
@@ -902,7 +904,7 @@ fn search(options: &Options) -> Result<()> {
         genome.genes,
         genome.heap
     );
-    let name = format!("search-worst-{}", engine.key());
+    let name = format!("search-worst-{}-seed-{}", engine.key(), options.seed);
     let mut entries: Vec<Value> = std::fs::read_to_string(REGRESSION)
         .ok()
         .and_then(|t| serde_json::from_str(&t).ok())
