@@ -654,7 +654,26 @@ impl Generator<'_> {
         let address = self.address(access_width(width), !(2..=3).contains(&kind));
         let offset = self.rng.pick(&[0, 0, 0, -8, -1, 1, 8]);
         let base_value = (i64::from(address) - offset) as u32;
-        if self.rng.chance(1, 2) {
+        if self.rng.chance(1, 3) {
+            // The base as the sum of another register and an immediate, right before the
+            // access: the JIT addresses the other register with the immediate folded into
+            // the offset, which must wrap at 2^32 as the sum does. The other register's
+            // high half is noise the 32-bit address drops.
+            let source = loop {
+                let candidate = REGS[2 + self.rng.below(11) as usize];
+                if candidate != base {
+                    break candidate;
+                }
+            };
+            let delta = self
+                .rng
+                .pick(&[0, 8, -8, 4096, -65536, i32::MIN as i64, i32::MAX as i64]);
+            let low = u64::from(base_value.wrapping_sub(delta as u32));
+            let high = self.rng.pick(&[0, 0xffff_ffff, 0x1234_5678]) << 32;
+            let add = self.rng.pick(&["add_imm_64", "add_imm_32"]);
+            self.emit(group, format!("load_imm64 {source}, {:#x}", high | low));
+            self.emit(group, format!("{add} {base}, {source}, {delta}"));
+        } else if self.rng.chance(1, 2) {
             self.emit(group, format!("load_imm64 {base}, {base_value:#x}"));
         } else {
             // `load_imm` sign-extends: high addresses become 0xffff_ffff_xxxx_xxxx, which the

@@ -300,8 +300,12 @@ impl Compiler<'_> {
                     O::AddImm32 => {
                         self.asm.lea(B32, hd, Mem::base_disp(hs, x as i32));
                         self.sext32(hd);
+                        self.note_sum(hd, hs, x as i32);
                     }
-                    O::AddImm64 => self.asm.lea(B64, hd, Mem::base_disp(hs, x as i32)),
+                    O::AddImm64 => {
+                        self.asm.lea(B64, hd, Mem::base_disp(hs, x as i32));
+                        self.note_sum(hd, hs, x as i32);
+                    }
                     O::AndImm => self.binop_imm(AluOp::And, d, s, x),
                     O::XorImm => self.binop_imm(AluOp::Xor, d, s, x),
                     O::OrImm => self.binop_imm(AluOp::Or, d, s, x),

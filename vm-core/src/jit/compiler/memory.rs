@@ -8,10 +8,10 @@
 //! the address, the `gs` base is the memory base); otherwise `lea ecx, [reg + offset]`
 //! (which also zero-extends) and then `[r15 + rcx]`.
 
-use super::{Compiler, Stub};
+use super::{Compiler, Stub, Sum};
 use crate::isa::{Args, Opcode, Reg};
 use crate::jit::abi::{host, CTX_GAS, GAS_REG, MEMORY_BASE, SCRATCH};
-use crate::jit::x64::{Cond, Mem, Scale, Size};
+use crate::jit::x64::{Cond, Mem, Reg as H, Scale, Size};
 
 /// How a load extends its value.
 #[derive(Copy, Clone)]
@@ -21,16 +21,41 @@ enum Extend {
 }
 
 impl Compiler<'_> {
+    /// Records that the `add_imm` just emitted wrote `dest = base + disp` (see [`Sum`]);
+    /// nothing if `dest` is `base`, whose old value is then gone.
+    #[inline(always)]
+    pub(super) fn note_sum(&mut self, dest: H, base: H, disp: i32) {
+        if dest != base {
+            self.last_sum = Some(Sum {
+                end: self.asm.offset() as u32,
+                dest,
+                base,
+                disp,
+            });
+        }
+    }
+
     /// The memory operand for guest address `base + offset` (or `offset` alone), computing
     /// the address into the scratch register when needed.
     #[inline(always)]
-    fn guest_address(&mut self, base: Option<Reg>, offset: u32) -> Mem {
+    fn guest_address(&mut self, base: Option<Reg>, mut offset: u32) -> Mem {
+        // An `add_imm` emitted right before this access (no code between, so the same
+        // block, and its operand untouched) that wrote the base: address its operand.
+        let base = match (base, self.last_sum) {
+            (Some(base), Some(sum))
+                if sum.dest == host(base) && sum.end == self.asm.offset() as u32 =>
+            {
+                offset = offset.wrapping_add(sum.disp as u32);
+                Some(sum.base)
+            }
+            (base, _) => base.map(host),
+        };
         if self.options.segment_memory {
             // The `0x67` prefix makes `base + offset` wrap at 2^32, as the guest's
             // address arithmetic does, and `gs` adds the memory base.
             return match base {
                 None => Mem::gs32_abs(offset),
-                Some(base) => Mem::gs32(host(base), offset as i32),
+                Some(base) => Mem::gs32(base, offset as i32),
             };
         }
         match base {
@@ -41,11 +66,8 @@ impl Compiler<'_> {
                 Mem::indexed(MEMORY_BASE, SCRATCH, Scale::S1, 0)
             }
             Some(base) => {
-                self.asm.lea(
-                    Size::B32,
-                    SCRATCH,
-                    Mem::base_disp(host(base), offset as i32),
-                );
+                self.asm
+                    .lea(Size::B32, SCRATCH, Mem::base_disp(base, offset as i32));
                 Mem::indexed(MEMORY_BASE, SCRATCH, Scale::S1, 0)
             }
         }

@@ -188,6 +188,23 @@ pub(super) struct Compiler<'a> {
     ends_block: bool,
     /// Whether the last instruction may fall through (for the implicit trap at the end).
     falls_through: bool,
+    /// The last sum an `add_imm` wrote into a register other than its operand.
+    last_sum: Option<Sum>,
+}
+
+/// `dest = base + disp`, just emitted (ending at code offset `end`) by an `add_imm` whose
+/// destination is not its operand. A load or store right after it whose base is `dest`
+/// addresses `base` with the displacements summed instead: `base` still holds the
+/// operand, the 32-bit address is the same, and the access need not wait for the sum
+/// (blake2 and blake3 address their message words so, 3% faster). The sum is still
+/// written, so a fault at the access sees the registers the interpreter would. An
+/// `add` of two registers is not folded: `[a + b]` measured no faster on the corpus.
+#[derive(Copy, Clone)]
+pub(super) struct Sum {
+    end: u32,
+    dest: HostReg,
+    base: HostReg,
+    disp: i32,
 }
 
 /// Where a branch or jump goes, as far as the pass knows at the branch.
@@ -343,6 +360,7 @@ pub fn compile_in(
         cost_at: None,
         ends_block: true,
         falls_through: true,
+        last_sum: None,
     };
     let result = compiler.compile_all(code);
     *scratch = Scratch {
