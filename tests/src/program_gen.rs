@@ -702,8 +702,11 @@ impl Generator<'_> {
         self.emit(group, text);
     }
 
-    /// Division by zero, `MIN / -1`, and friends.
+    /// Division by zero, `MIN / -1`, and friends; or a carry.
     fn arithmetic_idiom(&mut self) {
+        if self.rng.chance(1, 3) {
+            return self.carry_idiom();
+        }
         let group = self.group();
         let (a, b, d) = (self.dst(), self.dst(), self.dst());
         let (numerator, divisor): (u64, i64) = match self.rng.below(4) {
@@ -725,6 +728,33 @@ impl Generator<'_> {
             "rem_signed_64",
         ]);
         self.emit(group, format!("{op} {d}, {a}, {b}"));
+    }
+
+    /// A multi-word addition's carry: `add_64`, then `set_less_than_unsigned` of the sum
+    /// against an operand (which the JIT takes from the flags) or another register, with
+    /// the registers aliased every way.
+    fn carry_idiom(&mut self) {
+        let group = self.group();
+        let (a, b) = (self.dst(), self.dst());
+        for reg in [a, b] {
+            let value = match self.rng.below(3) {
+                0 => random_u64(self.rng),
+                _ => self
+                    .rng
+                    .pick(&[0, 1, u64::MAX, u64::MAX - 1, 1 << 63, (1 << 63) - 1]),
+            };
+            self.emit(group, format!("load_imm64 {reg}, {value:#x}"));
+        }
+        let other = self.dst();
+        let sum = self.rng.pick(&[a, b, other]);
+        self.emit(group, format!("add_64 {sum}, {a}, {b}"));
+        let compared = self.rng.pick(&[a, a, b, b, other]);
+        let other = self.dst();
+        let result = self.rng.pick(&[sum, a, b, other]);
+        self.emit(
+            group,
+            format!("set_less_than_unsigned {result}, {sum}, {compared}"),
+        );
     }
 
     /// `sbrk` with a bounded size (Latest64) and `memset` over an interesting range.

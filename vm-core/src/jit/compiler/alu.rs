@@ -4,7 +4,7 @@
 //! the interpreter's `sext`. Shift and rotate counts are masked by the hardware exactly as
 //! Rust's `wrapping_shl`/`rotate_*` mask them (by 31 or 63).
 
-use super::Compiler;
+use super::{Carry, Compiler};
 use crate::isa::{Args, Opcode, Reg};
 use crate::jit::abi::{host, SCRATCH};
 use crate::jit::x64::{AluOp, Cond, Mem, Reg as H, ShiftOp, Size};
@@ -373,7 +373,14 @@ impl Compiler<'_> {
                 let (hd, ha, hb) = (host(d), host(a), host(b));
                 match opcode {
                     O::Add32 => self.binop(AluOp::Add, B32, d, a, b, true),
-                    O::Add64 => self.binop(AluOp::Add, B64, d, a, b, true),
+                    O::Add64 => {
+                        self.binop(AluOp::Add, B64, d, a, b, true);
+                        self.last_carry = Some(Carry {
+                            end: self.asm.offset() as u32,
+                            sum: hd,
+                            operands: [ha, hb],
+                        });
+                    }
                     O::Sub32 => self.binop(AluOp::Sub, B32, d, a, b, false),
                     O::Sub64 => self.binop(AluOp::Sub, B64, d, a, b, false),
                     O::And => self.binop(AluOp::And, B64, d, a, b, true),
@@ -386,9 +393,19 @@ impl Compiler<'_> {
                         self.mul_upper(MulUpper::UnsignedUnsigned, d, a, b)
                     }
                     O::MulUpperSignedUnsigned => self.mul_upper(MulUpper::SignedUnsigned, d, a, b),
-                    O::SetLessThanUnsigned => {
-                        self.set_if(Cond::B, d, ha, Compared::Reg(hb));
-                    }
+                    O::SetLessThanUnsigned => match self.last_carry {
+                        Some(carry)
+                            if carry.end == self.asm.offset() as u32
+                                && ha == carry.sum
+                                && hb != carry.sum
+                                && carry.operands.contains(&hb) =>
+                        {
+                            // `mov` rather than `xor`: the flags must survive.
+                            self.asm.mov_ri(B32, hd, 0);
+                            self.asm.setcc(Cond::B, hd);
+                        }
+                        _ => self.set_if(Cond::B, d, ha, Compared::Reg(hb)),
+                    },
                     O::SetLessThanSigned => {
                         self.set_if(Cond::L, d, ha, Compared::Reg(hb));
                     }

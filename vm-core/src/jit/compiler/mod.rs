@@ -190,6 +190,21 @@ pub(super) struct Compiler<'a> {
     falls_through: bool,
     /// The last sum an `add_imm` wrote into a register other than its operand.
     last_sum: Option<Sum>,
+    /// The last `add_64`, whose carry may still be in the flags.
+    last_carry: Option<Carry>,
+}
+
+/// `sum = a + b` (64-bit), just emitted by an `add_64` (ending at code offset `end`), so
+/// the flags hold its carry. A `set_less_than_unsigned d, sum, x` right after it, with
+/// `x` one of the operands and not `sum` (so it still holds its value), is that carry:
+/// `sum < x` exactly when the addition wrapped. Multi-word additions (big integers, field
+/// arithmetic) compute every carry so; taking it from the flags takes the `cmp` off
+/// the carry chain.
+#[derive(Copy, Clone)]
+pub(super) struct Carry {
+    end: u32,
+    sum: HostReg,
+    operands: [HostReg; 2],
 }
 
 /// `dest = base + disp`, just emitted (ending at code offset `end`) by an `add_imm` whose
@@ -361,6 +376,7 @@ pub fn compile_in(
         ends_block: true,
         falls_through: true,
         last_sum: None,
+        last_carry: None,
     };
     let result = compiler.compile_all(code);
     *scratch = Scratch {
