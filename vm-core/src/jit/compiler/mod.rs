@@ -15,6 +15,12 @@
 //! [`Decoder`] and dispatched through [`EMITTERS`], one function per opcode, so that each
 //! costs a single indirect call.
 //!
+//! Two rules look one instruction back (never ahead): an access right after an `add_imm`
+//! into its base addresses the add's operand ([`Sum`]), and a `set_less_than_unsigned`
+//! right after an `add_64` of the compared register takes the add's carry ([`Carry`]).
+//! Each checks that the earlier instruction's code ends where the current one's begins,
+//! so nothing ran between them.
+//!
 //! The semantics are the interpreter's (`interpreter::ops` and `interpreter::exec`), rule
 //! for rule: where a comment names a rule, the interpreter has the same one.
 
