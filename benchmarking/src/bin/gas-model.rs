@@ -8,6 +8,13 @@
 //! gas-model search --engine jit --seconds S [--seed N] [--table NAME]
 //! ```
 //!
+//! `--evict-l3 MIB` (`measure`, `check`, `search`) runs a thread beside the measurement
+//! that keeps writing one byte per cache line over MIB mebibytes, as another tenant or the
+//! node's own work can: a price that assumes the shared last-level cache is the guest's
+//! alone shows up as undercharged under it. It evicts only where the thread's core shares
+//! the L3 with the measurement's, which a VM's reported topology does not promise: confirm
+//! that it slows `measure --only load/chase/4MiB` before trusting a figure taken with it.
+//!
 //! `measure` times every program of `pvm_benchmarking::gas_model::programs` on each engine
 //! and writes the raw figures; `generate` derives the cost tables from them (one per shape,
 //! [`TABLES`]) and writes their source; `check` runs the real-code corpus and the regression
@@ -72,12 +79,56 @@ fn main() -> Result<()> {
         bail!("usage: gas-model measure|generate|check|search [options]");
     };
     let options = Options::parse(&raw[1..])?;
+    let _evictor = (options.evict_l3_mib > 0).then(|| CacheEvictor::start(options.evict_l3_mib));
     match command.as_str() {
         "measure" => measure(&options),
         "generate" => generate(&options),
         "check" => check(&options),
         "search" => search(&options),
         other => bail!("unknown command {other:?}"),
+    }
+}
+
+/// A thread that writes one byte per cache line over a buffer larger than the last-level
+/// cache, round after round, until dropped: the neighbour that evicts a guest's working
+/// set from the shared cache between its accesses. On a machine with two logical CPUs it
+/// takes the one the measurement does not.
+struct CacheEvictor {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl CacheEvictor {
+    fn start(mebibytes: usize) -> CacheEvictor {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut buffer = vec![0u8; mebibytes << 20];
+            while !flag.load(Ordering::Relaxed) {
+                for line in buffer.chunks_mut(64) {
+                    line[0] = line[0].wrapping_add(1);
+                }
+                std::hint::black_box(&mut buffer);
+            }
+        });
+        eprintln!(
+            "evicting: a thread writes every cache line of {mebibytes} MiB, round after round \
+             (it evicts only if its core shares the L3 with the measurement's)"
+        );
+        CacheEvictor {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for CacheEvictor {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -92,6 +143,8 @@ pub struct Options {
     seconds: u64,
     seed: u64,
     table: Option<CostTable>,
+    /// Mebibytes a cache-evicting thread keeps writing during the command (0: none).
+    evict_l3_mib: usize,
 }
 
 impl Options {
@@ -106,6 +159,7 @@ impl Options {
             seconds: 60,
             seed: 1,
             table: None,
+            evict_l3_mib: 0,
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -124,6 +178,7 @@ impl Options {
                 "--out" => options.out = Some(value()?.clone()),
                 "--seconds" => options.seconds = value()?.parse()?,
                 "--seed" => options.seed = value()?.parse()?,
+                "--evict-l3" => options.evict_l3_mib = value()?.parse()?,
                 "--table" => {
                     let name = value()?;
                     options.table = Some(
