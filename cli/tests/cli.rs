@@ -231,20 +231,19 @@ fn unknown_export_fails_clearly() {
     assert!(err.contains("fib, hash, sort, sieve"), "{err}");
 }
 
+/// `pvm bench` of `sieve(100)` in the compute guest with `extra` arguments: its JSON line.
+fn bench_sieve(extra: &[&str]) -> serde_json::Value {
+    let blob = blob("compute.latest64.polkavm");
+    let mut args = vec!["bench", &blob, "--export", "sieve", "100"];
+    args.extend_from_slice(extra);
+    let out = success(&pvm(&args));
+    assert_eq!(out.lines().count(), 1, "{out}");
+    serde_json::from_str(&out).expect("bench prints JSON")
+}
+
 #[test]
 fn bench_prints_one_json_line() {
-    let output = pvm(&[
-        "bench",
-        &blob("compute.latest64.polkavm"),
-        "--export",
-        "sieve",
-        "100",
-        "--runs",
-        "3",
-    ]);
-    let out = success(&output);
-    assert_eq!(out.lines().count(), 1, "{out}");
-    let json: serde_json::Value = serde_json::from_str(&out).expect("bench prints JSON");
+    let json = bench_sieve(&["--runs", "3"]);
     assert_eq!(json["backend"], "interpreter");
     assert_eq!(json["result"], 25);
     assert!(json["gas_used"].as_u64().expect("gas_used") > 0);
@@ -253,21 +252,23 @@ fn bench_prints_one_json_line() {
     assert!(json["exec_ns_median"].as_u64().expect("exec_ns_median") > 0);
     // The pallet's default table unless another is named.
     assert_eq!(json["cost_table"], "interpreter");
-    let naive = pvm(&[
-        "bench",
-        &blob("compute.latest64.polkavm"),
-        "--export",
-        "sieve",
-        "100",
-        "--runs",
-        "1",
-        "--cost-table",
-        "naive",
-    ]);
-    let naive: serde_json::Value = serde_json::from_str(&success(&naive)).expect("JSON");
+    assert_eq!(
+        json["cost_table_version"],
+        pallet_pvm::gas::DEFAULT_COST_TABLE_VERSION
+    );
+    let naive = bench_sieve(&["--runs", "1", "--cost-table", "naive"]);
     assert_eq!(naive["cost_table"], "naive");
     assert_eq!(naive["cost_table_version"], 1);
     assert_eq!(naive["result"], 25);
+    // A name is the newest table of that shape; a number names any version.
+    for (given, name, version) in [("jit", "jit", 5), ("3", "jit", 3), ("2", "interpreter", 2)] {
+        let json = bench_sieve(&["--runs", "1", "--cost-table", given]);
+        assert_eq!(
+            (&json["cost_table"], &json["cost_table_version"]),
+            (&name.into(), &version.into()),
+            "{given}"
+        );
+    }
 }
 
 #[test]

@@ -1,26 +1,33 @@
 //! The gas model's derivation (README "Gas"):
 //!
 //! ```text
-//! gas-model measure [--engines interpreter,jit,in_runtime] [--rounds N] [--ms T] [--only PREFIX]
+//! gas-model measure [--engines interpreter,jit,in_runtime] [--rounds N] [--ms T] [--only PREFIX,...]
 //!                   [--out benchmarking/gas-model/measured.json]
-//! gas-model generate [--in benchmarking/gas-model/measured.json]   # vm-core/src/gas/v2.rs, v3.rs
-//! gas-model check [--engines ...] [--rounds N] [--table NAME]   # corpus, regression set, micro cases
-//! gas-model search --engine jit --seconds S [--seed N] [--table NAME]
+//! gas-model measure --engines interpreter,jit --only load/chase/,store/scattered/,memset/,page/ \
+//!                   --evict-l3 256 --keep-slowest --out benchmarking/gas-model/contended.json
+//! gas-model generate [--in benchmarking/gas-model/measured.json] [--contended benchmarking/gas-model/contended.json]
+//! gas-model check [--engines ...] [--rounds N] [--table NAME|VERSION] [--only PREFIX,...|none]
+//! gas-model search --engine jit --seconds S [--seed N] [--table NAME|VERSION]
 //! ```
 //!
 //! `--evict-l3 MIB` (`measure`, `check`, `search`) runs a thread beside the measurement
 //! that keeps writing one byte per cache line over MIB mebibytes, as another tenant or the
-//! node's own work can: a price that assumes the shared last-level cache is the guest's
-//! alone shows up as undercharged under it. It evicts only where the thread's core shares
-//! the L3 with the measurement's, which a VM's reported topology does not promise: confirm
-//! that it slows `measure --only load/chase/4MiB` before trusting a figure taken with it.
+//! node's own work can. It does two things to a guest's memory accesses: where the thread's
+//! core shares the L3 with the measurement's, it evicts the guest's working set from it
+//! (a VM's reported topology does not promise that: confirm that it slows `measure --only
+//! load/chase/4MiB` before trusting that); and everywhere it keeps the memory controller
+//! busy, so that every access that goes to DRAM waits longer (here the 64 MiB chase goes
+//! from 140-170 ns to 250-300 ns a load, what other tenants' slow windows gave it too).
+//! The second is what the tables from version 4 on price every access beyond the private
+//! cache at ([`TableSpec::dram_above`]): its measurement is `contended.json`, the slowest
+//! of several runs (`--keep-slowest`).
 //!
 //! `measure` times every program of `pvm_benchmarking::gas_model::programs` on each engine
-//! and writes the raw figures; `generate` derives the cost tables from them (one per shape,
-//! [`TABLES`]) and writes their source; `check` runs the real-code corpus and the regression
-//! programs under a measured table (by default each engine's own) and reports charged time
-//! (gas times the engine's `RefTimePerGas`) over measured time; `search` hill-climbs over
-//! generated programs for the most time per gas.
+//! and writes the raw figures; `generate` derives the cost tables from them (one per shape
+//! and pricing rule, [`TABLES`]) and writes their source; `check` runs the real-code corpus
+//! and the regression programs under a measured table (by default the newest in each
+//! engine's shape) and reports charged time (gas times the engine's `RefTimePerGas`) over
+//! measured time; `search` hill-climbs over generated programs for the most time per gas.
 
 use anyhow::{bail, Context, Result};
 use pvm_benchmarking::compare::report::{cpu_model, load_average, utc_date_time};
@@ -36,8 +43,20 @@ use std::time::{Duration, SystemTime};
 
 const RAW: &str = "benchmarking/gas-model/measured.json";
 
+/// The memory tiers measured with a thread contending for memory beside them (`measure
+/// --evict-l3`; see the module doc).
+const CONTENDED: &str = "benchmarking/gas-model/contended.json";
+
+/// The largest cache the reference machine gives each core for itself: AMD Zen 4's L2,
+/// 1 MiB. A working set that fits it stays there whatever other tenants do; one that does
+/// not lives in the L3 that other cores (other tenants' VMs, the node's other threads)
+/// share, and any of them can evict it and make every access a DRAM access.
+pub const PRIVATE_CACHE_BYTES: u64 = 1 << 20;
+
 /// A measured table `generate` writes: tuned to the shape of `engines`' costs.
 pub struct TableSpec {
+    /// Its version (`CostTable::version`).
+    pub version: u32,
     /// Its name (`CostTable::name`).
     pub name: &'static str,
     /// The engines whose per-opcode times set its costs (the maximum over them, in each
@@ -45,27 +64,60 @@ pub struct TableSpec {
     pub engines: &'static [EngineKind],
     /// Engines that bound its costs in absolute time (see [`fn@derive`]).
     pub bounded: &'static [EngineKind],
+    /// With `Some(bytes)`, every load and store of an instance whose accessible memory
+    /// exceeds `bytes` is priced as the slowest access measured beyond it, quiet or
+    /// contended (`contended.json`): a working set beyond the private cache is one a
+    /// neighbour can evict, so its accesses are DRAM accesses waiting behind other traffic.
+    /// The other memory-bound figures (the tiers up to `bytes`, pages, `memset` bytes)
+    /// take the slower of their quiet and contended measurements too.
+    /// With `None`, each tier is priced by its own quiet measurement (versions 2 and 3,
+    /// which undercharge a pointer chase beyond the L2 whenever something evicts the L3:
+    /// BENCHMARKS.md "The 4 MiB tier is not safe on a shared machine").
+    pub dram_above: Option<u64>,
     /// Where its source goes.
     pub source: &'static str,
 }
 
-/// The measured tables, by version (2, 3): the interpreters' shape and the JIT's.
-pub const TABLES: [TableSpec; 2] = [
+/// The measured tables, by version: the interpreters' shape and the JIT's, each with its
+/// tiers priced by working set alone (2, 3) and then with DRAM beyond the private cache
+/// (4, 5). `generate` writes all of them from the same figures, so the old ones come out
+/// unchanged (a changed table is a new version).
+pub const TABLES: [TableSpec; 4] = [
     TableSpec {
+        version: 2,
         name: "interpreter",
         engines: &[EngineKind::Interpreter, EngineKind::InRuntime],
         bounded: &[EngineKind::Jit],
+        dram_above: None,
         source: "vm-core/src/gas/v2.rs",
     },
     TableSpec {
+        version: 3,
         name: "jit",
         engines: &[EngineKind::Jit],
         bounded: &[],
+        dram_above: None,
         source: "vm-core/src/gas/v3.rs",
+    },
+    TableSpec {
+        version: 4,
+        name: "interpreter",
+        engines: &[EngineKind::Interpreter, EngineKind::InRuntime],
+        bounded: &[EngineKind::Jit],
+        dram_above: Some(PRIVATE_CACHE_BYTES),
+        source: "vm-core/src/gas/v4.rs",
+    },
+    TableSpec {
+        version: 5,
+        name: "jit",
+        engines: &[EngineKind::Jit],
+        bounded: &[],
+        dram_above: Some(PRIVATE_CACHE_BYTES),
+        source: "vm-core/src/gas/v5.rs",
     },
 ];
 
-/// The measured table tuned for `engine`.
+/// The newest measured table tuned for `engine`.
 fn own_table(engine: EngineKind) -> CostTable {
     match engine {
         EngineKind::Jit => CostTable::jit(),
@@ -137,14 +189,18 @@ pub struct Options {
     engines: Vec<EngineKind>,
     rounds: usize,
     target: Duration,
-    only: Option<String>,
+    /// Name prefixes of the programs to run (`--only a,b`); `None` for all.
+    only: Option<Vec<String>>,
     input: String,
+    contended: String,
     out: Option<String>,
     seconds: u64,
     seed: u64,
     table: Option<CostTable>,
     /// Mebibytes a cache-evicting thread keeps writing during the command (0: none).
     evict_l3_mib: usize,
+    /// `measure --keep-slowest`: merge into `--out` keeping each figure's slower run.
+    keep_slowest: bool,
 }
 
 impl Options {
@@ -155,11 +211,13 @@ impl Options {
             target: Duration::from_millis(8),
             only: None,
             input: RAW.to_string(),
+            contended: CONTENDED.to_string(),
             out: None,
             seconds: 60,
             seed: 1,
             table: None,
             evict_l3_mib: 0,
+            keep_slowest: false,
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -173,16 +231,18 @@ impl Options {
                 }
                 "--rounds" => options.rounds = value()?.parse()?,
                 "--ms" => options.target = Duration::from_millis(value()?.parse()?),
-                "--only" => options.only = Some(value()?.clone()),
+                "--only" => options.only = Some(value()?.split(',').map(str::to_string).collect()),
                 "--in" => options.input = value()?.clone(),
+                "--contended" => options.contended = value()?.clone(),
                 "--out" => options.out = Some(value()?.clone()),
                 "--seconds" => options.seconds = value()?.parse()?,
                 "--seed" => options.seed = value()?.parse()?,
                 "--evict-l3" => options.evict_l3_mib = value()?.parse()?,
+                "--keep-slowest" => options.keep_slowest = true,
                 "--table" => {
                     let name = value()?;
                     options.table = Some(
-                        CostTable::by_name(name)
+                        CostTable::by_name_or_version(name)
                             .with_context(|| format!("no cost table named {name:?}"))?,
                     )
                 }
@@ -191,6 +251,13 @@ impl Options {
         }
         Ok(options)
     }
+
+    /// Whether `--only` selects the program named `name`.
+    fn selects(&self, name: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|prefixes| prefixes.iter().any(|p| name.starts_with(p.as_str())))
+    }
 }
 
 fn measure(options: &Options) -> Result<()> {
@@ -198,12 +265,7 @@ fn measure(options: &Options) -> Result<()> {
     let mut runners = Runners::new(&options.engines)?;
     let gadgets: Vec<Gadget> = programs::all()
         .into_iter()
-        .filter(|g| {
-            options
-                .only
-                .as_ref()
-                .is_none_or(|p| g.name.starts_with(p.as_str()))
-        })
+        .filter(|g| options.selects(&g.name))
         .collect();
     let load_before = load_average();
     let mut cases = Vec::new();
@@ -253,13 +315,16 @@ fn measure(options: &Options) -> Result<()> {
         "cases": cases,
     });
     let out = options.out.clone().unwrap_or_else(|| RAW.to_string());
-    merge_write(&out, raw, options.only.is_some())?;
+    merge_write(&out, raw, options.only.is_some(), options.keep_slowest)?;
     eprintln!("wrote {out}");
     Ok(())
 }
 
-/// Writes `raw` to `path`; with `partial`, replaces only the cases it has in what is there.
-fn merge_write(path: &str, mut raw: Value, partial: bool) -> Result<()> {
+/// Writes `raw` to `path`; with `partial`, replaces only the cases it has in what is there;
+/// with `keep_slowest` as well, keeps an engine's figures of a case where they are slower
+/// (by median) than this run's, and lists this run beside the earlier ones (`runs`).
+fn merge_write(path: &str, mut raw: Value, partial: bool, keep_slowest: bool) -> Result<()> {
+    let run = |raw: &Value| json!({"command": raw["command"], "date": raw["date"], "load_before": raw["load_before"], "load_after": raw["load_after"]});
     if partial {
         if let Ok(text) = std::fs::read_to_string(path) {
             let mut old: Value = serde_json::from_str(&text)?;
@@ -271,6 +336,12 @@ fn merge_write(path: &str, mut raw: Value, partial: bool) -> Result<()> {
                         // Keep figures of engines this run did not measure.
                         let mut merged = slot["ns"].as_object().cloned().unwrap_or_default();
                         for (k, v) in case["ns"].as_object().cloned().unwrap_or_default() {
+                            let median = |v: &Value| v["median"].as_f64().unwrap_or(0.0);
+                            if keep_slowest
+                                && merged.get(&k).is_some_and(|o| median(o) >= median(&v))
+                            {
+                                continue;
+                            }
                             merged.insert(k, v);
                         }
                         *slot = case;
@@ -278,6 +349,16 @@ fn merge_write(path: &str, mut raw: Value, partial: bool) -> Result<()> {
                     }
                     None => cases.push(case),
                 }
+            }
+            if keep_slowest {
+                let mut runs = old["runs"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_else(|| vec![run(&old)]);
+                runs.push(run(&raw));
+                old["runs"] = Value::Array(runs);
+                old["what"] =
+                    json!("the slowest (by median) of several measurements per program: see runs");
             }
             raw = old;
         }
@@ -387,8 +468,15 @@ fn is_tier_case(name: &str) -> bool {
 /// `bounded` engines do not shape the table but bound it in absolute time: an opcode or
 /// case costs at least their time in the shape's smallest unit, so the table's
 /// `ref_time` on them is no higher than on its own engines where that is cheap (the JIT's
-/// `sbrk` exits to the host and takes longer than the interpreter's).
-pub fn derive(raw: &Raw, shape: &[EngineKind], bounded: &[EngineKind]) -> Result<Derived> {
+/// `sbrk` exits to the host and takes longer than the interpreter's). With `dram`, the
+/// tiers beyond its bound are priced at least as the slowest access measured beyond it,
+/// in `raw` or in its contended figures ([`TableSpec::dram_above`]).
+pub fn derive(
+    raw: &Raw,
+    shape: &[EngineKind],
+    bounded: &[EngineKind],
+    dram: Option<(u64, &Raw)>,
+) -> Result<Derived> {
     let measured = |k: &&'static str| raw.cases.iter().any(|c| c.ns.contains_key(k));
     let engines: Vec<&'static str> = shape.iter().map(|e| e.key()).filter(measured).collect();
     let bounded: Vec<&'static str> = bounded.iter().map(|e| e.key()).filter(measured).collect();
@@ -463,12 +551,21 @@ pub fn derive(raw: &Raw, shape: &[EngineKind], bounded: &[EngineKind]) -> Result
             .fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))))?;
         Some((worst.ceil() as u32).max(1))
     };
-    let case_units = |name: &str| -> Option<f64> {
+    let units_in = |raw: &Raw, name: &str| -> Option<f64> {
         let case = raw.cases.iter().find(|c| c.name == name)?;
         all_engines
             .iter()
             .filter_map(|&e| attributed(case, e).map(|t| in_units(e, t)))
             .fold(None, |a: Option<f64>, x| Some(a.map_or(x, |a| a.max(x))))
+    };
+    // With contended figures, the memory-bound cases (pages, `memset`) cost the slower of
+    // their quiet and their contended measurement.
+    let case_units = |name: &str| {
+        let quiet = units_in(raw, name);
+        match dram.and_then(|(_, contended)| units_in(contended, name)) {
+            Some(contended) => Some(quiet.map_or(contended, |q| q.max(contended))),
+            None => quiet,
+        }
     };
     let mut costs = BTreeMap::new();
     for &op in Opcode::ALL {
@@ -528,9 +625,7 @@ pub fn derive(raw: &Raw, shape: &[EngineKind], bounded: &[EngineKind]) -> Result
     }
     // Tiers: the surcharge of the tier whose bound is S is the slowest access over S,
     // less what the opcode's own cost covers; never falling as memory grows.
-    let mut tiers = Vec::new();
-    let mut surcharge = 0u32;
-    for (i, &bound) in programs::TIER_SIZES.iter().enumerate() {
+    let tier_extra = |raw: &Raw, bound: u64| -> f64 {
         let mut extra = 0.0f64;
         for (name, op) in [
             (
@@ -542,8 +637,36 @@ pub fn derive(raw: &Raw, shape: &[EngineKind], bounded: &[EngineKind]) -> Result
                 Opcode::StoreIndirectU64,
             ),
         ] {
-            if let Some(u) = case_units(&name) {
+            if let Some(u) = units_in(raw, &name) {
                 extra = extra.max(u - f64::from(costs[&op]));
+            }
+        }
+        extra
+    };
+    // With contended figures, every tier takes the slower of its quiet and its contended
+    // walk, and beyond the private cache the slowest access measured at any size beyond
+    // it, quiet or contended.
+    let dram_extra = match dram {
+        Some((above, contended)) => {
+            let beyond = programs::TIER_SIZES.iter().filter(|&&b| b > above);
+            let extra = beyond
+                .flat_map(|&b| [tier_extra(raw, b), tier_extra(contended, b)])
+                .fold(0.0f64, f64::max);
+            if extra == 0.0 {
+                bail!("no tier beyond {above} bytes measured, quiet or contended");
+            }
+            extra
+        }
+        None => 0.0,
+    };
+    let mut tiers = Vec::new();
+    let mut surcharge = 0u32;
+    for (i, &bound) in programs::TIER_SIZES.iter().enumerate() {
+        let mut extra = tier_extra(raw, bound);
+        if let Some((above, contended)) = dram {
+            extra = extra.max(tier_extra(contended, bound));
+            if bound > above {
+                extra = extra.max(dram_extra);
             }
         }
         surcharge = surcharge.max((extra.max(0.0) * MEMORY_MARGIN).ceil() as u32);
@@ -567,37 +690,54 @@ pub fn derive(raw: &Raw, shape: &[EngineKind], bounded: &[EngineKind]) -> Result
 
 fn generate(options: &Options) -> Result<()> {
     let raw = read_raw(&options.input)?;
+    let contended = read_raw(&options.contended)?;
     let base = rw_base()?;
     let mut runners = Runners::new(&[EngineKind::Interpreter])?;
     for spec in &TABLES {
-        generate_table(&raw, spec, base, &mut runners, &options.input)?;
+        let inputs: &[&str] = match spec.dram_above {
+            Some(_) => &[&options.input, &options.contended],
+            None => &[&options.input],
+        };
+        generate_table(&raw, &contended, spec, base, &mut runners, inputs)?;
     }
     Ok(())
 }
 
 fn generate_table(
     raw: &Raw,
+    contended: &Raw,
     spec: &TableSpec,
     base: u32,
     runners: &mut Runners,
-    input: &str,
+    inputs: &[&str],
 ) -> Result<()> {
-    let derived = derive(raw, spec.engines, spec.bounded)?;
+    let dram = spec.dram_above.map(|above| (above, contended));
+    let derived = derive(raw, spec.engines, spec.bounded, dram)?;
     // The recommended ref_time per gas: every case's time over the gas the new table
     // charges it, the worst per engine (every engine, not only the table's own), with the
-    // margin.
+    // margin; the contended figures count for the tables priced by them.
     let table = table_from(&derived, None);
     let mut worst: BTreeMap<&'static str, (f64, String)> = BTreeMap::new();
+    let sources: &[&Raw] = match dram {
+        Some(_) => &[raw, contended],
+        None => &[raw],
+    };
     for gadget in programs::all() {
-        let Some(case) = raw.cases.iter().find(|c| c.name == gadget.name) else {
+        let mut cases = sources
+            .iter()
+            .flat_map(|r| r.cases.iter().filter(|c| c.name == gadget.name))
+            .peekable();
+        if cases.peek().is_none() {
             continue;
-        };
+        }
         let gas = gas_per_unit(runners, &gadget, base, &table)?;
-        for (&e, &ns) in &case.ns {
-            let per_gas = ns / gas;
-            let slot = worst.entry(e).or_insert((0.0, String::new()));
-            if per_gas > slot.0 {
-                *slot = (per_gas, gadget.name.clone());
+        for case in cases {
+            for (&e, &ns) in &case.ns {
+                let per_gas = ns / gas;
+                let slot = worst.entry(e).or_insert((0.0, String::new()));
+                if per_gas > slot.0 {
+                    *slot = (per_gas, gadget.name.clone());
+                }
             }
         }
     }
@@ -605,12 +745,12 @@ fn generate_table(
     for (e, (per_gas, name)) in &worst {
         let recommended = (per_gas * MARGIN * 1000.0).ceil() as u64;
         eprintln!(
-            "{}: {e}: worst case {name} at {per_gas:.3} ns per gas: {recommended} ps per gas",
-            spec.name
+            "{} (version {}): {e}: worst case {name} at {per_gas:.3} ns per gas: {recommended} ps per gas",
+            spec.name, spec.version
         );
         ps.insert(*e, recommended);
     }
-    let source = render(spec.name, &derived, &ps, input);
+    let source = render(spec.name, &derived, &ps, inputs);
     std::fs::write(spec.source, source)?;
     eprintln!("wrote {}", spec.source);
     Ok(())
@@ -639,10 +779,15 @@ pub fn table_from(derived: &Derived, ps: Option<pvm_core::gas::RefTimePerGas>) -
     }
 }
 
-fn render(name: &str, derived: &Derived, ps: &BTreeMap<&'static str, u64>, input: &str) -> String {
+fn render(
+    name: &str,
+    derived: &Derived,
+    ps: &BTreeMap<&'static str, u64>,
+    inputs: &[&str],
+) -> String {
     let mut s = String::new();
     s.push_str("//! Generated by `gas-model generate` (benchmarking) from `");
-    s.push_str(input);
+    s.push_str(&inputs.join("` and `"));
     s.push_str("`; do not edit:\n//! rerun it instead (README \"Gas\").\n\n");
     s.push_str("use super::{Generated, MemoryTier, RefTimePerGas};\nuse crate::isa::Opcode;\n\n");
     s.push_str("pub(super) const TABLE: Generated = Generated {\n");
@@ -733,7 +878,7 @@ fn check(options: &Options) -> Result<()> {
                 cost_table: table.clone(),
                 ..Default::default()
             };
-            let own_shape = derive(&read_raw(RAW)?, &[engine], &[])?;
+            let own_shape = derive(&read_raw(RAW)?, &[engine], &[], None)?;
             let branch_ns = mispredicted_branch_ns(&own_shape, engine)?;
             let throughput = throughput_table(&own_shape, engine);
             let mut ratios = Vec::new();
@@ -806,10 +951,11 @@ fn check(options: &Options) -> Result<()> {
                 gadgets.extend(pvm_benchmarking::gas_model::search::gadget_from_json(entry));
             }
         }
-        let micro = options.only.is_none();
-        if micro {
-            gadgets.extend(programs::all());
-        }
+        gadgets.extend(
+            programs::all()
+                .into_iter()
+                .filter(|g| options.selects(&g.name)),
+        );
         let mut lowest = (f64::MAX, String::new());
         for gadget in gadgets {
             let gas = gas_per_unit(&mut runners, &gadget, base, &table)?;

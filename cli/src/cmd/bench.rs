@@ -20,8 +20,9 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub runs: u32,
     /// The gas cost table to charge by (`naive`: one per instruction; `interpreter`,
-    /// `jit`: measured in that engine's shape); the default is the pallet's default table.
-    #[arg(long, value_name = "NAME")]
+    /// `jit`: the newest table measured in that engine's shape; or a version number, e.g.
+    /// `3`); the default is the pallet's default table.
+    #[arg(long, value_name = "NAME|VERSION")]
     pub cost_table: Option<String>,
 }
 
@@ -34,9 +35,16 @@ pub fn run(args: &BenchArgs) -> Result<ExitCode> {
     ensure!(args.runs > 0, "--runs must be at least 1");
     let mut prepared = args.call.prepare(false)?;
     let table = match &args.cost_table {
-        Some(name) => CostTable::by_name(name).ok_or_else(|| {
-            let names: Vec<&str> = CostTable::all().iter().map(|t| t.name).collect();
-            anyhow!("no cost table named {name:?} (known: {})", names.join(", "))
+        Some(name) => CostTable::by_name_or_version(name).ok_or_else(|| {
+            let known: Vec<String> = CostTable::all()
+                .iter()
+                .map(|t| format!("{} (version {})", t.name, t.version))
+                .collect();
+            anyhow!(
+                "no cost table named {name:?}: give a name (its newest version) or a version \
+                 number; known: {}",
+                known.join(", ")
+            )
         })?,
         None => super::costs::default_table()?,
     };
