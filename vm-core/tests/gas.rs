@@ -219,6 +219,70 @@ fn memset_pays_per_byte_and_stops_resumably() {
     assert_eq!(stops[2].3, 2 + 100 - 3);
 }
 
+/// `memset` across pages: bytes it may write are written and paid up to the first it may
+/// not, where it faults (or, short of gas, stops before the first it cannot pay), the
+/// same on every engine, whatever page boundary or gas boundary falls inside the range.
+#[test]
+fn memset_across_pages_stops_at_the_first_byte_it_may_not_write_or_pay() {
+    let source = standard(
+        "pub @main:\n\
+         memset\n\
+         jump_indirect ra, 0\n",
+    );
+    let table = test_table();
+    let probe = instance(&engines()[0].1, &source, &table);
+    let map = probe.module().memory_map().unwrap();
+    let (ro, rw) = (
+        u64::from(map.ro_data_address),
+        u64::from(map.rw_data_address),
+    );
+    // The accessible end: rw data (one page), no heap yet.
+    let end = u64::from(map.heap_base.next_multiple_of(4096));
+    let enough = 100_000;
+    // Entry, two instructions, 3 gas a byte: 37 bytes and two units to spare.
+    let short = INSTANTIATION + 2 + 3 * 37 + 2;
+    for (dst, count, gas, written, interrupt) in [
+        (end - 100, 300, enough, 100, Interrupt::Trap),
+        (rw, 4096, enough, 4096, Interrupt::Finished),
+        (rw + 10, 4096, enough, 4086, Interrupt::Trap),
+        (rw + 4000, 96, short, 37, Interrupt::NotEnoughGas),
+        (ro, 8, enough, 0, Interrupt::Trap),
+        (0x1_0000 - 3, 6, enough, 0, Interrupt::Trap),
+        (u64::from(u32::MAX) - 2, 9, enough, 0, Interrupt::Trap),
+    ] {
+        let mut stops = Vec::new();
+        for (name, config) in engines() {
+            let mut instance = instance(&config, &source, &table);
+            instance
+                .prepare_call_export("main", &[dst, 0xab, count])
+                .unwrap();
+            instance.set_gas(gas);
+            let stopped = stop(&mut instance);
+            let memory = instance.read_memory(map.rw_data_address, 4096).unwrap();
+            stops.push((name, stopped, memory));
+        }
+        let (_, expected, expected_memory) = &stops[0];
+        for (name, stopped, memory) in &stops[1..] {
+            assert_eq!(
+                stopped, expected,
+                "{name}: memset {dst:#x} x {count}, gas {gas}"
+            );
+            assert!(
+                memory == expected_memory,
+                "{name}: memory after memset {dst:#x}"
+            );
+        }
+        let what = format!("memset {dst:#x} x {count}, gas {gas}: {expected:?}");
+        assert_eq!(expected.0, interrupt, "{what}");
+        if interrupt != Interrupt::Finished {
+            assert_eq!(expected.4[Reg::A0.index()], dst + written, "{what}");
+            assert_eq!(expected.4[Reg::A2.index()], count - written, "{what}");
+        }
+        let filled = expected_memory.iter().filter(|&&b| b == 0xab).count() as u64;
+        assert_eq!(filled, written.min(end - rw), "{what}");
+    }
+}
+
 #[test]
 fn the_surcharge_with_block_costs_past_32_bits_is_charged_alike() {
     // Per-instruction costs this large make the JIT sum the costs before its pass (its

@@ -7,7 +7,7 @@ use crate::cast::{
     sign_extend_8, usize_from_u32,
 };
 use crate::memory::Fault;
-use crate::program::RETURN_TO_HOST;
+use crate::program::{MIN_PAGE_SIZE, RETURN_TO_HOST};
 use alloc::boxed::Box;
 
 /// Why the loop stopped.
@@ -825,25 +825,38 @@ impl ExecState {
                 self.refresh_access_cost(code);
             }
             Op::Memset => {
+                // Byte by byte in effect (each byte paid before it is written, a fault at
+                // the first byte it may not write), a page's run at a time: access is
+                // granted per page, so a run within one page is written whole or faults
+                // at its first byte.
                 let value = low_u8(regs[Slot::A1.index()]);
                 let mut dst = lo(regs[Slot::A0.index()]);
                 let mut count = u64::from(lo(regs[Slot::A2.index()]));
                 let per_byte = i64::from(code.table.memset_byte);
                 let mut result = Ok(());
                 while count > 0 {
-                    if GAS && *gas < per_byte {
-                        result = Err(Exit::NotEnoughGas);
-                        break;
+                    let to_page_end = MIN_PAGE_SIZE - dst % MIN_PAGE_SIZE;
+                    let mut run = count.min(u64::from(to_page_end));
+                    if GAS {
+                        if *gas < per_byte {
+                            result = Err(Exit::NotEnoughGas);
+                            break;
+                        }
+                        if per_byte > 0 {
+                            run = run.min(u64::try_from(*gas / per_byte).unwrap_or(0));
+                        }
                     }
-                    if let Err(fault) = memory.store(dst, [value]) {
+                    // `run` is at most a page.
+                    let run32 = u32::try_from(run).unwrap_or(MIN_PAGE_SIZE);
+                    if let Err(fault) = memory.fill_within_page(dst, value, run32) {
                         result = Err(to_exit(fault));
                         break;
                     }
                     if GAS {
-                        *gas -= per_byte;
+                        *gas -= per_byte * i64::from(run32);
                     }
-                    dst = dst.wrapping_add(1);
-                    count -= 1;
+                    dst = dst.wrapping_add(run32);
+                    count -= u64::from(run32);
                 }
                 regs[Slot::A0.index()] = u64::from(dst);
                 regs[Slot::A2.index()] = count;

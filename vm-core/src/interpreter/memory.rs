@@ -180,16 +180,20 @@ impl GuestMemory {
     /// Writes `bytes` at `offset` of region `index`, committing as needed. The caller has
     /// placed `offset..offset + bytes.len()` inside the region.
     fn put(&mut self, index: usize, offset: u32, bytes: &[u8]) {
-        let start = usize_from_u32(offset);
-        let end = start.saturating_add(bytes.len());
-        self.commit(index, end);
-        if let Some(target) = self
-            .backing
-            .get_mut(index)
-            .and_then(|backing| backing.get_mut(start..end))
-        {
+        if let Some(target) = self.committed_mut(index, offset, bytes.len()) {
             target.copy_from_slice(bytes);
         }
+    }
+
+    /// The `length` bytes at `offset` of region `index`, committed. The caller has placed
+    /// them inside the region.
+    fn committed_mut(&mut self, index: usize, offset: u32, length: usize) -> Option<&mut [u8]> {
+        let start = usize_from_u32(offset);
+        let end = start.saturating_add(length);
+        self.commit(index, end);
+        self.backing
+            .get_mut(index)
+            .and_then(|backing| backing.get_mut(start..end))
     }
 
     /// Backs region `index` with host memory up to at least `end` bytes (never past its
@@ -301,6 +305,34 @@ impl GuestMemory {
         }
         self.map.check_access(address, length, true)?;
         self.write_bytes(address, &bytes);
+        Ok(())
+    }
+
+    /// A guest `memset` of `length` bytes that lie within one page (of the smallest page
+    /// size): all or nothing, since access is granted page by page, so a fault names the
+    /// first byte, as a store of each byte in turn would.
+    pub(crate) fn fill_within_page(
+        &mut self,
+        address: u32,
+        value: u8,
+        length: u32,
+    ) -> Result<(), Fault> {
+        self.map.check_access(address, length, true)?;
+        match self.map.locate(address, length) {
+            Some((index, offset)) => {
+                if let Some(target) = self.committed_mut(index, offset, usize_from_u32(length)) {
+                    target.fill(value);
+                }
+            }
+            // Adjoining regions within one page (custom layouts): byte by byte.
+            None => {
+                let mut at = address;
+                for _ in 0..length {
+                    self.write_bytes(at, &[value]);
+                    at = at.wrapping_add(1);
+                }
+            }
+        }
         Ok(())
     }
 
