@@ -4,7 +4,7 @@
 //! the interpreter's `sext`. Shift and rotate counts are masked by the hardware exactly as
 //! Rust's `wrapping_shl`/`rotate_*` mask them (by 31 or 63).
 
-use super::{Carry, Compiler};
+use super::{Carry, Compiler, LastAdd};
 use crate::isa::{Args, Opcode, Reg};
 use crate::jit::abi::{host, SCRATCH};
 use crate::jit::x64::{AluOp, Cond, Mem, Reg as H, ShiftOp, Size};
@@ -375,11 +375,10 @@ impl Compiler<'_> {
                     O::Add32 => self.binop(AluOp::Add, B32, d, a, b, true),
                     O::Add64 => {
                         self.binop(AluOp::Add, B64, d, a, b, true);
-                        self.last_carry = Some(Carry {
-                            end: self.asm.offset() as u32,
+                        self.note_add(LastAdd::Carry(Carry {
                             sum: hd,
                             operands: [ha, hb],
-                        });
+                        }));
                     }
                     O::Sub32 => self.binop(AluOp::Sub, B32, d, a, b, false),
                     O::Sub64 => self.binop(AluOp::Sub, B64, d, a, b, false),
@@ -393,10 +392,9 @@ impl Compiler<'_> {
                         self.mul_upper(MulUpper::UnsignedUnsigned, d, a, b)
                     }
                     O::MulUpperSignedUnsigned => self.mul_upper(MulUpper::SignedUnsigned, d, a, b),
-                    O::SetLessThanUnsigned => match self.last_carry {
-                        Some(carry)
-                            if carry.end == self.asm.offset() as u32
-                                && ha == carry.sum
+                    O::SetLessThanUnsigned => match self.add_just_before() {
+                        Some(LastAdd::Carry(carry))
+                            if ha == carry.sum
                                 && hb != carry.sum
                                 && carry.operands.contains(&hb) =>
                         {

@@ -8,7 +8,7 @@
 //! the address, the `gs` base is the memory base); otherwise `lea ecx, [reg + offset]`
 //! (which also zero-extends) and then `[r15 + rcx]`.
 
-use super::{Compiler, Stub, Sum};
+use super::{Compiler, LastAdd, Stub, Sum};
 use crate::isa::{Args, Opcode, Reg};
 use crate::jit::abi::{host, CTX_GAS, GAS_REG, MEMORY_BASE, SCRATCH};
 use crate::jit::x64::{Cond, Mem, Reg as H, Scale, Size};
@@ -26,12 +26,7 @@ impl Compiler<'_> {
     #[inline(always)]
     pub(super) fn note_sum(&mut self, dest: H, base: H, disp: i32) {
         if dest != base {
-            self.last_sum = Some(Sum {
-                end: self.asm.offset() as u32,
-                dest,
-                base,
-                disp,
-            });
+            self.note_add(LastAdd::Sum(Sum { dest, base, disp }));
         }
     }
 
@@ -41,10 +36,8 @@ impl Compiler<'_> {
     fn guest_address(&mut self, base: Option<Reg>, mut offset: u32) -> Mem {
         // An `add_imm` emitted right before this access (no code between, so the same
         // block, and its operand untouched) that wrote the base: address its operand.
-        let base = match (base, self.last_sum) {
-            (Some(base), Some(sum))
-                if sum.dest == host(base) && sum.end == self.asm.offset() as u32 =>
-            {
+        let base = match (base, self.add_just_before()) {
+            (Some(base), Some(LastAdd::Sum(sum))) if sum.dest == host(base) => {
                 offset = offset.wrapping_add(sum.disp as u32);
                 Some(sum.base)
             }

@@ -15,11 +15,11 @@
 //! [`Decoder`] and dispatched through [`EMITTERS`], one function per opcode, so that each
 //! costs a single indirect call.
 //!
-//! Two rules look one instruction back (never ahead): an access right after an `add_imm`
-//! into its base addresses the add's operand ([`Sum`]), and a `set_less_than_unsigned`
-//! right after an `add_64` of the compared register takes the add's carry ([`Carry`]).
-//! Each checks that the earlier instruction's code ends where the current one's begins,
-//! so nothing ran between them.
+//! Two rules look one instruction back (never ahead), both at the last add
+//! ([`Compiler::last_add`]): an access right after an `add_imm` into its base addresses
+//! the add's operand ([`Sum`]), and a `set_less_than_unsigned` right after an `add_64` of
+//! the compared register takes the add's carry ([`Carry`]). The add counts only where its
+//! code ends where the current instruction's begins, so nothing ran between them.
 //!
 //! The semantics are the interpreter's (`interpreter::ops` and `interpreter::exec`), rule
 //! for rule: where a comment names a rule, the interpreter has the same one.
@@ -194,27 +194,33 @@ pub(super) struct Compiler<'a> {
     ends_block: bool,
     /// Whether the last instruction may fall through (for the implicit trap at the end).
     falls_through: bool,
-    /// The last sum an `add_imm` wrote into a register other than its operand.
-    last_sum: Option<Sum>,
-    /// The last `add_64`, whose carry may still be in the flags.
-    last_carry: Option<Carry>,
+    /// The last add the look-behind rules may use, and the code offset where it ends
+    /// (see [`Compiler::add_just_before`]).
+    last_add: Option<(u32, LastAdd)>,
 }
 
-/// `sum = a + b` (64-bit), just emitted by an `add_64` (ending at code offset `end`), so
-/// the flags hold its carry. A `set_less_than_unsigned d, sum, x` right after it, with
+/// An add that the next instruction may build on, if nothing runs between them.
+#[derive(Copy, Clone)]
+pub(super) enum LastAdd {
+    /// An `add_imm` into a register other than its operand.
+    Sum(Sum),
+    /// An `add_64`, whose carry is in the flags.
+    Carry(Carry),
+}
+
+/// `sum = a + b` (64-bit), just emitted by an `add_64`, so the flags hold its carry. A `set_less_than_unsigned d, sum, x` right after it, with
 /// `x` one of the operands and not `sum` (so it still holds its value), is that carry:
 /// `sum < x` exactly when the addition wrapped. Multi-word additions (big integers, field
 /// arithmetic) compute every carry so; taking it from the flags takes the `cmp` off
 /// the carry chain.
 #[derive(Copy, Clone)]
 pub(super) struct Carry {
-    end: u32,
-    sum: HostReg,
-    operands: [HostReg; 2],
+    pub(super) sum: HostReg,
+    pub(super) operands: [HostReg; 2],
 }
 
-/// `dest = base + disp`, just emitted (ending at code offset `end`) by an `add_imm` whose
-/// destination is not its operand. A load or store right after it whose base is `dest`
+/// `dest = base + disp`, just emitted by an `add_imm` whose destination is not its
+/// operand. A load or store right after it whose base is `dest`
 /// addresses `base` with the displacements summed instead: `base` still holds the
 /// operand, the 32-bit address is the same, and the access need not wait for the sum
 /// (blake2 and blake3 address their message words so, 3% faster). The sum is still
@@ -222,10 +228,9 @@ pub(super) struct Carry {
 /// `add` of two registers is not folded: `[a + b]` measured no faster on the corpus.
 #[derive(Copy, Clone)]
 pub(super) struct Sum {
-    end: u32,
-    dest: HostReg,
-    base: HostReg,
-    disp: i32,
+    pub(super) dest: HostReg,
+    pub(super) base: HostReg,
+    pub(super) disp: i32,
 }
 
 /// Where a branch or jump goes, as far as the pass knows at the branch.
@@ -381,8 +386,7 @@ pub fn compile_in(
         cost_at: None,
         ends_block: true,
         falls_through: true,
-        last_sum: None,
-        last_carry: None,
+        last_add: None,
     };
     let result = compiler.compile_all(code);
     *scratch = Scratch {
@@ -577,6 +581,22 @@ fn block_costs(code: &CodeSection, options: &CompileOptions<'_>) -> Vec<BlockCha
 }
 
 impl Compiler<'_> {
+    /// Records the add just emitted for the instruction after it ([`LastAdd`]).
+    #[inline(always)]
+    pub(super) fn note_add(&mut self, add: LastAdd) {
+        self.last_add = Some((self.asm.offset() as u32, add));
+    }
+
+    /// The add whose code ends where the instruction being emitted begins, if any: only
+    /// then did nothing run between them (same block, operands untouched).
+    #[inline(always)]
+    pub(super) fn add_just_before(&self) -> Option<LastAdd> {
+        match self.last_add {
+            Some((end, add)) if end == self.asm.offset() as u32 => Some(add),
+            _ => None,
+        }
+    }
+
     /// The label of code offset `pc` (at most the code length), made on first use.
     #[inline]
     fn label_at(&mut self, pc: u32) -> Label {
