@@ -78,105 +78,63 @@ fn main() {
         Some(row) => row.1.push(value),
         None => rows.push((name, vec![value])),
     };
+    // A chase of `loads` loads from `start`: each `$line` sequence computes the next value
+    // of `rax` from the last (extra operands after `;`), so only the addressing differs.
+    macro_rules! chase {
+        ($start:expr, $($line:literal),+ $(; $($operands:tt)*)?) => {
+            time(
+                &mut |mut p| {
+                    for _ in 0..loads {
+                        // SAFETY: every form reads inside the buffer only: before each
+                        // chase the slots are linked so that every value, as that form
+                        // uses it, addresses a slot (an offset from the `gs` base or from
+                        // `rdx`, the buffer, or an absolute address below 2 GiB).
+                        unsafe { asm!($($line),+, inout("rax") p $(, $($operands)*)?) };
+                    }
+                    p
+                },
+                $start,
+            )
+        };
+    }
     let saved_gs: u64;
     // SAFETY: reads this thread's `gs` base (fsgsbase checked above).
     unsafe { asm!("rdgsbase {}", out(reg) saved_gs) };
 
     for _ in 0..rounds {
         link(0);
-        // SAFETY: `gs` points at the buffer while the relative chase runs; every offset
-        // is inside it. Nothing else in this thread uses `gs` (x86-64 glibc keeps its
-        // thread pointer in `fs`); restored below.
+        // SAFETY: `gs` points at the buffer while the relative chase runs. Nothing else in
+        // this thread uses `gs` (x86-64 glibc keeps its thread pointer in `fs`); restored
+        // below.
         unsafe { asm!("wrgsbase {}", in(reg) base) };
         record(
             "gs:[eax], gs base = the buffer (the JIT's form)",
-            time(
-                &mut |mut p| {
-                    for _ in 0..loads {
-                        // SAFETY: `p` is always an offset inside the buffer.
-                        unsafe { asm!("mov rax, gs:[eax]", inout("rax") p) };
-                    }
-                    p
-                },
-                0,
-            ),
+            chase!(0, "mov rax, gs:[eax]"),
         );
         record(
             "lea ecx, [rax]; [rdx + rcx] (the JIT without fsgsbase)",
-            time(
-                &mut |mut p| {
-                    for _ in 0..loads {
-                        // SAFETY: as above; `rdx` is the buffer.
-                        unsafe {
-                            asm!("lea ecx, [rax]", "mov rax, [rdx + rcx]", inout("rax") p, in("rdx") base, out("rcx") _)
-                        };
-                    }
-                    p
-                },
-                0,
-            ),
+            chase!(0, "lea ecx, [rax]", "mov rax, [rdx + rcx]"; in("rdx") base, out("rcx") _),
         );
+        // Each value plus 8, wrapped to 32 bits, is an offset inside the buffer.
         link(8u64.wrapping_neg());
         record(
             "lea ecx, [rax + 8]; [rdx + rcx] (the same with an offset)",
-            time(
-                &mut |mut p| {
-                    for _ in 0..loads {
-                        // SAFETY: as above: each value plus 8, wrapped to 32 bits, is an
-                        // offset inside the buffer.
-                        unsafe {
-                            asm!("lea ecx, [rax + 8]", "mov rax, [rdx + rcx]", inout("rax") p, in("rdx") base, out("rcx") _)
-                        };
-                    }
-                    p
-                },
-                8u64.wrapping_neg(),
-            ),
+            chase!(8u64.wrapping_neg(), "lea ecx, [rax + 8]", "mov rax, [rdx + rcx]"; in("rdx") base, out("rcx") _),
         );
         link(0);
         record(
             "[rdx + rax] (64-bit base + index)",
-            time(
-                &mut |mut p| {
-                    for _ in 0..loads {
-                        // SAFETY: as above.
-                        unsafe { asm!("mov rax, [rdx + rax]", inout("rax") p, in("rdx") base) };
-                    }
-                    p
-                },
-                0,
-            ),
+            chase!(0, "mov rax, [rdx + rax]"; in("rdx") base),
         );
         link(base);
         // SAFETY: a zero `gs` base while the absolute chase runs; restored below.
         unsafe { asm!("wrgsbase {}", in(reg) 0u64) };
-        record(
-            "gs:[eax], gs base = 0",
-            time(
-                &mut |mut p| {
-                    for _ in 0..loads {
-                        // SAFETY: `p` is always an absolute address inside the buffer.
-                        unsafe { asm!("mov rax, gs:[eax]", inout("rax") p) };
-                    }
-                    p
-                },
-                base,
-            ),
-        );
+        record("gs:[eax], gs base = 0", chase!(base, "mov rax, gs:[eax]"));
         // SAFETY: the host's `gs` base again.
         unsafe { asm!("wrgsbase {}", in(reg) saved_gs) };
         record(
             "[eax], memory at address 0 (polkavm's form)",
-            time(
-                &mut |mut p| {
-                    for _ in 0..loads {
-                        // SAFETY: as above.
-                        unsafe { asm!("mov rax, [eax]", inout("rax") p) };
-                    }
-                    p
-                },
-                base,
-            ),
+            chase!(base, "mov rax, [eax]"),
         );
     }
     // SAFETY: unmapping the buffer made above; nothing refers to it any more.
