@@ -317,21 +317,26 @@ impl GuestMemory {
         value: u8,
         length: u32,
     ) -> Result<(), Fault> {
-        self.map.check_access(address, length, true)?;
-        match self.map.locate(address, length) {
-            Some((index, offset)) => {
+        // As `store`: one region walk when the run lies in a writable region.
+        if let Some((index, offset)) = self.map.locate(address, length) {
+            if self
+                .map
+                .regions()
+                .get(index)
+                .is_some_and(|region| region.writable)
+            {
                 if let Some(target) = self.committed_mut(index, offset, usize_from_u32(length)) {
                     target.fill(value);
                 }
+                return Ok(());
             }
-            // Adjoining regions within one page (custom layouts): byte by byte.
-            None => {
-                let mut at = address;
-                for _ in 0..length {
-                    self.write_bytes(at, &[value]);
-                    at = at.wrapping_add(1);
-                }
-            }
+        }
+        self.map.check_access(address, length, true)?;
+        // Adjoining regions within one page (custom layouts): byte by byte.
+        let mut at = address;
+        for _ in 0..length {
+            self.write_bytes(at, &[value]);
+            at = at.wrapping_add(1);
         }
         Ok(())
     }
