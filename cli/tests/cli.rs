@@ -261,7 +261,7 @@ fn bench_prints_one_json_line() {
     assert_eq!(naive["cost_table_version"], 1);
     assert_eq!(naive["result"], 25);
     // A name is the newest table of that shape; a number names any version.
-    for (given, name, version) in [("jit", "jit", 5), ("3", "jit", 3), ("2", "interpreter", 2)] {
+    for (given, name, version) in [("jit", "jit", 7), ("5", "jit", 5), ("2", "interpreter", 2)] {
         let json = bench_sieve(&["--runs", "1", "--cost-table", given]);
         assert_eq!(
             (&json["cost_table"], &json["cost_table_version"]),
@@ -279,6 +279,7 @@ fn costs_prints_the_default_table_as_json() {
         .expect("the default table exists");
     assert_eq!(json["name"], table.name);
     assert_eq!(json["version"], table.version);
+    assert_eq!(json["memset_pays_access"], table.memset_pays_access);
     for key in ["interpreter", "jit", "in_runtime"] {
         assert!(
             json["ref_time_ps_per_gas"][key].as_u64().expect(key) > 0,

@@ -18,11 +18,13 @@ pub const MEASURED_REF_TIME_PER_GAS: u64 = 3_500;
 /// The cost table a runtime should charge contracts by (`Config::CostTableVersion`): the
 /// table measured in the interpreters' shape (`pvm_core::gas::CostTable::interpreter`,
 /// README "Gas"), safe on every engine. A runtime whose validators all run the JIT charges
-/// real code several times closer to its time with version 5
-/// (`pvm_core::gas::CostTable::jit`, `pvm_core::gas::JIT_TABLE_PS_PER_GAS`). Versions 2
-/// and 3, the same shapes before memory beyond the private cache was priced as DRAM,
+/// real code several times closer to its time with version 7
+/// (`pvm_core::gas::CostTable::jit`, `pvm_core::gas::JIT_TABLE_PS_PER_GAS`). Versions 4
+/// and 5 are 6 and 7 before `memset` paid the memory-access surcharge (a one-byte
+/// `memset` at random addresses of a large heap ran the interpreter 2.3x its charge);
+/// versions 2 and 3, before memory beyond the private cache was priced as DRAM,
 /// undercharge a pointer chase up to fivefold when other work evicts the shared cache.
-pub const DEFAULT_COST_TABLE_VERSION: u32 = 4;
+pub const DEFAULT_COST_TABLE_VERSION: u32 = 6;
 
 /// The `ref_time` (ps) per gas the default table recommends for each engine
 /// (`Config::RefTimePerGas`: a runtime takes the one for the engine its validators run).

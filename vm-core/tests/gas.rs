@@ -105,10 +105,20 @@ fn stop(instance: &mut Instance) -> Stop {
 /// Calls `main(args)` with `gas`, then after each `NotEnoughGas` adds the next of
 /// `top_ups`, on every engine; checks they all stop alike and returns the stops.
 fn run_everywhere(source: &str, args: &[u64], gas: i64, top_ups: &[i64]) -> Vec<Stop> {
-    let table = test_table();
+    run_everywhere_with(&test_table(), source, args, gas, top_ups)
+}
+
+/// [`run_everywhere`] under `table`.
+fn run_everywhere_with(
+    table: &CostTable,
+    source: &str,
+    args: &[u64],
+    gas: i64,
+    top_ups: &[i64],
+) -> Vec<Stop> {
     let mut reference: Option<Vec<Stop>> = None;
     for (name, config) in engines() {
-        let mut instance = instance(&config, source, &table);
+        let mut instance = instance(&config, source, table);
         instance.prepare_call_export("main", args).unwrap();
         instance.set_gas(gas);
         let mut stops = vec![stop(&mut instance)];
@@ -283,6 +293,71 @@ fn memset_across_pages_stops_at_the_first_byte_it_may_not_write_or_pay() {
     }
 }
 
+/// Under a table whose `memset` pays the access surcharge, each run of bytes pays it once
+/// before its first byte: the first byte of every execution (a resumed `memset` is a new
+/// one) and every byte that starts a page; the same on every engine, and out of gas at a
+/// page boundary or inside a run stops before the byte it cannot pay.
+#[test]
+fn memset_pays_the_access_surcharge_once_per_page_run_when_its_table_says_so() {
+    let table = CostTable {
+        memset_pays_access: true,
+        ..test_table()
+    };
+    // Two pages of rw data: 16 KiB accessible with the ro data and the stack, so a load,
+    // a store or a `memset` run pays 2.
+    let source = ".isa latest64\n.rw_data_size 8192\n.ro_data 1 2 3 4\n.stack_size 4096\n\
+                  pub @main:\n memset\n jump_indirect ra, 0\n";
+    let rw = u64::from(
+        instance(&engines()[0].1, source, &table)
+            .module()
+            .memory_map()
+            .unwrap()
+            .rw_data_address,
+    );
+    let instantiation = 4 * 7;
+    let block = 2;
+    // 96 bytes to the page's end, then 104 on the next page: two runs.
+    let args = [rw + 4000, 0xab, 200];
+    let whole = block + (2 + 96 * 3) + (2 + 104 * 3);
+    let stops = run_everywhere_with(&table, source, &args, instantiation + whole + 5, &[]);
+    assert_eq!((stops[0].0, stops[0].3), (Interrupt::Finished, 5));
+    // Gas for the first run and 4 more: the second run's first byte needs 5.
+    let first_run = block + 2 + 96 * 3;
+    let stops = run_everywhere_with(&table, source, &args, instantiation + first_run + 4, &[1]);
+    assert_eq!(stops[0].0, Interrupt::NotEnoughGas);
+    assert_eq!(stops[0].3, 4);
+    assert_eq!(stops[0].4[Reg::A0.index()], rw + 4096);
+    assert_eq!(stops[0].4[Reg::A2.index()], 104);
+    // Resumed with 5: the new execution's first byte (which also starts the page).
+    assert_eq!(stops[1].0, Interrupt::NotEnoughGas);
+    assert_eq!(stops[1].4[Reg::A2.index()], 103);
+    assert_eq!(stops[1].3, 0);
+    // Ten bytes into the first run, 2 left: resumed mid-page with 3, the resumed
+    // execution pays the surcharge again, so 3 is not enough; with 5 more it writes one.
+    let stops = run_everywhere_with(
+        &table,
+        source,
+        &args,
+        instantiation + block + 2 + 10 * 3 + 2,
+        &[1, 4],
+    );
+    assert_eq!(stops[0].4[Reg::A2.index()], 190);
+    assert_eq!(stops[0].3, 2);
+    assert_eq!((stops[1].0, stops[1].3), (Interrupt::NotEnoughGas, 3));
+    assert_eq!(stops[1].4[Reg::A2.index()], 190);
+    assert_eq!((stops[2].0, stops[2].3), (Interrupt::NotEnoughGas, 2));
+    assert_eq!(stops[2].4[Reg::A2.index()], 189);
+    // The same program under a table without the rule: bytes only.
+    let stops = run_everywhere_with(
+        &test_table(),
+        source,
+        &args,
+        instantiation + block + 200 * 3,
+        &[],
+    );
+    assert_eq!((stops[0].0, stops[0].3), (Interrupt::Finished, 0));
+}
+
 #[test]
 fn the_surcharge_with_block_costs_past_32_bits_is_charged_alike() {
     // Per-instruction costs this large make the JIT sum the costs before its pass (its
@@ -352,8 +427,8 @@ fn naive_charges_nothing_but_instructions_and_memset_bytes() {
 /// never an edit of these.
 #[test]
 fn the_measured_tables_are_pinned() {
-    assert_eq!(CostTable::interpreter().version, 4);
-    assert_eq!(CostTable::jit().version, 5);
+    assert_eq!(CostTable::interpreter().version, 6);
+    assert_eq!(CostTable::jit().version, 7);
     for (version, name, pinned) in PINNED_TABLES {
         let table = CostTable::by_version(version).expect("a pinned version");
         assert_eq!((table.version, table.name), (version, name));
@@ -369,6 +444,10 @@ fn the_measured_tables_are_pinned() {
         for tier in table.memory_tiers {
             digest.add(&tier.up_to.to_le_bytes());
             digest.add(&tier.access.to_le_bytes());
+        }
+        // Added with versions 6 and 7: the older digests did not include it.
+        if table.memset_pays_access {
+            digest.add(b"memset pays access");
         }
         // The recommended ref_time is not consensus by itself (a runtime names its own),
         // but it was measured with these costs: pinned with them.
@@ -387,11 +466,13 @@ fn the_measured_tables_are_pinned() {
 }
 
 /// Version, name and digest of every measured table.
-const PINNED_TABLES: [(u32, &str, u64); 4] = [
+const PINNED_TABLES: [(u32, &str, u64); 6] = [
     (2, "interpreter", 0xb326_1f0e_5fd6_06ae),
     (3, "jit", 0x75b3_a01f_ef19_916d),
     (4, "interpreter", 0xe7df_cbdc_d5e2_fbfc),
     (5, "jit", 0xed76_8b23_bcbd_6097),
+    (6, "interpreter", 0xc43f_49b1_6508_b1a0),
+    (7, "jit", 0x6034_9941_4b25_387b),
 ];
 
 #[derive(Default)]

@@ -775,6 +775,9 @@ pub fn table_from(derived: &Derived, ps: Option<pvm_core::gas::RefTimePerGas>) -
         memset_byte: derived.memset_byte,
         page: derived.page,
         memory_tiers: Box::leak(tiers.into_boxed_slice()),
+        // The rule of versions 6 and 7 only adds gas, so a recommendation derived
+        // without it (the time per gas of the worst program) covers them too.
+        memset_pays_access: false,
         ref_time_ps_per_gas: ps,
     }
 }

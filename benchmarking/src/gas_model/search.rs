@@ -49,6 +49,10 @@ pub enum Gene {
     Jump,
     /// A `memset` of this many bytes.
     Memset(u32),
+    /// A `memset` of this many bytes (at most 56) in a random line of the heap, past the
+    /// line's pointer: a store that misses the caches and the TLB like [`Gene::Store`],
+    /// through `memset` (which paid no memory surcharge before versions 6 and 7).
+    ScatteredMemset(u32),
 }
 
 const SCRATCH: [&str; 4] = ["a1", "a2", "a3", "t1"];
@@ -102,7 +106,8 @@ impl Gene {
             6 => Gene::Store(pick(rng, &stores)),
             7 => Gene::Branch(pick(rng, &branches)),
             8 => Gene::Jump,
-            _ => Gene::Memset(pick(rng, &[1u32, 8, 64, 4096])),
+            _ if rng.below(2) == 0 => Gene::Memset(pick(rng, &[1u32, 8, 64, 4096])),
+            _ => Gene::ScatteredMemset(pick(rng, &[1u32, 2, 8, 56])),
         }
     }
 
@@ -140,6 +145,10 @@ impl Gene {
             ),
             Gene::Memset(len) => format!(
                 "move_reg t0, a0\nadd_imm_64 a0, s0, 8192\nload_imm a1, 7\nload_imm a2, {len}\nmemset\nmove_reg a0, t0\n"
+            ),
+            // `t2` is free between dynamic jumps (each sets it first).
+            Gene::ScatteredMemset(len) => format!(
+                "{lcg}shift_logical_right_imm_64 t0, a4, 20\nand_imm t0, t0, {span_mask}\nadd_64 t0, t0, sp\nmove_reg t2, a0\nadd_imm_64 a0, t0, 8\nload_imm a1, 7\nload_imm a2, {len}\nmemset\nmove_reg a0, t2\n"
             ),
         }
     }

@@ -23,7 +23,7 @@ pub fn default_table() -> Result<CostTable> {
 
 /// Prints the default table: name, version, `ref_time_ps_per_gas` per engine, every
 /// opcode's cost and the other dimensions (invalid instruction, `memset` byte, page, memory
-/// tiers).
+/// tiers, whether `memset` pays them).
 pub fn run(args: &CostsArgs) -> Result<ExitCode> {
     let table = default_table()?;
     let ps = table.ref_time_ps_per_gas;
@@ -47,6 +47,7 @@ pub fn run(args: &CostsArgs) -> Result<ExitCode> {
             })),
             "invalid": table.invalid,
             "memset_byte": table.memset_byte,
+            "memset_pays_access": table.memset_pays_access,
             "page": table.page,
             "memory_tiers": tiers,
             "opcodes": opcodes,
@@ -72,6 +73,9 @@ pub fn run(args: &CostsArgs) -> Result<ExitCode> {
             format!("up to {} KiB accessible", tier.up_to >> 10)
         };
         println!("load/store surcharge {bound}: {}", tier.access);
+    }
+    if table.memset_pays_access {
+        println!("memset pays the load/store surcharge once per page it writes into");
     }
     for &op in Opcode::ALL {
         println!("{:<40} {}", op.name(), table.cost(op));

@@ -833,17 +833,27 @@ impl ExecState {
                 let mut dst = lo(regs[Slot::A0.index()]);
                 let mut count = u64::from(lo(regs[Slot::A2.index()]));
                 let per_byte = i64::from(code.table.memset_byte);
+                // Paid by each run's first byte: the execution's first and every one at
+                // the start of a page (`CostTable::memset_pays_access`). A run cut short
+                // by the gas leaves less than a byte's cost, so the run after it (which
+                // would not pay this) stops before its first byte either way.
+                let run_cost = if code.table.memset_pays_access {
+                    i64::from(self.access_cost)
+                } else {
+                    0
+                };
                 let mut result = Ok(());
                 while count > 0 {
                     let to_page_end = MIN_PAGE_SIZE - dst % MIN_PAGE_SIZE;
                     let mut run = count.min(u64::from(to_page_end));
                     if GAS {
-                        if *gas < per_byte {
+                        if *gas < run_cost + per_byte {
                             result = Err(Exit::NotEnoughGas);
                             break;
                         }
                         if per_byte > 0 {
-                            run = run.min(u64::try_from(*gas / per_byte).unwrap_or(0));
+                            let bytes_paid = (*gas - run_cost) / per_byte;
+                            run = run.min(u64::try_from(bytes_paid).unwrap_or(0));
                         }
                     }
                     // `run` is at most a page.
@@ -853,7 +863,7 @@ impl ExecState {
                         break;
                     }
                     if GAS {
-                        *gas -= per_byte * i64::from(run32);
+                        *gas -= run_cost + per_byte * i64::from(run32);
                     }
                     dst = dst.wrapping_add(run32);
                     count -= u64::from(run32);

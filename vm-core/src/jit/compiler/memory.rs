@@ -10,8 +10,12 @@
 
 use super::{Compiler, LastAdd, Stub, Sum};
 use crate::isa::{Args, Opcode, Reg};
-use crate::jit::abi::{host, CTX_GAS, GAS_REG, MEMORY_BASE, SCRATCH};
-use crate::jit::x64::{Cond, Mem, Reg as H, Scale, Size};
+use crate::jit::abi::{host, CTX_ACCESS_COST, CTX_GAS, GAS_REG, MEMORY_BASE, SCRATCH};
+use crate::jit::x64::{AluOp, Cond, Mem, Reg as H, Scale, Size};
+
+/// The low bits of an address within its page (`memset`'s surcharge is paid per page:
+/// `CostTable::memset_pays_access`).
+const PAGE_OFFSET_MASK: i32 = (crate::gas::PAGE_BYTES - 1) as i32;
 
 /// How a load extends its value.
 #[derive(Copy, Clone)]
@@ -159,14 +163,25 @@ impl Compiler<'_> {
     /// `memset`: writes `a1`'s low byte to `a2` (as `u32`) bytes from `a0` (as `u32`),
     /// one byte at a time, charging the table's gas per byte and leaving with
     /// `NotEnoughGas` when the counter is below it with bytes left; resuming runs the
-    /// memset again with the registers as they are then. A fault stops it with `a0` at the faulting byte and `a2` the
-    /// bytes left, as in the interpreter.
+    /// memset again with the registers as they are then. A fault stops it with `a0` at the
+    /// faulting byte and `a2` the bytes left, as in the interpreter. Under a table whose
+    /// `memset` pays the memory-access surcharge, the first byte and every byte at the
+    /// start of a page cost that too (`rcx` holds the next byte's cost).
     pub(super) fn memset(&mut self, pc: u32) {
         let (dst, value, count) = (host(Reg::A0), host(Reg::A1), host(Reg::A2));
+        let costs = &self.options.costs;
+        let surcharged =
+            self.options.gas_metering && costs.memset_pays_access && costs.has_access_costs();
         let start = self.asm.bound_label();
         // The interpreter works on the 32-bit values and writes them back zero-extended.
         self.asm.mov_rr(Size::B32, dst, dst);
         self.asm.mov_rr(Size::B32, count, count);
+        if surcharged {
+            self.asm
+                .mov_rm(Size::B64, SCRATCH, self.ctx(CTX_ACCESS_COST));
+            self.asm
+                .alu_ri(AluOp::Add, Size::B64, SCRATCH, self.memset_byte_cost());
+        }
         let head = self.asm.bound_label();
         let done = self.asm.label();
         self.asm.test_rr(Size::B64, count, count);
@@ -178,11 +193,16 @@ impl Compiler<'_> {
                 resume: start,
                 pc,
             });
-            if self.gas_in_register() {
-                self.asm.cmp_ri(Size::B64, GAS_REG, self.memset_byte_cost());
-            } else {
-                self.asm
-                    .cmp_mi(Size::B64, self.ctx(CTX_GAS), self.memset_byte_cost());
+            match (surcharged, self.gas_in_register()) {
+                (true, true) => self.asm.alu_rr(AluOp::Cmp, Size::B64, GAS_REG, SCRATCH),
+                (true, false) => self
+                    .asm
+                    .alu_mr(AluOp::Cmp, Size::B64, self.ctx(CTX_GAS), SCRATCH),
+                (false, true) => self.asm.cmp_ri(Size::B64, GAS_REG, self.memset_byte_cost()),
+                (false, false) => {
+                    self.asm
+                        .cmp_mi(Size::B64, self.ctx(CTX_GAS), self.memset_byte_cost())
+                }
             }
             self.asm.jcc(Cond::L, out_of_gas);
         }
@@ -195,15 +215,29 @@ impl Compiler<'_> {
         };
         self.asm.mov_mr(Size::B8, byte, value);
         if self.options.gas_metering {
-            if self.gas_in_register() {
-                self.asm.sub_ri(Size::B64, GAS_REG, self.memset_byte_cost());
-            } else {
-                self.asm
-                    .sub_mi(Size::B64, self.ctx(CTX_GAS), self.memset_byte_cost());
+            match (surcharged, self.gas_in_register()) {
+                (true, true) => self.asm.alu_rr(AluOp::Sub, Size::B64, GAS_REG, SCRATCH),
+                (true, false) => self
+                    .asm
+                    .alu_mr(AluOp::Sub, Size::B64, self.ctx(CTX_GAS), SCRATCH),
+                (false, true) => self.asm.sub_ri(Size::B64, GAS_REG, self.memset_byte_cost()),
+                (false, false) => {
+                    self.asm
+                        .sub_mi(Size::B64, self.ctx(CTX_GAS), self.memset_byte_cost())
+                }
             }
         }
         self.asm.add_ri(Size::B32, dst, 1);
         self.asm.sub_ri(Size::B64, count, 1);
+        if surcharged {
+            // The next byte pays the surcharge again if it starts a page.
+            self.asm
+                .mov_ri(Size::B32, SCRATCH, i64::from(self.memset_byte_cost()));
+            self.asm.test_ri(Size::B32, dst, PAGE_OFFSET_MASK);
+            self.asm.jcc(Cond::Ne, head);
+            self.asm
+                .alu_rm(AluOp::Add, Size::B64, SCRATCH, self.ctx(CTX_ACCESS_COST));
+        }
         self.asm.jmp(head);
         self.asm.bind(done);
     }
