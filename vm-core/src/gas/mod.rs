@@ -13,8 +13,10 @@
 //!   load and store in it ([`Opcode::accesses_memory`]), the memory-access surcharge of the
 //!   instance's accessible memory ([`CostTable::memory_tiers`]). A block that does not fit
 //!   stops the guest before it, gas unchanged, resumable.
-//! - **While `memset` writes**: [`CostTable::memset_byte`] per byte, before the byte; out
-//!   of gas mid-way stops it resumably, as a block would.
+//! - **While `memset` writes**: [`CostTable::memset_byte`] per byte, before the byte, and
+//!   where [`CostTable::memset_pays_access`] says so the memory-access surcharge on the
+//!   first byte of each execution and on every byte that starts a page; out of gas mid-way
+//!   stops it resumably, as a block would.
 //! - **Memory made accessible**: [`CostTable::page`] per 4 KiB, for the memory an
 //!   instantiation makes accessible (charged before the instance's first instruction runs)
 //!   and for what `sbrk` adds (charged before it grows the heap; out of gas stops the guest
@@ -30,8 +32,8 @@
 //! nothing else: PolkaVM's naive model, which the JAM test vectors and the differential
 //! tests against `polkavm` use. The measured tables are derived from measurement
 //! (`benchmarking/`, `gas-model`; README "Gas"), each in the shape of the engines it is
-//! tuned for: [`CostTable::interpreter`] (version 4) prices opcodes as the interpreters
-//! (native and inside the wasm runtime) spend time on them, [`CostTable::jit`] (version 5)
+//! tuned for: [`CostTable::interpreter`] (version 6) prices opcodes as the interpreters
+//! (native and inside the wasm runtime) spend time on them, [`CostTable::jit`] (version 7)
 //! as the JIT does. Engines differ in shape, not only in speed (a JIT runs an addition in
 //! a tenth of a mispredicted branch's time, an interpreter in a sixth), so one table cannot
 //! be close to all of them. Every table recommends a `ref_time` per gas for every engine
