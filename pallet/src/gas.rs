@@ -21,7 +21,9 @@ pub const MEASURED_REF_TIME_PER_GAS: u64 = 3_500;
 /// real code several times closer to its time with version 7
 /// (`pvm_core::gas::CostTable::jit`, `pvm_core::gas::JIT_TABLE_PS_PER_GAS`). Versions 4
 /// and 5 are 6 and 7 before `memset` paid the memory-access surcharge (a one-byte
-/// `memset` at random addresses of a large heap ran the interpreter 2.3x its charge);
+/// `memset` at random addresses of a large heap ran the interpreter 2x its charge) and
+/// before their `in_runtime` recommendation covered mixes of instructions (which ran the
+/// interpreter inside the runtime 1.5x its charge);
 /// versions 2 and 3, before memory beyond the private cache was priced as DRAM,
 /// undercharge a pointer chase up to fivefold when other work evicts the shared cache.
 pub const DEFAULT_COST_TABLE_VERSION: u32 = 6;

@@ -471,7 +471,7 @@ const PINNED_TABLES: [(u32, &str, u64); 6] = [
     (3, "jit", 0x75b3_a01f_ef19_916d),
     (4, "interpreter", 0xe7df_cbdc_d5e2_fbfc),
     (5, "jit", 0xed76_8b23_bcbd_6097),
-    (6, "interpreter", 0xc43f_49b1_6508_b1a0),
+    (6, "interpreter", 0xe64c_2d9a_9500_c47b),
     (7, "jit", 0x6034_9941_4b25_387b),
 ];
 

@@ -477,5 +477,52 @@ pub fn all() -> Vec<Gadget> {
     out.push(pages());
     out.push(sbrk());
     out.push(memset());
+    out.extend(mixes());
     out
 }
+
+/// The register instructions the mixes cycle through, each reading what the ones before
+/// it wrote (the in-runtime search's worst program of session 17 is the first four).
+const MIXED_ALU: [&str; 8] = [
+    "add_imm_64 a1, a1, 0x7fff3",
+    "set_less_than_unsigned_imm a3, a3, 0x7fff3",
+    "shift_logical_left_64 a3, a1, t1",
+    "xor_imm t1, a1, 0x7fff3",
+    "and a2, a3, a1",
+    "or_imm a2, a2, 0x7fff3",
+    "sub_64 a3, a2, t1",
+    "rotate_right_64 t1, a3, a1",
+];
+
+/// Programs of 2, 4 and 8 different register instructions in turn, four copies a loop
+/// turn (blocks as short as the search's). Each opcode's own cases repeat that opcode, so
+/// an interpreter's dispatch always jumps where it jumped last time; here it does not,
+/// which the interpreter inside the runtime (one dispatch site, a wasm `br_table`) pays
+/// for on every instruction: 10 ns an instruction against 4.2-4.8 ns in each one's chain.
+/// They price no opcode (a mix's cost is its instructions' sum); they bound the `ref_time`
+/// per gas that the tables from version 6 on recommend (`gas-model generate`).
+pub fn mixes() -> Vec<Gadget> {
+    [2usize, 4, 8]
+        .into_iter()
+        .map(|count| {
+            let body: String = MIXED_ALU[..count]
+                .iter()
+                .map(|line| format!("{line}\n"))
+                .collect();
+            Gadget {
+                name: format!("{MIX_PREFIX}{count}"),
+                opcode: None,
+                setup: ARITH_SETUP.to_string(),
+                body,
+                others: Vec::new(),
+                units: count as u64,
+                heap: 0,
+                unroll: 4,
+                max_iterations: None,
+            }
+        })
+        .collect()
+}
+
+/// The names of [`mixes`] start with this.
+pub const MIX_PREFIX: &str = "mix/alu/";
