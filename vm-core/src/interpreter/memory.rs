@@ -292,20 +292,25 @@ impl GuestMemory {
     #[inline(never)]
     pub fn store<const N: usize>(&mut self, address: u32, bytes: [u8; N]) -> Result<(), Fault> {
         let length = u32::try_from(N).map_err(|_| Fault::Trap)?;
-        if let Some((index, offset)) = self.map.locate(address, length) {
-            if self
-                .map
-                .regions()
-                .get(index)
-                .is_some_and(|region| region.writable)
-            {
-                self.put(index, offset, &bytes);
-                return Ok(());
-            }
+        if let Some((index, offset)) = self.locate_writable(address, length) {
+            self.put(index, offset, &bytes);
+            return Ok(());
         }
         self.map.check_access(address, length, true)?;
         self.write_bytes(address, &bytes);
         Ok(())
+    }
+
+    /// The region and offset of `length` bytes at `address` when they lie in one writable
+    /// region: the guest writes' fast path, one region walk (the full check, a second
+    /// walk, only on a miss).
+    fn locate_writable(&self, address: u32, length: u32) -> Option<(usize, u32)> {
+        let (index, offset) = self.map.locate(address, length)?;
+        self.map
+            .regions()
+            .get(index)
+            .is_some_and(|region| region.writable)
+            .then_some((index, offset))
     }
 
     /// A guest `memset` of `length` bytes that lie within one page (of the smallest page
@@ -317,19 +322,11 @@ impl GuestMemory {
         value: u8,
         length: u32,
     ) -> Result<(), Fault> {
-        // As `store`: one region walk when the run lies in a writable region.
-        if let Some((index, offset)) = self.map.locate(address, length) {
-            if self
-                .map
-                .regions()
-                .get(index)
-                .is_some_and(|region| region.writable)
-            {
-                if let Some(target) = self.committed_mut(index, offset, usize_from_u32(length)) {
-                    target.fill(value);
-                }
-                return Ok(());
+        if let Some((index, offset)) = self.locate_writable(address, length) {
+            if let Some(target) = self.committed_mut(index, offset, usize_from_u32(length)) {
+                target.fill(value);
             }
+            return Ok(());
         }
         self.map.check_access(address, length, true)?;
         // Adjoining regions within one page (custom layouts): byte by byte.
