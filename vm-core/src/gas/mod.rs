@@ -104,12 +104,43 @@ pub struct RefTimePerGas {
     pub in_runtime: u64,
 }
 
+/// The newest entry of [`MEASURED`] with this name; fails to compile (in a `const`) if
+/// there is none.
+const fn newest_measured(name: &str) -> (u32, &'static Generated, bool) {
+    let mut i = MEASURED.len();
+    while i > 0 {
+        i -= 1;
+        if str_eq(MEASURED[i].1.name, name) {
+            return MEASURED[i];
+        }
+    }
+    panic!("no measured table has this name")
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+const NEWEST_INTERPRETER: (u32, &Generated, bool) = newest_measured("interpreter");
+const NEWEST_JIT: (u32, &Generated, bool) = newest_measured("jit");
+
 /// What [`CostTable::interpreter`] recommends per engine: usable in `const` contexts (a
 /// runtime's `RefTimePerGas`).
-pub const INTERPRETER_TABLE_PS_PER_GAS: RefTimePerGas = v6::TABLE.ref_time_ps_per_gas;
+pub const INTERPRETER_TABLE_PS_PER_GAS: RefTimePerGas = NEWEST_INTERPRETER.1.ref_time_ps_per_gas;
 
 /// What [`CostTable::jit`] recommends per engine.
-pub const JIT_TABLE_PS_PER_GAS: RefTimePerGas = v7::TABLE.ref_time_ps_per_gas;
+pub const JIT_TABLE_PS_PER_GAS: RefTimePerGas = NEWEST_JIT.1.ref_time_ps_per_gas;
 
 /// A table as `gas-model generate` writes it (`v2.rs` ... `v7.rs`), before
 /// [`CostTable::from_generated`] indexes its costs by opcode.
@@ -180,17 +211,17 @@ impl CostTable {
     /// `memset` pays the surcharge too. Version 6: the pallet's default
     /// (`pallet_pvm::gas::DEFAULT_COST_TABLE_VERSION`).
     pub fn interpreter() -> CostTable {
-        CostTable::from_generated(6, &v6::TABLE, true)
+        CostTable::from_measured(NEWEST_INTERPRETER)
     }
 
     /// The newest table measured in the JIT's shape: each opcode's worst case on the JIT,
     /// for chains whose validators run it, memory priced as in
     /// [`interpreter`](Self::interpreter). Version 7.
     pub fn jit() -> CostTable {
-        CostTable::from_generated(7, &v7::TABLE, true)
+        CostTable::from_measured(NEWEST_JIT)
     }
 
-    fn from_generated(version: u32, table: &Generated, memset_pays_access: bool) -> CostTable {
+    fn from_measured((version, table, memset_pays_access): (u32, &Generated, bool)) -> CostTable {
         CostTable {
             version,
             name: table.name,
@@ -207,8 +238,8 @@ impl CostTable {
     /// Every table this build knows, oldest first.
     pub fn all() -> [CostTable; 1 + MEASURED.len()] {
         let mut tables = [(); 1 + MEASURED.len()].map(|()| CostTable::naive());
-        for (slot, (version, table, memset_pays_access)) in tables[1..].iter_mut().zip(MEASURED) {
-            *slot = CostTable::from_generated(version, table, memset_pays_access);
+        for (slot, measured) in tables[1..].iter_mut().zip(MEASURED) {
+            *slot = CostTable::from_measured(measured);
         }
         tables
     }
@@ -221,19 +252,22 @@ impl CostTable {
             return Some(CostTable::naive());
         }
         // Only the match is built: a runtime looks its table up per instantiation.
-        MEASURED.iter().find(|(v, ..)| *v == version).map(
-            |&(version, table, memset_pays_access)| {
-                CostTable::from_generated(version, table, memset_pays_access)
-            },
-        )
+        MEASURED
+            .iter()
+            .find(|(v, ..)| *v == version)
+            .map(|&measured| CostTable::from_measured(measured))
     }
 
     /// The newest table with this [`name`](Self::name), if this build knows one.
     pub fn by_name(name: &str) -> Option<CostTable> {
-        CostTable::all()
-            .into_iter()
+        if name == CostTable::naive().name {
+            return Some(CostTable::naive());
+        }
+        MEASURED
+            .iter()
             .rev()
-            .find(|table| table.name == name)
+            .find(|(_, table, _)| table.name == name)
+            .map(|&measured| CostTable::from_measured(measured))
     }
 
     /// The table a user names on a command line: a version number, or a name (the newest
