@@ -18,8 +18,10 @@ pub const MEASURED_REF_TIME_PER_GAS: u64 = 3_500;
 /// The cost table a runtime should charge contracts by (`Config::CostTableVersion`): the
 /// table measured in the interpreters' shape (`pvm_core::gas::CostTable::interpreter`,
 /// README "Gas"), safe on every engine. A runtime whose validators all run the JIT charges
-/// real code several times closer to its time with version 7
-/// (`pvm_core::gas::CostTable::jit`, `pvm_core::gas::JIT_TABLE_PS_PER_GAS`). Versions 4
+/// real code several times closer to its time with version 8
+/// (`pvm_core::gas::CostTable::jit`, `pvm_core::gas::JIT_TABLE_PS_PER_GAS`); version 7,
+/// measured on AMD machines only, undercharges `popcnt`, `lzcnt` and 16-bit immediate
+/// stores on Intel's by up to 15%. Versions 4
 /// and 5 are 6 and 7 before `memset` paid the memory-access surcharge (a one-byte
 /// `memset` at random addresses of a large heap ran the interpreter 2x its charge) and
 /// before their `in_runtime` recommendation covered mixes of instructions (which ran the
