@@ -85,7 +85,7 @@ pub struct TableSpec {
     /// runs a mix at twice the time per instruction of each opcode's own case).
     pub covers_mixes: bool,
     /// Raw figures measured on other machine kinds, merged into the reference machine's
-    /// by keeping each figure's slowest (`measured.json` and `contended.json` alike): a
+    /// quiet figures (`measured.json`) by keeping each figure's slowest: a
     /// table must be safe on every kind of machine its chains' validators run, and an
     /// opcode can be slow on one and fast on another (`popcnt`: one cycle on Zen 4, three
     /// on Intel's cores).
@@ -775,11 +775,18 @@ fn generate(options: &Options) -> Result<()> {
             inputs.push(&options.contended);
         }
         inputs.extend(spec.also_measured_on);
-        let mut raw = raw.clone();
-        for other in spec.also_measured_on {
-            raw.keep_slowest(&read_raw(other)?);
-        }
-        generate_table(&raw, &contended, spec, base, &mut runners, &inputs)?;
+        let merged;
+        let raw = if spec.also_measured_on.is_empty() {
+            &raw
+        } else {
+            let mut all = raw.clone();
+            for other in spec.also_measured_on {
+                all.keep_slowest(&read_raw(other)?);
+            }
+            merged = all;
+            &merged
+        };
+        generate_table(raw, &contended, spec, base, &mut runners, &inputs)?;
     }
     Ok(())
 }

@@ -150,7 +150,7 @@ pub const INTERPRETER_TABLE_PS_PER_GAS: RefTimePerGas = NEWEST_INTERPRETER.1.ref
 pub const JIT_TABLE_PS_PER_GAS: RefTimePerGas = NEWEST_JIT.1.ref_time_ps_per_gas;
 
 /// A table as `gas-model generate` writes it (`v2.rs` ... `v8.rs`), before
-/// [`CostTable::from_generated`] indexes its costs by opcode.
+/// [`CostTable::from_measured`] indexes its costs by opcode.
 struct Generated {
     name: &'static str,
     invalid: u32,
