@@ -70,6 +70,7 @@ fn stages(blob: &[u8], runs: usize) -> anyhow::Result<()> {
     let costs = pvm_core::gas::CostTable::naive();
     let mut rows: Vec<[Duration; 3]> = Vec::new();
     let mut faults = 0;
+    let mut machine_code_bytes = 0;
     for _ in 0..runs {
         let f0 = minor_faults();
         let t0 = Instant::now();
@@ -86,6 +87,7 @@ fn stages(blob: &[u8], runs: usize) -> anyhow::Result<()> {
             let program = pvm_core::jit::compile_in(scratch, &parsed.code, &options)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let t2 = Instant::now();
+            machine_code_bytes = scratch.code().len();
             let module = JitModule::new(program, scratch.code())?;
             anyhow::Ok((t2, module))
         })?;
@@ -94,7 +96,10 @@ fn stages(blob: &[u8], runs: usize) -> anyhow::Result<()> {
         drop(module);
         rows.push([t1 - t0, t2 - t1, t3 - t2]);
     }
-    println!("{} minor page faults per run", faults / runs as u64);
+    println!(
+        "{} minor page faults per run; {machine_code_bytes} bytes of machine code",
+        faults / runs as u64
+    );
     for (i, name) in ["parse", "compile", "map"].iter().enumerate() {
         let mut column: Vec<Duration> = rows.iter().map(|r| r[i]).collect();
         column.sort();

@@ -173,7 +173,8 @@ impl Module {
                     let program = crate::jit::compile_in(scratch, &blob.code, &options)
                         .map_err(|e| Error::Jit(alloc::format!("compiling: {e}")))?;
                     if in_worker {
-                        let code = crate::sandbox::linux::WorkerCode::new(program, scratch.code())?;
+                        let (code, len) = scratch.take_code();
+                        let code = crate::sandbox::linux::WorkerCode::new(program, code, len)?;
                         return Ok::<_, Error>(JitCode::Worker(Arc::new(code)));
                     }
                     let module =

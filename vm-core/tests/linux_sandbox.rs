@@ -285,7 +285,8 @@ fn sbrk_grows_the_heap_in_the_worker() {
 }
 
 /// An instance wakes ("nudges") its worker when it takes it, before any run, and a
-/// module's code image is reused from a dropped module's. Neither changes what runs:
+/// module compiles into the code buffer of a dropped module (of another size, with its
+/// old bytes past the new code). Neither changes what runs:
 /// instances that never run, runs long after the nudge (the worker asleep again), and
 /// modules of other sizes one after another on one worker all give their own results.
 #[test]

@@ -43,5 +43,6 @@ mod compiler;
 pub mod x64;
 
 pub use compiler::{
-    compile, compile_in, with_scratch, CompileOptions, CompiledProgram, Scratch, INVALID_ENTRY,
+    compile, compile_in, recycle_code_buffer, with_scratch, CompileOptions, CompiledProgram,
+    Scratch, INVALID_ENTRY,
 };

@@ -147,6 +147,29 @@ impl Assembler {
         assembler
     }
 
+    /// Takes the code buffer, leaving the assembler empty: the code is its first
+    /// [`offset`](Assembler::offset) bytes (resolved if [`resolve`](Assembler::resolve)
+    /// ran), the rest is room that a later [`put_code_buffer`](Assembler::put_code_buffer)
+    /// can reuse without zeroing it again.
+    pub fn take_code_buffer(&mut self) -> Vec<u8> {
+        self.len = 0;
+        core::mem::take(&mut self.code)
+    }
+
+    /// Emits into `buffer` (its bytes are room, their contents do not matter) from now
+    /// on, if it is longer than the assembler's own buffer; the assembler must be empty.
+    pub fn put_code_buffer(&mut self, buffer: Vec<u8>) {
+        debug_assert_eq!(self.len, 0, "put_code_buffer on an assembler holding code");
+        if buffer.len() > self.code.len() {
+            self.code = buffer;
+        }
+    }
+
+    /// Bytes of room in the code buffer.
+    pub fn code_buffer_len(&self) -> usize {
+        self.code.len()
+    }
+
     /// Reserves room for `labels` more labels and `fixups` more forward references.
     pub fn reserve(&mut self, labels: usize, fixups: usize) {
         self.labels.reserve(labels);

@@ -163,14 +163,14 @@ pub fn run_machine_code(code: &[u8], timeout: Duration) -> Result<ContextWords, 
     let mut code_with_prologue = std::vec![0x48, 0x8d, 0xbf, 0x00, 0x10, 0x00, 0x00];
     const _: () = assert!(RAW_RESULTS_OFFSET == 0x1000);
     code_with_prologue.extend_from_slice(code);
-    let code = &code_with_prologue[..];
+    let code_len = code_with_prologue.len();
     let program = CompiledProgram {
         entry_offset: 0,
         // No exit path: a fault anywhere ends the worker.
         exit_offset: u32::MAX,
         ..CompiledProgram::default()
     };
-    let code = WorkerCode::new(program, code)?;
+    let code = WorkerCode::new(program, code_with_prologue, code_len)?;
     let mut worker = worker::Worker::start()?;
     worker.load(&code);
     let result = worker.run(None, Some(timeout));

@@ -192,18 +192,26 @@ impl Worker {
             return;
         }
         let view = self.code.start().as_ptr();
-        let image = code.image_bytes();
-        let end = image.len();
+        let machine_code = code.code();
+        let table_at = code.jump_table_offset();
+        let table = code.jump_table_bytes();
+        let end = table_at + table.len();
         debug_assert!(
-            sys::to_u64(end) <= CODE_CAPACITY,
+            sys::to_u64(end) <= CODE_CAPACITY && machine_code.len() <= table_at,
             "checked by WorkerCode::new"
         );
-        // SAFETY: the code view is CODE_CAPACITY writable bytes, and `end` (the image's
-        // length: the code, the padding up to the table and the table) is within it; the
-        // image is a host allocation outside it. The worker is idle (between commands): it
-        // executes nothing in this file until the next run, which serializes first.
+        // SAFETY: the code view is CODE_CAPACITY writable bytes, and `end` (the code, the
+        // padding up to the table and the table) is within it; code and table are host
+        // allocations outside it. The worker is idle (between commands): it executes
+        // nothing in this file until the next run, which serializes first.
         unsafe {
-            core::ptr::copy_nonoverlapping(image.as_ptr(), view, end);
+            core::ptr::copy_nonoverlapping(machine_code.as_ptr(), view, machine_code.len());
+            core::ptr::write_bytes(
+                view.add(machine_code.len()),
+                INT3,
+                table_at - machine_code.len(),
+            );
+            core::ptr::copy_nonoverlapping(table.as_ptr(), view.add(table_at), table.len());
             let dirty = sys::to_usize(self.code_dirty);
             if dirty > end {
                 // Nothing of an earlier module stays executable.
