@@ -58,8 +58,24 @@ impl Reg {
     /// Decodes a 4-bit register nibble; 13..=15 read as A5.
     #[inline]
     pub const fn from_nibble(nibble: u8) -> Reg {
-        let index = nibble & 0xf;
-        Reg::ALL[if index > 12 { 12 } else { usize_from_u8(index) }]
+        // A match, not an index into `ALL`: the compiler folds it to a clamp of the
+        // nibble, where the index was a load on the path from each operand byte to the
+        // code emitted for it.
+        match nibble & 0xf {
+            0 => Reg::RA,
+            1 => Reg::SP,
+            2 => Reg::T0,
+            3 => Reg::T1,
+            4 => Reg::T2,
+            5 => Reg::S0,
+            6 => Reg::S1,
+            7 => Reg::A0,
+            8 => Reg::A1,
+            9 => Reg::A2,
+            10 => Reg::A3,
+            11 => Reg::A4,
+            _ => Reg::A5,
+        }
     }
 
     /// The assembler name, e.g. `a0`.
