@@ -775,18 +775,11 @@ fn generate(options: &Options) -> Result<()> {
             inputs.push(&options.contended);
         }
         inputs.extend(spec.also_measured_on);
-        let merged;
-        let raw = if spec.also_measured_on.is_empty() {
-            &raw
-        } else {
-            let mut all = raw.clone();
-            for other in spec.also_measured_on {
-                all.keep_slowest(&read_raw(other)?);
-            }
-            merged = all;
-            &merged
-        };
-        generate_table(raw, &contended, spec, base, &mut runners, &inputs)?;
+        let mut raw = std::borrow::Cow::Borrowed(&raw);
+        for other in spec.also_measured_on {
+            raw.to_mut().keep_slowest(&read_raw(other)?);
+        }
+        generate_table(&raw, &contended, spec, base, &mut runners, &inputs)?;
     }
     Ok(())
 }

@@ -11,7 +11,7 @@
 mod decode;
 // The JIT decodes operands itself, per opcode.
 #[cfg(all(feature = "std", target_arch = "x86_64"))]
-pub(crate) use decode::decode_args;
+pub(crate) use decode::{decode_args, instruction_starts};
 mod table;
 
 pub use decode::{

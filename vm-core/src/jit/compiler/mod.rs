@@ -341,8 +341,8 @@ pub fn recycle_code_buffer(buffer: Vec<u8>) {
     }
 }
 
-/// Gives `asm` room for `bytes` of code from the pool (the shortest pooled buffer that
-/// has it, else the longest) where its own buffer is shorter.
+/// Gives `asm` the shortest pooled buffer with room for `bytes` of code where its own
+/// buffer has less (a shorter one would only be copied as it grows).
 fn take_pooled_code_buffer(asm: &mut Assembler, bytes: usize) {
     if asm.code_buffer_len() >= bytes {
         return;
@@ -355,18 +355,11 @@ fn take_pooled_code_buffer(asm: &mut Assembler, bytes: usize) {
         .enumerate()
         .filter(|(_, buffer)| buffer.len() >= bytes)
         .min_by_key(|(_, buffer)| buffer.len())
-        .or_else(|| {
-            pool.iter()
-                .enumerate()
-                .max_by_key(|(_, buffer)| buffer.len())
-        })
         .map(|(index, _)| index);
     if let Some(index) = fitting {
-        if pool[index].len() > asm.code_buffer_len() {
-            let buffer = pool.swap_remove(index);
-            drop(pool);
-            asm.put_code_buffer(buffer);
-        }
+        let buffer = pool.swap_remove(index);
+        drop(pool);
+        asm.put_code_buffer(buffer);
     }
 }
 
@@ -612,20 +605,7 @@ static EMITTERS: [Emitter; 256] = emitters!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 1
 /// The number of instructions, roughly, to size buffers by.
 fn compiler_estimate(code: &CodeSection, isa: InstructionSet) -> usize {
     if isa.has_bitmask() {
-        // Eight bitmask bytes a `popcnt`: counted byte by byte, this was 2% of compiling.
-        let words = code.bitmask.chunks_exact(8);
-        let tail: usize = words
-            .remainder()
-            .iter()
-            .map(|byte| byte.count_ones() as usize)
-            .sum();
-        words
-            .map(|word| {
-                let word: [u8; 8] = word.try_into().unwrap_or_default();
-                u64::from_le_bytes(word).count_ones() as usize
-            })
-            .sum::<usize>()
-            + tail
+        crate::isa::instruction_starts(&code.bitmask)
     } else {
         code.code.len() / 3
     }

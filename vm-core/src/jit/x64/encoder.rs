@@ -157,12 +157,10 @@ impl Assembler {
     }
 
     /// Emits into `buffer` (its bytes are room, their contents do not matter) from now
-    /// on, if it is longer than the assembler's own buffer; the assembler must be empty.
+    /// on, instead of the assembler's own buffer; the assembler must be empty.
     pub fn put_code_buffer(&mut self, buffer: Vec<u8>) {
         debug_assert_eq!(self.len, 0, "put_code_buffer on an assembler holding code");
-        if buffer.len() > self.code.len() {
-            self.code = buffer;
-        }
+        self.code = buffer;
     }
 
     /// Bytes of room in the code buffer.
